@@ -1,0 +1,1 @@
+"""Telegram assistant for account managers."""

@@ -1,0 +1,85 @@
+"""Entry point: `python -m bot` runs the bot (long polling); `python -m bot shell` a console."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+
+from aiogram import Bot, Dispatcher
+
+from bot.app import InFlightUpdates, create_bot, create_dispatcher, register_commands
+from bot.clock import SystemClock
+from bot.i18n import create_i18n
+from bot.logs import configure_logging
+from bot.services.dates import DateParser
+from bot.settings import Settings, SettingsError, load_settings
+from storage.sqlite import open_sqlite_storage
+
+logger = logging.getLogger("bot")
+
+SHUTDOWN_GRACE_SECONDS = 3.0
+EXIT_BAD_SETTINGS = 2
+
+
+async def run_bot(settings: Settings) -> None:
+    storage = await open_sqlite_storage(settings.database_path)
+    dates = DateParser()
+    # dateparser's first parse costs ~300 ms; pay it now, not on the user's first /task.
+    await asyncio.to_thread(dates.warm)
+    i18n = create_i18n(settings.default_language)
+    bot = create_bot(settings)
+    dispatcher = create_dispatcher(
+        settings=settings, storage=storage, clock=SystemClock(), dates=dates, i18n=i18n
+    )
+
+    async def on_startup(bot: Bot) -> None:
+        await register_commands(bot, i18n)
+        logger.info(
+            "started: database %s (schema %s)",
+            settings.database_path,
+            await storage.backend.schema_version(),
+        )
+
+    async def on_shutdown(dispatcher: Dispatcher, in_flight: InFlightUpdates) -> None:
+        # Polling has stopped; let handlers already running commit and reply.
+        if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            logger.warning("shutdown: some updates were still being handled")
+        await storage.backend.close()
+        logger.info("stopped: database closed")
+
+    dispatcher.startup.register(on_startup)
+    dispatcher.shutdown.register(on_shutdown)
+    await dispatcher.start_polling(
+        bot, allowed_updates=dispatcher.resolve_used_update_types(), polling_timeout=20
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument(
+        "command", nargs="?", default="run", choices=["run", "shell"],
+        help="run: the Telegram bot (default); shell: try it locally without a token",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(require_token=args.command == "run")
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - before logging exists
+        return EXIT_BAD_SETTINGS
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    if args.command == "shell":
+        from bot.shell import run_shell
+
+        configure_logging("WARNING", [token])
+        return asyncio.run(run_shell(settings, sys.stdin, sys.stdout))
+    configure_logging(settings.log_level, [token, token.partition(":")[2]])
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_bot(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

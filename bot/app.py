@@ -1,0 +1,129 @@
+"""Building the application: Bot, Dispatcher with its routers and middlewares, command menu."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import BotCommand, TelegramObject
+from aiogram.utils.i18n import I18n
+
+from bot.clock import Clock
+from bot.i18n import UserLocaleMiddleware
+from bot.middlewares import AccessMiddleware, UserMiddleware
+from bot.services.dates import DateParser
+from bot.settings import Settings
+from handlers import clients, common, errors, fallback, lists, tasks
+from storage.interfaces import Storage
+
+logger = logging.getLogger(__name__)
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    if session is None:
+        session = AiohttpSession()
+        if settings.telegram_api_url:
+            session.api = TelegramAPIServer.from_base(settings.telegram_api_url)
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+class InFlightUpdates(BaseMiddleware):
+    """Counts updates being handled so shutdown can let them finish before closing storage."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        self._count += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
+
+    async def wait_idle(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+def create_dispatcher(
+    *,
+    settings: Settings,
+    storage: Storage,
+    clock: Clock,
+    dates: DateParser,
+    i18n: I18n,
+    fsm_storage: BaseStorage | None = None,
+) -> Dispatcher:
+    in_flight = InFlightUpdates()
+    dispatcher = Dispatcher(
+        storage=fsm_storage,
+        settings=settings,
+        users=storage.users,
+        clients=storage.clients,
+        tasks=storage.tasks,
+        clock=clock,
+        dates=dates,
+        i18n=i18n,
+        in_flight=in_flight,
+    )
+    dispatcher.update.outer_middleware(in_flight)
+    dispatcher.update.outer_middleware(AccessMiddleware(settings, i18n))
+    dispatcher.update.outer_middleware(UserMiddleware(storage.users, settings, clock))
+    dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
+    dispatcher.include_routers(
+        errors.create_router(),
+        common.create_router(),
+        clients.create_router(),
+        tasks.create_router(),
+        lists.create_router(),
+        fallback.create_router(),
+    )
+    return dispatcher
+
+
+def command_menu(i18n: I18n, locale: str) -> list[BotCommand]:
+    def text(message: str) -> str:
+        return i18n.gettext(message, locale=locale)
+
+    return [
+        BotCommand(command="today", description=text("What is due today")),
+        BotCommand(command="task", description=text("Add a task")),
+        BotCommand(command="overdue", description=text("Overdue tasks")),
+        BotCommand(command="week", description=text("The next 7 days")),
+        BotCommand(command="clients", description=text("All clients")),
+        BotCommand(command="client", description=text("A client card")),
+        BotCommand(command="newclient", description=text("Add a client")),
+        BotCommand(command="undo", description=text("Reopen the last completed task")),
+        BotCommand(command="tz", description=text("Your timezone")),
+        BotCommand(command="lang", description=text("Language")),
+        BotCommand(command="help", description=text("Help")),
+    ]
+
+
+async def register_commands(bot: Bot, i18n: I18n) -> None:
+    """The command menu in English (default) and Russian."""
+    await bot.set_my_commands(command_menu(i18n, "en"))
+    await bot.set_my_commands(command_menu(i18n, "ru"), language_code="ru")

@@ -1,0 +1,47 @@
+"""Typed callback data (each well under Telegram's 64 bytes). Treated as untrusted input:
+handlers re-check every id against the pressing user's own rows."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class TaskAction(CallbackData, prefix="t"):
+    op: str
+    id: int
+    arg: str = ""
+
+
+class ListPage(CallbackData, prefix="l"):
+    view: str
+    page: int
+
+
+class ListDone(CallbackData, prefix="ld"):
+    view: str
+    page: int
+    id: int
+
+
+class ClientAction(CallbackData, prefix="c"):
+    op: str
+    id: int
+    arg: str = ""
+
+
+class PickClient(CallbackData, prefix="pc"):
+    """A choice among clients: for a task (task id), for a card, or for a new-task dialog."""
+
+    purpose: str
+    id: int
+    target: int = 0
+
+
+class Setting(CallbackData, prefix="s"):
+    key: str
+    value: str
+
+
+class Dialog(CallbackData, prefix="d"):
+    op: str
+    arg: str = ""

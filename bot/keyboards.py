@@ -1,0 +1,215 @@
+"""Inline keyboards. Labels go through i18n; callback data is typed (bot.callbacks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import ClientAction, ListDone, ListPage, PickClient, TaskAction
+from bot.services.quick_picks import quick_picks
+from bot.services.render import KIND_ICONS, channel_label, kind_label, shorten
+from storage.models import Channel, Client, ClientStatus, Task, TaskKind, TaskStatus
+
+BUTTON_TEXT_LIMIT = 40
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data)
+
+
+def when_rows(
+    task_id: int, tz: ZoneInfo, now: datetime, morning_hour: int, locale: str
+) -> list[list[InlineKeyboardButton]]:
+    picks = [
+        _button(pick.label, TaskAction(op="when", id=task_id, arg=pick.code).pack())
+        for pick in quick_picks(tz, now, morning_hour, locale)
+    ]
+    picks.append(_button(_("Pick…"), TaskAction(op="when", id=task_id, arg="pick").pack()))
+    return [picks[:3], picks[3:]]
+
+
+def created_task_keyboard(
+    task: Task,
+    tz: ZoneInfo,
+    now: datetime,
+    morning_hour: int,
+    locale: str,
+    *,
+    client_choices: Sequence[Client] = (),
+    offer_new_client: str | None = None,
+) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    for client in client_choices:
+        rows.append(
+            [
+                _button(
+                    "👤 " + shorten(client.name, BUTTON_TEXT_LIMIT),
+                    PickClient(purpose="task", id=client.id, target=task.id).pack(),
+                )
+            ]
+        )
+    if offer_new_client is not None:
+        rows.append(
+            [
+                _button(
+                    _("➕ New client “{name}”").format(
+                        name=shorten(offer_new_client, BUTTON_TEXT_LIMIT)
+                    ),
+                    TaskAction(op="newclient", id=task.id).pack(),
+                )
+            ]
+        )
+    if task.due_at is None:
+        rows += when_rows(task.id, tz, now, morning_hour, locale)
+    else:
+        rows.append(
+            [_button(_("🕓 Change time"), TaskAction(op="time", id=task.id).pack())]
+        )
+    rows.append(
+        [
+            _button(_("✏️ Edit"), TaskAction(op="edit", id=task.id).pack()),
+            _button(_("↩️ Undo"), TaskAction(op="undo", id=task.id).pack()),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def change_time_keyboard(
+    task: Task, tz: ZoneInfo, now: datetime, morning_hour: int, locale: str
+) -> InlineKeyboardMarkup:
+    rows = when_rows(task.id, tz, now, morning_hour, locale)
+    rows.append([_button(_("« Back"), TaskAction(op="show", id=task.id).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def task_edit_keyboard(task: Task) -> InlineKeyboardMarkup:
+    if task.status is TaskStatus.DONE:
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [_button(_("↩️ Reopen"), TaskAction(op="reopen", id=task.id).pack())]
+            ]
+        )
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(_("✏️ Text"), TaskAction(op="text", id=task.id).pack()),
+                _button(_("🕓 Time"), TaskAction(op="time", id=task.id).pack()),
+            ],
+            [
+                _button(_("👤 Client"), TaskAction(op="client", id=task.id).pack()),
+                _button(_("🏷 Kind"), TaskAction(op="kind", id=task.id).pack()),
+            ],
+            [
+                _button(_("✅ Done"), TaskAction(op="done", id=task.id).pack()),
+                _button(_("🗑 Delete"), TaskAction(op="delete", id=task.id).pack()),
+            ],
+        ]
+    )
+
+
+def kind_keyboard(task: Task) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for kind in TaskKind:
+        mark = "• " if kind is task.kind else ""
+        builder.button(
+            text=f"{mark}{KIND_ICONS[kind]} {kind_label(kind)}",
+            callback_data=TaskAction(op="setkind", id=task.id, arg=kind.value),
+        )
+    builder.button(text=_("« Back"), callback_data=TaskAction(op="show", id=task.id))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def single_button(text: str, data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[_button(text, data)]])
+
+
+def client_pick_keyboard(
+    clients: Sequence[Client], purpose: str, target: int = 0,
+    extra: Sequence[InlineKeyboardButton] = (),
+) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            _button(
+                "👤 " + shorten(client.name, BUTTON_TEXT_LIMIT),
+                PickClient(purpose=purpose, id=client.id, target=target).pack(),
+            )
+        ]
+        for client in clients
+    ]
+    rows += [[button] for button in extra]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def client_card_keyboard(client: Client) -> InlineKeyboardMarkup:
+    def edit(label: str, field: str) -> InlineKeyboardButton:
+        return _button(label, ClientAction(op="edit", id=client.id, arg=field).pack())
+
+    status_button = (
+        _button(_("🗄 Mark former"), ClientAction(op="former", id=client.id).pack())
+        if client.status is ClientStatus.ACTIVE
+        else _button(_("♻️ Mark active"), ClientAction(op="active", id=client.id).pack())
+    )
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(_("➕ Add task"), ClientAction(op="task", id=client.id).pack())],
+            [edit(_("Contact"), "contact_person"), edit(_("Phone"), "phone"),
+             edit(_("Email"), "email")],
+            [
+                _button(_("Channel"), ClientAction(op="channel", id=client.id).pack()),
+                edit(_("Cadence"), "report_cadence"),
+                edit(_("Emergency"), "emergency_contact"),
+            ],
+            [
+                _button(_("B2B / B2C"), ClientAction(op="segment", id=client.id).pack()),
+                edit(_("Rename"), "name"),
+            ],
+            [status_button,
+             _button(_("🗑 Delete"), ClientAction(op="delete", id=client.id).pack())],
+        ]
+    )
+
+
+def channel_keyboard(client: Client) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for channel in Channel:
+        mark = "• " if channel is client.channel else ""
+        builder.button(
+            text=mark + channel_label(channel),
+            callback_data=ClientAction(op="setchannel", id=client.id, arg=channel.value),
+        )
+    builder.button(text=_("« Back"), callback_data=ClientAction(op="open", id=client.id))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def list_keyboard(
+    view: str, page: int, pages: int, tasks: Sequence[Task]
+) -> InlineKeyboardMarkup | None:
+    builder = InlineKeyboardBuilder()
+    for task in tasks:
+        builder.button(
+            text=f"✅ #{task.number}",
+            callback_data=ListDone(view=view, page=page, id=task.id),
+        )
+    sizes = [4] * (len(tasks) // 4) + ([len(tasks) % 4] if len(tasks) % 4 else [])
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(_button("◀️", ListPage(view=view, page=page - 1).pack()))
+    if pages > 1:
+        nav.append(_button(f"{page + 1}/{pages}", ListPage(view=view, page=page).pack()))
+    if page + 1 < pages:
+        nav.append(_button("▶️", ListPage(view=view, page=page + 1).pack()))
+    for button in nav:
+        builder.add(button)
+    if nav:
+        sizes.append(len(nav))
+    if not sizes:
+        return None
+    builder.adjust(*sizes)
+    return builder.as_markup()

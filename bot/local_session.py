@@ -1,0 +1,97 @@
+"""A Bot API session that never leaves the process: it records each request and answers
+it the way Telegram would. The shell prints through it; tests assert on what it recorded."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncGenerator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
+
+LOCAL_BOT_USER = User(id=42, is_bot=True, first_name="Assistant", username="am_assistant_bot")
+
+
+class LocalSession(BaseSession):
+    def __init__(
+        self, on_request: Callable[[TelegramMethod[Any], object], None] | None = None
+    ) -> None:
+        super().__init__()
+        self.requests: list[TelegramMethod[Any]] = []
+        self._on_request = on_request
+        self._message_ids = itertools.count(1000)
+        self._messages: dict[tuple[int | str, int], Message] = {}
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 - BaseSession's signature
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise NotImplementedError("no files in a local session")
+        yield b""  # pragma: no cover - makes this a generator
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None  # noqa: ASYNC109
+    ) -> TelegramType:
+        self.requests.append(method)
+        result: Any = self._answer(method)
+        if self._on_request is not None:
+            self._on_request(method, result)
+        return result  # type: ignore[no-any-return]
+
+    def message(self, chat_id: int | str, message_id: int) -> Message | None:
+        return self._messages.get((chat_id, message_id))
+
+    def _answer(self, method: TelegramMethod[Any]) -> object:
+        if isinstance(method, GetMe):
+            return LOCAL_BOT_USER
+        if isinstance(method, SendMessage):
+            return self._store(method.chat_id, next(self._message_ids), method.text,
+                               method.reply_markup)
+        if isinstance(method, EditMessageText):
+            if method.chat_id is None or method.message_id is None:
+                return True
+            return self._store(method.chat_id, method.message_id, method.text,
+                               method.reply_markup)
+        if isinstance(method, EditMessageReplyMarkup):
+            if method.chat_id is None or method.message_id is None:
+                return True
+            previous = self._messages.get((method.chat_id, method.message_id))
+            return self._store(
+                method.chat_id, method.message_id, previous.text if previous else "",
+                method.reply_markup,
+            )
+        if method.__returning__ is bool:
+            return True
+        raise NotImplementedError(f"{type(method).__name__} is not simulated locally")
+
+    def _store(
+        self, chat_id: int | str, message_id: int, text: str | None, markup: object
+    ) -> Message:
+        message = Message(
+            message_id=message_id,
+            date=datetime.now(UTC),
+            chat=Chat(id=int(chat_id), type="private"),
+            from_user=LOCAL_BOT_USER,
+            text=text,
+            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+        )
+        self._messages[(chat_id, message_id)] = message
+        return message

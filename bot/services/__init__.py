@@ -1,0 +1,1 @@
+"""Small services used by handlers: dates, kinds, timezones, rendering."""

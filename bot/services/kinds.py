@@ -1,0 +1,47 @@
+"""Recognise a task's kind from its words, in Russian and English."""
+
+from __future__ import annotations
+
+import re
+
+from storage.models import TaskKind
+
+# Stems match word starts (позвонить, созвон, звонок...); whole words where a stem would
+# catch unrelated words (акт vs актуальный, act vs action).
+_PATTERNS: tuple[tuple[TaskKind, re.Pattern[str]], ...] = (
+    (
+        TaskKind.INVOICE,
+        re.compile(r"\b(invoice|bill(s|ing)?\b|счет(а|у|ом|е)?\b|счета\b|оплат|инвойс)"),
+    ),
+    (
+        TaskKind.REPORT,
+        re.compile(r"\b(report|отчет)"),
+    ),
+    (
+        TaskKind.DOCUMENT,
+        re.compile(
+            r"\b(act\b|acts\b|акт(а|у|ом|е|ы|ов)?\b|contract|договор|addendum|доп\.?\s?соглаш"
+            r"|допсоглаш|document|документ|agreement|соглашени)"
+        ),
+    ),
+    (
+        TaskKind.CALL,
+        re.compile(r"\b(call|phone|ring\b|звон|позвон|созвон|перезвон|набрать)"),
+    ),
+    (
+        TaskKind.MEETING,
+        re.compile(r"\b(meet|встреч|митинг|встрет)"),
+    ),
+)
+
+
+def detect_kind(text: str) -> TaskKind:
+    """The first kind whose words appear in the text, else OTHER.
+
+    Invoices and documents are checked before calls: "позвонить насчёт счёта" is about money.
+    """
+    normalized = text.casefold().replace("ё", "е")
+    for kind, pattern in _PATTERNS:
+        if pattern.search(normalized):
+            return kind
+    return TaskKind.OTHER

@@ -1,0 +1,232 @@
+"""Turning models into HTML text for Telegram, in the user's language and timezone.
+
+Every piece of user text passes through html.quote here; callers never build markup
+out of raw user input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_date, format_datetime, format_timedelta
+
+from storage.models import Channel, Client, ClientStatus, Segment, Task, TaskKind
+
+MESSAGE_LIMIT = 4096
+# Room left under the limit for a page header and footer.
+PAGE_BODY_LIMIT = 3500
+LINE_TEXT_LIMIT = 120
+
+KIND_ICONS = {
+    TaskKind.CALL: "📞",
+    TaskKind.REPORT: "📄",
+    TaskKind.INVOICE: "💰",
+    TaskKind.MEETING: "🤝",
+    TaskKind.DOCUMENT: "📑",
+    TaskKind.OTHER: "📝",
+}
+
+
+def kind_label(kind: TaskKind) -> str:
+    labels = {
+        TaskKind.CALL: _("call"),
+        TaskKind.REPORT: _("report"),
+        TaskKind.INVOICE: _("invoice"),
+        TaskKind.MEETING: _("meeting"),
+        TaskKind.DOCUMENT: _("document"),
+        TaskKind.OTHER: _("other"),
+    }
+    return labels[kind]
+
+
+def channel_label(channel: Channel) -> str:
+    labels = {
+        Channel.PHONE: _("phone"),
+        Channel.MESSENGER: _("messenger"),
+        Channel.EMAIL: _("email"),
+        Channel.TASK_MANAGER: _("task manager"),
+    }
+    return labels[channel]
+
+
+def segment_label(segment: Segment) -> str:
+    return "B2B" if segment is Segment.B2B else "B2C"
+
+
+def status_label(status: ClientStatus) -> str:
+    return _("active") if status is ClientStatus.ACTIVE else _("former")
+
+
+def local(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz)
+
+
+def format_moment(moment: datetime, tz: ZoneInfo, locale: str) -> str:
+    """'Fri 27 Nov, 10:00' / 'пт 27 нояб., 10:00' in the user's timezone."""
+    return str(format_datetime(local(moment, tz), "EEE d MMM, HH:mm", locale=locale))
+
+
+def format_clock(moment: datetime, tz: ZoneInfo) -> str:
+    return local(moment, tz).strftime("%H:%M")
+
+
+def format_day(day: date, locale: str) -> str:
+    """'Thu 26 November' / 'чт 26 ноября'."""
+    return str(format_date(day, "EEE d MMMM", locale=locale))
+
+
+def format_duration(delta: timedelta, locale: str) -> str:
+    """'3 days', '2 hours', '5 minutes' (rounded to the largest unit)."""
+    delta = max(delta, timedelta(minutes=1))
+    return str(format_timedelta(delta, locale=locale, threshold=1.0))
+
+
+def shorten(text: str, limit: int = LINE_TEXT_LIMIT) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def task_line(
+    task: Task,
+    tz: ZoneInfo,
+    locale: str,
+    now: datetime,
+    *,
+    with_client: bool = True,
+    with_day: bool = False,
+    with_lateness: bool = False,
+) -> str:
+    """One list line: '10:00 📞 Acme — call about the budget  #41'."""
+    parts: list[str] = []
+    if task.due_at is not None:
+        when = (
+            format_moment(task.due_at, tz, locale)
+            if with_day
+            else format_clock(task.due_at, tz)
+        )
+        if task.due_at < now:
+            when = "⚠️ " + when
+        parts.append(html.bold(when))
+    parts.append(KIND_ICONS[task.kind])
+    text = html.quote(shorten(task.text))
+    if with_client and task.client_name:
+        text = f"{html.quote(task.client_name)} — {text}"
+    parts.append(text)
+    line = " ".join(parts) + f"  <code>#{task.number}</code>"
+    if with_lateness and task.due_at is not None and task.due_at < now:
+        line += " · " + _("{duration} late").format(
+            duration=format_duration(now - task.due_at, locale)
+        )
+    return line
+
+
+def paginate(blocks: Sequence[str], *, max_items: int, max_chars: int = PAGE_BODY_LIMIT) -> list[
+    list[int]
+]:
+    """Split block indexes into pages at block boundaries; no page is empty or too long.
+
+    A single block longer than max_chars gets a page of its own (callers keep blocks short).
+    """
+    pages: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for index, block in enumerate(blocks):
+        length = len(block) + 1
+        if current and (len(current) >= max_items or size + length > max_chars):
+            pages.append(current)
+            current, size = [], 0
+        current.append(index)
+        size += length
+    if current:
+        pages.append(current)
+    return pages
+
+
+def split_message(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join lines into as few messages as fit, breaking only between lines."""
+    messages: list[str] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            messages.append(current)
+            candidate = line
+        while len(candidate) > limit:
+            # A single line longer than a message: cut it at a safe space (plain text only).
+            cut = candidate.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            messages.append(candidate[:cut])
+            candidate = candidate[cut:].lstrip()
+        current = candidate
+    if current:
+        messages.append(current)
+    return messages
+
+
+def client_card(
+    client: Client, tasks: Sequence[Task], tz: ZoneInfo, locale: str, now: datetime
+) -> str:
+    empty = "—"
+
+    def value(text: str | None) -> str:
+        return html.quote(text) if text else empty
+
+    lines = [f"👤 {html.bold(html.quote(client.name))}"]
+    if client.status is ClientStatus.FORMER:
+        lines[0] += " · " + _("former client")
+    lines += [
+        _("Contact person: {value}").format(value=value(client.contact_person)),
+        _("Phone: {value}").format(value=value(client.phone)),
+        _("Email: {value}").format(value=value(client.email)),
+        _("Preferred channel: {value}").format(
+            value=channel_label(client.channel) if client.channel else empty
+        ),
+        _("Report cadence: {value}").format(value=value(client.report_cadence)),
+        _("Emergency contact: {value}").format(value=value(client.emergency_contact)),
+        _("Segment: {value} · Status: {status}").format(
+            value=segment_label(client.segment), status=status_label(client.status)
+        ),
+        "",
+    ]
+    if tasks:
+        lines.append(html.bold(_("Open tasks:")))
+        lines += [
+            task_line(task, tz, locale, now, with_client=False, with_day=True) for task in tasks
+        ]
+    else:
+        lines.append(_("No open tasks."))
+    return "\n".join(lines)
+
+
+def quoted(text: str) -> str:
+    """User text in the language's quotation marks, escaped."""
+    return _("“{text}”").format(text=html.quote(text))
+
+
+def task_card(task: Task, tz: ZoneInfo, locale: str, now: datetime, *, created: bool) -> str:
+    """What the bot understood: number, client, kind, text, due moment with weekday."""
+    head = _("✅ Task #{number}").format(number=task.number) if created else _(
+        "Task #{number}"
+    ).format(number=task.number)
+    head_parts = [html.bold(head)]
+    if task.client_name:
+        head_parts.append(html.quote(task.client_name))
+    head_parts.append(f"{KIND_ICONS[task.kind]} {kind_label(task.kind)}")
+    lines = [" · ".join(head_parts)]
+    if task.due_at is not None:
+        lines.append(f"{quoted(task.text)} — {format_moment(task.due_at, tz, locale)}")
+    else:
+        lines.append(quoted(task.text))
+    if task.status.value == "done":
+        lines.append(_("Done."))
+    elif task.due_at is None:
+        lines.append(_("No due time yet. When should it be done?"))
+    elif task.due_at < now:
+        lines.append(
+            "⚠️ " + _("This moment has passed: the task is already overdue.")
+        )
+    return "\n".join(lines)

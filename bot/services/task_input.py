@@ -1,0 +1,47 @@
+"""Understanding a one-line task: `[<client>:] <text> <when>`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.services.dates import DateParser
+from bot.services.kinds import detect_kind
+from bot.services.text import NAME_LIMIT, clean_line
+from storage.models import TaskKind
+
+# "Acme: text" but not "в 10:00": the colon must be followed by a space or end the prefix
+# of something that is not a clock time.
+_CLIENT_PREFIX = re.compile(
+    rf"^\s*(?P<client>[^:\n]{{1,{NAME_LIMIT}}}?)\s*:(?!\d)\s*(?P<rest>.*)$", re.DOTALL
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDraft:
+    client_query: str | None
+    text: str
+    kind: TaskKind
+    due: datetime | None
+
+
+def split_client_prefix(line: str) -> tuple[str | None, str]:
+    match = _CLIENT_PREFIX.match(line)
+    if match is None:
+        return None, line.strip()
+    client = clean_line(match.group("client"))
+    if not client:
+        return None, line.strip()
+    return client, match.group("rest").strip()
+
+
+def parse_task_line(
+    line: str, *, dates: DateParser, tz: ZoneInfo, now: datetime, morning_hour: int
+) -> TaskDraft:
+    client_query, rest = split_client_prefix(line)
+    rest = clean_line(rest)
+    when = dates.split(rest, tz=tz, now=now, morning_hour=morning_hour)
+    text, due = (when.text, when.due) if when is not None else (rest, None)
+    return TaskDraft(client_query=client_query, text=text, kind=detect_kind(text), due=due)

@@ -1,0 +1,181 @@
+"""/start, /help, /lang, /tz, /cancel."""
+
+from __future__ import annotations
+
+from aiogram import F, Router, html
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import Setting
+from bot.context import UserContext
+from bot.services.timezones import resolve_timezone
+from storage.interfaces import UserRepo
+
+# Offered at /start: where most of our users are, then a few abroad.
+_SUGGESTED_ZONES = (
+    ("Москва", "Europe/Moscow"),
+    ("Калининград", "Europe/Kaliningrad"),
+    ("Самара", "Europe/Samara"),
+    ("Екатеринбург", "Asia/Yekaterinburg"),
+    ("Новосибирск", "Asia/Novosibirsk"),
+    ("Владивосток", "Asia/Vladivostok"),
+    ("London", "Europe/London"),
+    ("Berlin", "Europe/Berlin"),
+    ("New York", "America/New_York"),
+)
+
+
+def timezone_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for label, zone in _SUGGESTED_ZONES:
+        builder.button(text=label, callback_data=Setting(key="tz", value=zone))
+    builder.adjust(3)
+    return builder.as_markup()
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text="Русский", callback_data=Setting(key="lang", value="ru"))
+    builder.button(text="English", callback_data=Setting(key="lang", value="en"))
+    return builder.as_markup()
+
+
+def help_text() -> str:
+    lines = [
+        html.bold(_("What I can do")),
+        "",
+        html.bold(_("Clients")),
+        _("/newclient Acme — add a client"),
+        _("/clients — all clients with open tasks"),
+        _("/client Acme — client card (a unique start of the name is enough)"),
+        "",
+        html.bold(_("Tasks")),
+        _("/task Acme: call about the budget tomorrow at 10 — a task in one line"),
+        _("/task — the same, step by step"),
+        _("/today — due today · /overdue — past due · /week — next 7 days"),
+        _("/done 41 — complete task #41 · /undo — reopen the last completed task"),
+        _("/edit 41 — change or delete task #41"),
+        "",
+        html.bold(_("Settings")),
+        _("/tz Moscow — your timezone (a city or a name like Europe/Moscow)"),
+        _("/lang ru — language: ru or en"),
+        _("/cancel — stop the current dialog"),
+        "",
+        _(
+            "Dates: “tomorrow 10am”, “fri 15:00”, “in 2 hours”, “next monday”, “10.12 12:00”, "
+            "“1 dec”; in Russian: «завтра в 10», «в пятницу 15:00», «через 2 часа», "
+            "«1 декабря». A day without a time means {hour}:00."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+
+    @router.message(CommandStart())
+    async def start(message: Message, user: UserContext, state: FSMContext) -> None:
+        await state.clear()
+        name = message.from_user.first_name if message.from_user else ""
+        text = _(
+            "Hi, {name}! I keep your clients and tasks and tell you what is due.\n\n"
+            "Try: <code>/newclient Acme</code>, then "
+            "<code>/task Acme: call about the budget tomorrow at 10</code>, then /today.\n"
+            "/help lists everything."
+        ).format(name=html.quote(name))
+        if not user.timezone_chosen:
+            text += "\n\n" + _(
+                "Your timezone is {tz} for now. Pick yours below or send /tz and a city."
+            ).format(tz=html.quote(user.tz.key))
+            await message.answer(text, reply_markup=timezone_keyboard())
+        else:
+            await message.answer(text)
+
+    @router.message(Command("help"))
+    async def show_help(message: Message, user: UserContext) -> None:
+        await message.answer(help_text().replace("{hour}", str(user.morning_hour)))
+
+    @router.message(Command("cancel"))
+    async def cancel(message: Message, state: FSMContext) -> None:
+        if await state.get_state() is None:
+            await message.answer(_("Nothing to cancel."))
+            return
+        await state.clear()
+        await message.answer(_("Cancelled."))
+
+    @router.message(Command("lang"))
+    async def set_language(
+        message: Message, command: CommandObject, user: UserContext, users: UserRepo, i18n: I18n
+    ) -> None:
+        choice = (command.args or "").strip().lower()
+        if not choice:
+            await message.answer(
+                _("Choose a language:"), reply_markup=language_keyboard()
+            )
+            return
+        if choice not in ("ru", "en"):
+            await message.answer(_("I speak ru and en. Example: /lang ru"))
+            return
+        await users.set_language(user.id, choice)
+        with i18n.use_locale(choice):
+            await message.answer(_("Language: English."))
+
+    @router.message(Command("tz"))
+    async def set_timezone(
+        message: Message, command: CommandObject, user: UserContext, users: UserRepo
+    ) -> None:
+        query = (command.args or "").strip()
+        if not query:
+            await message.answer(
+                _("Your timezone: {tz}. Send /tz and a city, or pick:").format(
+                    tz=html.quote(user.tz.key)
+                ),
+                reply_markup=timezone_keyboard(),
+            )
+            return
+        zone = resolve_timezone(query)
+        if zone is None:
+            await message.answer(
+                _(
+                    "I don't know the timezone “{query}”. Try a city (Moscow, London), "
+                    "an IANA name (Europe/Moscow) or an offset (UTC+3)."
+                ).format(query=html.quote(query[:64]))
+            )
+            return
+        await users.set_timezone(user.id, zone)
+        await message.answer(_("Timezone: {tz}.").format(tz=html.quote(zone)))
+
+    @router.callback_query(Setting.filter(F.key == "tz"))
+    async def pick_timezone(
+        query: CallbackQuery, callback_data: Setting, user: UserContext, users: UserRepo
+    ) -> None:
+        zone = resolve_timezone(callback_data.value)
+        if zone is None:
+            await query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        await users.set_timezone(user.id, zone)
+        await query.answer()
+        if query.message is not None:
+            await query.bot.send_message(  # type: ignore[union-attr]
+                user.id, _("Timezone: {tz}.").format(tz=html.quote(zone))
+            )
+
+    @router.callback_query(Setting.filter(F.key == "lang"))
+    async def pick_language(
+        query: CallbackQuery, callback_data: Setting, user: UserContext, users: UserRepo,
+        i18n: I18n,
+    ) -> None:
+        if callback_data.value not in ("ru", "en"):
+            await query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        await users.set_language(user.id, callback_data.value)
+        with i18n.use_locale(callback_data.value):
+            await query.answer(_("Language: English."))
+            if query.bot is not None:
+                await query.bot.send_message(user.id, _("Language: English."))
+
+    return router

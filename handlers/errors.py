@@ -1,0 +1,68 @@
+"""Last-resort error handling: log with the update id, tell the user, never go silent."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from aiogram import Bot, Router
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.context import UserContext
+from storage.errors import StorageError
+
+logger = logging.getLogger(__name__)
+
+
+def mark(message: str) -> str:
+    """Marks a message for extraction; translated later, in the user's locale."""
+    return message
+
+
+async def _tell_user(
+    event: ErrorEvent, bot: Bot, i18n: I18n, user: UserContext | None, message: str
+) -> None:
+    """Answer in the user's language; the error arrives outside the locale middleware."""
+    update = event.update
+    locale = user.locale if user is not None else i18n.default_locale
+    with i18n.context(), i18n.use_locale(locale):
+        text = _(message)
+    try:
+        if update.callback_query is not None:
+            await bot.answer_callback_query(update.callback_query.id, text, show_alert=True)
+        elif update.message is not None:
+            await bot.send_message(update.message.chat.id, text)
+    except Exception:  # the user may be unreachable; the log line below is what matters
+        logger.warning("could not report an error to the user of update %s", update.update_id)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+
+    @router.errors(ExceptionTypeFilter(StorageError, sqlite3.OperationalError))
+    async def storage_failed(
+        event: ErrorEvent, bot: Bot, i18n: I18n, user: UserContext | None = None
+    ) -> None:
+        logger.error(
+            "storage error in update %s: %s: %s",
+            event.update.update_id,
+            type(event.exception).__name__,
+            event.exception,
+        )
+        await _tell_user(event, bot, i18n, user, mark("⚠️ Could not save that. Please try again."))
+
+    @router.errors()
+    async def unexpected(
+        event: ErrorEvent, bot: Bot, i18n: I18n, user: UserContext | None = None
+    ) -> None:
+        logger.exception(
+            "unhandled error in update %s", event.update.update_id, exc_info=event.exception
+        )
+        await _tell_user(
+            event, bot, i18n, user, mark("⚠️ Something went wrong on my side. Please try again.")
+        )
+
+    return router

@@ -1,0 +1,1 @@
+"""Persistence: every line of SQL lives here; the layers above see typed models."""

@@ -1,0 +1,97 @@
+"""Typed, immutable records returned by the repositories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class TaskKind(StrEnum):
+    CALL = "call"
+    REPORT = "report"
+    INVOICE = "invoice"
+    MEETING = "meeting"
+    DOCUMENT = "document"
+    OTHER = "other"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    DELETED = "deleted"
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    MESSENGER = "messenger"
+    EMAIL = "email"
+    TASK_MANAGER = "task_manager"
+
+
+class Segment(StrEnum):
+    B2B = "b2b"
+    B2C = "b2c"
+
+
+class ClientStatus(StrEnum):
+    ACTIVE = "active"
+    FORMER = "former"
+
+
+@dataclass(frozen=True, slots=True)
+class UserProfile:
+    id: int
+    language: str | None
+    timezone: str | None
+    morning_hour: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    id: int
+    owner_id: int
+    name: str
+    contact_person: str | None
+    phone: str | None
+    email: str | None
+    channel: Channel | None
+    report_cadence: str | None
+    emergency_contact: str | None
+    segment: Segment
+    status: ClientStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSummary:
+    client: Client
+    open_tasks: int
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: int
+    owner_id: int
+    number: int
+    client_id: int | None
+    client_name: str | None
+    text: str
+    kind: TaskKind
+    due_at: datetime | None
+    status: TaskStatus
+    created_at: datetime
+    done_at: datetime | None
+
+
+# Client card fields a user may edit, and the column behind each.
+EDITABLE_CLIENT_TEXT_FIELDS = (
+    "name",
+    "contact_person",
+    "phone",
+    "email",
+    "report_cadence",
+    "emergency_contact",
+)

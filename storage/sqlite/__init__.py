@@ -1,0 +1,25 @@
+"""SQLite backend (aiosqlite): the embedded default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.interfaces import Storage
+from storage.sqlite.clients import SqliteClientRepo
+from storage.sqlite.database import Database
+from storage.sqlite.tasks import SqliteTaskRepo
+from storage.sqlite.users import SqliteUserRepo
+
+
+async def open_sqlite_storage(path: Path) -> Storage:
+    """Open (creating folders and schema as needed) and return the repositories."""
+    database = await Database.open(path)
+    return Storage(
+        users=SqliteUserRepo(database),
+        clients=SqliteClientRepo(database),
+        tasks=SqliteTaskRepo(database),
+        backend=database,
+    )
+
+
+__all__ = ["Database", "open_sqlite_storage"]

@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import aiosqlite
+
+from storage.errors import DuplicateClientError
+from storage.models import Channel, Client, ClientStatus, ClientSummary, Segment
+from storage.sqlite.codec import decode_time, encode_time, name_key
+from storage.sqlite.database import Database
+
+# Columns set_field may touch; the value is checked by the table's CHECK constraints too.
+_SETTABLE = frozenset(
+    {
+        "name",
+        "contact_person",
+        "phone",
+        "email",
+        "channel",
+        "report_cadence",
+        "emergency_contact",
+        "segment",
+    }
+)
+
+_LIVE = "deleted_at IS NULL"
+
+
+def _client(row: aiosqlite.Row) -> Client:
+    return Client(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        name=row["name"],
+        contact_person=row["contact_person"],
+        phone=row["phone"],
+        email=row["email"],
+        channel=Channel(row["channel"]) if row["channel"] else None,
+        report_cadence=row["report_cadence"],
+        emergency_contact=row["emergency_contact"],
+        segment=Segment(row["segment"]),
+        status=ClientStatus(row["status"]),
+        created_at=decode_time(row["created_at"]),
+        updated_at=decode_time(row["updated_at"]),
+    )
+
+
+def _prefix_upper_bound(prefix: str) -> str:
+    """The smallest string greater than every string starting with prefix."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class SqliteClientRepo:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(self, owner_id: int, name: str, now: datetime) -> Client:
+        stamp = encode_time(now)
+        try:
+            async with self._db.transaction() as conn:
+                cursor = await conn.execute(
+                    "INSERT INTO clients (owner_id, name, name_key, created_at, updated_at,"
+                    " last_used_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+                    (owner_id, name, name_key(name), stamp, stamp, stamp),
+                )
+                row = await cursor.fetchone()
+                await cursor.close()
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateClientError(name) from exc
+        assert row is not None
+        return _client(row)
+
+    async def get(self, owner_id: int, client_id: int) -> Client | None:
+        row = await self._db.fetchone(
+            f"SELECT * FROM clients WHERE id = ? AND owner_id = ? AND {_LIVE}",
+            (client_id, owner_id),
+        )
+        return None if row is None else _client(row)
+
+    async def match(self, owner_id: int, query: str, limit: int = 8) -> list[Client]:
+        key = name_key(query)
+        if not key:
+            return []
+        exact = await self._db.fetchone(
+            f"SELECT * FROM clients WHERE owner_id = ? AND name_key = ? AND {_LIVE}",
+            (owner_id, key),
+        )
+        if exact is not None:
+            return [_client(exact)]
+        rows = await self._db.fetchall(
+            f"SELECT * FROM clients WHERE owner_id = ? AND name_key >= ? AND name_key < ?"
+            f" AND {_LIVE} ORDER BY status = 'former', name_key LIMIT ?",
+            (owner_id, key, _prefix_upper_bound(key), limit),
+        )
+        return [_client(row) for row in rows]
+
+    async def count(self, owner_id: int) -> int:
+        row = await self._db.fetchone(
+            f"SELECT count(*) FROM clients WHERE owner_id = ? AND {_LIVE}", (owner_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def list_summaries(
+        self, owner_id: int, *, offset: int, limit: int
+    ) -> list[ClientSummary]:
+        rows = await self._db.fetchall(
+            "SELECT c.*, (SELECT count(*) FROM tasks t WHERE t.client_id = c.id"
+            " AND t.status = 'open') AS open_tasks"
+            f" FROM clients c WHERE c.owner_id = ? AND c.{_LIVE}"
+            " ORDER BY c.status = 'former', c.name_key LIMIT ? OFFSET ?",
+            (owner_id, limit, offset),
+        )
+        return [ClientSummary(client=_client(row), open_tasks=row["open_tasks"]) for row in rows]
+
+    async def recent(self, owner_id: int, limit: int) -> list[Client]:
+        rows = await self._db.fetchall(
+            f"SELECT * FROM clients WHERE owner_id = ? AND {_LIVE} AND status = 'active'"
+            " ORDER BY last_used_at DESC, id DESC LIMIT ?",
+            (owner_id, limit),
+        )
+        return [_client(row) for row in rows]
+
+    async def touch(self, owner_id: int, client_id: int, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE clients SET last_used_at = ? WHERE id = ? AND owner_id = ?",
+            (encode_time(now), client_id, owner_id),
+        )
+
+    async def _update_returning(self, sql: str, params: tuple[object, ...]) -> Client | None:
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            row = await cursor.fetchone()
+            await cursor.close()
+        return None if row is None else _client(row)
+
+    async def set_field(
+        self, owner_id: int, client_id: int, field: str, value: str | None, now: datetime
+    ) -> Client | None:
+        if field not in _SETTABLE:
+            raise ValueError(f"not an editable client field: {field}")
+        if field == "name":
+            if not value:
+                raise ValueError("a client needs a name")
+            try:
+                return await self._update_returning(
+                    f"UPDATE clients SET name = ?, name_key = ?, updated_at = ?"
+                    f" WHERE id = ? AND owner_id = ? AND {_LIVE} RETURNING *",
+                    (value, name_key(value), encode_time(now), client_id, owner_id),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateClientError(value) from exc
+        return await self._update_returning(
+            f"UPDATE clients SET {field} = ?, updated_at = ?"
+            f" WHERE id = ? AND owner_id = ? AND {_LIVE} RETURNING *",
+            (value, encode_time(now), client_id, owner_id),
+        )
+
+    async def set_status(
+        self, owner_id: int, client_id: int, status: ClientStatus, now: datetime
+    ) -> Client | None:
+        return await self._update_returning(
+            f"UPDATE clients SET status = ?, updated_at = ?"
+            f" WHERE id = ? AND owner_id = ? AND {_LIVE} RETURNING *",
+            (status.value, encode_time(now), client_id, owner_id),
+        )
+
+    async def delete(self, owner_id: int, client_id: int, now: datetime) -> Client | None:
+        stamp = encode_time(now)
+        return await self._update_returning(
+            f"UPDATE clients SET deleted_at = ?, updated_at = ?"
+            f" WHERE id = ? AND owner_id = ? AND {_LIVE} RETURNING *",
+            (stamp, stamp, client_id, owner_id),
+        )
+
+    async def restore(self, owner_id: int, client_id: int, now: datetime) -> Client | None:
+        try:
+            return await self._update_returning(
+                "UPDATE clients SET deleted_at = NULL, updated_at = ?"
+                " WHERE id = ? AND owner_id = ? AND deleted_at IS NOT NULL RETURNING *",
+                (encode_time(now), client_id, owner_id),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateClientError("") from exc

@@ -1,0 +1,57 @@
+"""Numbered schema migrations, tracked by PRAGMA user_version.
+
+Append a new entry to change the schema; never edit an applied one.
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: users, clients, tasks
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        language TEXT,
+        timezone TEXT,
+        morning_hour INTEGER NOT NULL DEFAULT 10,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE clients (
+        id INTEGER PRIMARY KEY,
+        owner_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        contact_person TEXT,
+        phone TEXT,
+        email TEXT,
+        channel TEXT CHECK (channel IN ('phone', 'messenger', 'email', 'task_manager')),
+        report_cadence TEXT,
+        emergency_contact TEXT,
+        segment TEXT NOT NULL DEFAULT 'b2b' CHECK (segment IN ('b2b', 'b2c')),
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'former')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_used_at TEXT NOT NULL,
+        deleted_at TEXT
+    );
+    CREATE UNIQUE INDEX clients_owner_name ON clients(owner_id, name_key)
+        WHERE deleted_at IS NULL;
+    CREATE INDEX clients_owner_recent ON clients(owner_id, last_used_at);
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        owner_id INTEGER NOT NULL REFERENCES users(id),
+        number INTEGER NOT NULL,
+        client_id INTEGER REFERENCES clients(id),
+        text TEXT NOT NULL,
+        kind TEXT NOT NULL
+            CHECK (kind IN ('call', 'report', 'invoice', 'meeting', 'document', 'other')),
+        due_at TEXT,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'deleted')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        done_at TEXT,
+        deleted_at TEXT,
+        UNIQUE (owner_id, number)
+    );
+    CREATE INDEX tasks_owner_status_due ON tasks(owner_id, status, due_at);
+    CREATE INDEX tasks_client_status ON tasks(client_id, status);
+    CREATE INDEX tasks_owner_done ON tasks(owner_id, done_at) WHERE status = 'done';
+    """,
+)
