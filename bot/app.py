@@ -18,7 +18,7 @@ from aiogram.types import BotCommand, TelegramObject
 from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock
-from bot.i18n import UserLocaleMiddleware
+from bot.i18n import UserLocaleMiddleware, mark
 from bot.middlewares import AccessMiddleware, UserMiddleware
 from bot.services.dates import DateParser
 from bot.settings import Settings
@@ -104,22 +104,26 @@ def create_dispatcher(
     return dispatcher
 
 
-def command_menu(i18n: I18n, locale: str) -> list[BotCommand]:
-    def text(message: str) -> str:
-        return i18n.gettext(message, locale=locale)
+_MENU = (
+    ("today", mark("What is due today")),
+    ("task", mark("Add a task")),
+    ("overdue", mark("Overdue tasks")),
+    ("week", mark("The next 7 days")),
+    ("clients", mark("All clients")),
+    ("client", mark("A client card")),
+    ("newclient", mark("Add a client")),
+    ("done", mark("Complete a task by its number")),
+    ("undo", mark("Reopen the last completed task")),
+    ("tz", mark("Your timezone")),
+    ("lang", mark("Language")),
+    ("help", mark("Help")),
+)
 
+
+def command_menu(i18n: I18n, locale: str) -> list[BotCommand]:
     return [
-        BotCommand(command="today", description=text("What is due today")),
-        BotCommand(command="task", description=text("Add a task")),
-        BotCommand(command="overdue", description=text("Overdue tasks")),
-        BotCommand(command="week", description=text("The next 7 days")),
-        BotCommand(command="clients", description=text("All clients")),
-        BotCommand(command="client", description=text("A client card")),
-        BotCommand(command="newclient", description=text("Add a client")),
-        BotCommand(command="undo", description=text("Reopen the last completed task")),
-        BotCommand(command="tz", description=text("Your timezone")),
-        BotCommand(command="lang", description=text("Language")),
-        BotCommand(command="help", description=text("Help")),
+        BotCommand(command=command, description=i18n.gettext(description, locale=locale))
+        for command, description in _MENU
     ]
 
 

@@ -15,6 +15,11 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 
 
+def mark(message: str) -> str:
+    """Marks a message for extraction where it is translated later, in another locale."""
+    return message
+
+
 def create_i18n(default_language: str) -> I18n:
     return I18n(path=LOCALES_DIR, default_locale=default_language, domain=DOMAIN)
 

@@ -29,6 +29,8 @@ class LocalSession(BaseSession):
     ) -> None:
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
+        # What each request returned, by the same index.
+        self.responses: list[object] = []
         self._on_request = on_request
         self._message_ids = itertools.count(1000)
         self._messages: dict[tuple[int | str, int], Message] = {}
@@ -52,6 +54,7 @@ class LocalSession(BaseSession):
     ) -> TelegramType:
         self.requests.append(method)
         result: Any = self._answer(method)
+        self.responses.append(result)
         if self._on_request is not None:
             self._on_request(method, result)
         return result  # type: ignore[no-any-return]

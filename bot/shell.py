@@ -28,7 +28,7 @@ from aiogram.types import (
 from pydantic import SecretStr
 
 from bot.app import create_bot, create_dispatcher
-from bot.clock import SystemClock
+from bot.clock import Clock, SystemClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.services.dates import DateParser
@@ -89,7 +89,9 @@ class ShellView:
         self._out.write("\n")
 
 
-async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
+async def run_shell(
+    settings: Settings, stdin: TextIO, stdout: TextIO, clock: Clock | None = None
+) -> int:
     storage = await open_sqlite_storage(settings.database_path)
     try:
         dates = DateParser()
@@ -101,7 +103,8 @@ async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
             settings.model_copy(update={"bot_token": SecretStr(SHELL_TOKEN)}), session=session
         )
         dispatcher = create_dispatcher(
-            settings=settings, storage=storage, clock=SystemClock(), dates=dates, i18n=i18n
+            settings=settings, storage=storage, clock=clock or SystemClock(), dates=dates,
+            i18n=i18n,
         )
         user_id = min(settings.allowed_user_ids) if settings.allowed_user_ids else 1
         user = User(id=user_id, is_bot=False, first_name="You",

@@ -12,14 +12,11 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.context import UserContext
+from bot.i18n import mark
 from storage.errors import StorageError
 
 logger = logging.getLogger(__name__)
 
-
-def mark(message: str) -> str:
-    """Marks a message for extraction; translated later, in the user's locale."""
-    return message
 
 
 async def _tell_user(

@@ -81,8 +81,15 @@ async def send_task_card(
     client_choices: list[Client] | None = None,
     unknown_client: str | None = None,
     note: str | None = None,
+    state: FSMContext | None = None,
 ) -> None:
+    """The task as understood, with the buttons that fit its state.
+
+    With `state`, a client name still waiting to be created keeps its button.
+    """
     now = clock.now()
+    if unknown_client is None and task.client_id is None and state is not None:
+        unknown_client = await recall_name(state, f"task:{task.id}")
     text = task_card(task, user.tz, user.locale, now, created=created)
     if note:
         text += "\n" + note
@@ -485,7 +492,7 @@ def create_router() -> Router:
                 await stale_button(query)
                 return
             await query.answer()
-            await send_task_card(query, updated, user, clock, created=False)
+            await send_task_card(query, updated, user, clock, created=False, state=state)
             return
         if op == "time":
             await query.answer()
@@ -497,7 +504,7 @@ def create_router() -> Router:
             return
         if op == "show":
             await query.answer()
-            await send_task_card(query, task, user, clock, created=False)
+            await send_task_card(query, task, user, clock, created=False, state=state)
             return
         if op == "edit":
             await query.answer()
@@ -676,7 +683,7 @@ def create_router() -> Router:
         updated = await tasks.set_due(user.id, task.id, due, now)
         await state.set_state(None)
         if updated is not None:
-            await send_task_card(message, updated, user, clock, created=False)
+            await send_task_card(message, updated, user, clock, created=False, state=state)
 
     @router.message(StateFilter(TaskForm.edit_client), F.text, ~F.text.startswith("/"))
     async def edit_client(

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_date, format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime
+from babel.units import format_unit
 
 from storage.models import Channel, Client, ClientStatus, Segment, Task, TaskKind
 
@@ -80,9 +81,15 @@ def format_day(day: date, locale: str) -> str:
 
 
 def format_duration(delta: timedelta, locale: str) -> str:
-    """'3 days', '2 hours', '5 minutes' (rounded to the largest unit)."""
-    delta = max(delta, timedelta(minutes=1))
-    return str(format_timedelta(delta, locale=locale, threshold=1.0))
+    """'25 days', '2 hours', '5 minutes': whole days once past a day (never weeks, which
+    hide how late a task really is), else hours, else minutes."""
+    if delta >= timedelta(days=1):
+        amount, unit = delta.days, "duration-day"
+    elif delta >= timedelta(hours=1):
+        amount, unit = delta.seconds // 3600, "duration-hour"
+    else:
+        amount, unit = max(1, delta.seconds // 60), "duration-minute"
+    return str(format_unit(amount, unit, locale=locale))
 
 
 def shorten(text: str, limit: int = LINE_TEXT_LIMIT) -> str:

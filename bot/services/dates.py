@@ -1,0 +1,901 @@
+"""Natural-language due dates for task input, in Russian and English.
+
+The well-structured phrases people actually type into a task bot ("завтра в 10", "пт 12",
+"через 2 часа", "10.12 12:00", "fri 3pm", "1 декабря") are parsed by a small grammar of our own,
+because dateparser 1.5 gets several of them wrong:
+
+* "завтра в 10" keeps the current time of day (the hour is lost), and so does "tomorrow";
+* "в пятницу в 9" reads "9" as the day of the month and lands in the past;
+* "10.12 в 12:00" is not parsed at all, and "10.12.2026" is read month-first (12 Oct);
+* "в 10" becomes the 10th day of the month, "пт 12" the 12th;
+* ``search_dates`` counts relative phrases from the server's ``datetime.now()`` unless given a
+  base; we never use it, and cut the phrase out of the text ourselves.
+
+dateparser stays as a strict fallback for phrases made only of date vocabulary that the grammar
+does not assemble ("a week from now", "December the 1st").
+
+All calendar math happens in the user's zone; results are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from dateparser import conf as dateparser_conf
+from dateparser.date import DateDataParser
+from dateutil.relativedelta import relativedelta
+
+__all__ = ["DateParser", "WhenMatch", "at_local", "next_weekday_at"]
+
+
+@dataclass(frozen=True, slots=True)
+class WhenMatch:
+    due: datetime  # aware, UTC
+    text: str  # the input without the date phrase
+    phrase: str  # the date phrase exactly as it appeared in the input
+
+
+# --------------------------------------------------------------------------------------------
+# Vocabulary. Tokens are compared after casefold() and ё -> е.
+
+
+def _words(spec: dict[int, str]) -> dict[str, int]:
+    return {word: value for value, words in spec.items() for word in words.split()}
+
+
+_WEEKDAYS: Final = _words(
+    {
+        0: "пн понедельник понедельника понедельнику понедельником mon monday",
+        1: "вт вторник вторника вторнику вторником tue tues tuesday",
+        2: "ср среда среду среды wed weds wednesday",
+        3: "чт четверг четверга четвергу четвергом thu thur thurs thursday",
+        4: "пт пятница пятницу пятницы fri friday",
+        5: "сб суббота субботу субботы sat saturday",
+        6: "вс воскресенье воскресенья воскресенью sun sunday",
+    }
+)
+# Dative forms equal the prepositional ones ("в среде" = "in the environment"), so they count as
+# a weekday only in "к среде" (by Wednesday).
+_WEEKDAYS_AFTER_K: Final = {"среде": 2, "пятнице": 4, "субботе": 5}
+
+_MONTHS: Final = _words(
+    {
+        1: "янв январь января jan january",
+        2: "фев февр февраль февраля feb february",
+        3: "мар март марта mar march",
+        4: "апр апрель апреля apr april",
+        5: "май мая may",
+        6: "июн июнь июня jun june",
+        7: "июл июль июля jul july",
+        8: "авг август августа aug august",
+        9: "сен сент сентябрь сентября sep sept september",
+        10: "окт октябрь октября oct october",
+        11: "ноя нояб ноябрь ноября nov november",
+        12: "дек декабрь декабря dec december",
+    }
+)
+
+_MINUTE, _HOUR, _DAY, _WEEK, _MONTH, _YEAR = range(6)
+_UNITS: Final = _words(
+    {
+        _MINUTE: "м мин минута минуту минуты минут m min mins minute minutes",
+        _HOUR: "ч час часа часов h hr hrs hour hours",
+        _DAY: "д дн день дня дней сутки суток d day days",
+        _WEEK: "нед неделя неделю недели недель w wk wks week weeks",
+        _MONTH: "мес месяц месяца месяцев month months",
+        _YEAR: "год года лет year years",
+    }
+)
+
+_NUMBER_WORDS: Final = _words(
+    {
+        1: "один одна одну одного a an one",
+        2: "два две пару пара пары two couple",
+        3: "три three",
+        4: "четыре four",
+        5: "пять five",
+        6: "шесть six",
+        7: "семь seven",
+        8: "восемь eight",
+        9: "девять nine",
+        10: "десять ten",
+        11: "одиннадцать eleven",
+        12: "двенадцать twelve",
+        15: "пятнадцать fifteen",
+        20: "двадцать twenty",
+        30: "тридцать thirty",
+        40: "сорок forty",
+    }
+)
+_ONE_AND_A_HALF: Final = frozenset({"полтора", "полторы"})
+
+_DAY_OFFSETS: Final = {
+    "сегодня": 0,
+    "today": 0,
+    "tonight": 0,
+    "завтра": 1,
+    "tomorrow": 1,
+    "tmrw": 1,
+    "tmr": 1,
+    "послезавтра": 2,
+    "вчера": -1,
+    "yesterday": -1,
+    "позавчера": -2,
+}
+_DAY_OFFSET_PHRASES: Final = {
+    ("day", "after", "tomorrow"): 2,
+    ("day", "before", "yesterday"): -2,
+}
+
+_MORNING, _AFTERNOON, _EVENING = "morning", "afternoon", "evening"
+_PARTS_OF_DAY: Final = {
+    "утром": _MORNING,
+    "morning": _MORNING,
+    "днем": _AFTERNOON,
+    "afternoon": _AFTERNOON,
+    "вечером": _EVENING,
+    "evening": _EVENING,
+}
+_PART_HOURS: Final = {_AFTERNOON: 14, _EVENING: 19}
+_CLOCK_WORDS: Final = {"полдень": 12, "noon": 12, "midday": 12, "полночь": 0, "midnight": 0}
+
+_HOUR_MARKERS: Final = frozenset({"ч", "час", "часа", "часов"})
+_RU_MERIDIEM: Final = frozenset({"утра", "вечера", "дня", "ночи"})
+# "2 ночи" is also "two nights" and "3 дня" "three days": only a preposition or a preceding date
+# makes them a time of day.
+_LOOSE_MERIDIEM: Final = frozenset({"am", "pm", "утра", "вечера"})
+
+_NEXT_WORDS: Final = frozenset(
+    {"next", "следующий", "следующую", "следующее", "следующей", "следующего", "след"}
+)
+_WEEK_WORDS: Final = frozenset({"week", "неделе", "неделю"})
+_RELATIVE_WORDS: Final = frozenset({"через", "in", "спустя"})
+_AGO_WORDS: Final = frozenset({"назад", "ago"})
+# Prepositions that turn a bare number into an hour: "в 10", "к 10", "at 10".
+_TIME_PREPS: Final = frozenset({"в", "во", "к", "ко", "до", "около", "at", "by", "around"})
+# Words that may sit between the parts of a phrase without meaning anything on their own.
+_FILLERS: Final = _TIME_PREPS | frozenset({"на", "on", "the"})
+# Only in front of a weekday or a part of day: "проверить это завтра" keeps its "это".
+_THIS_WORDS: Final = frozenset({"this", "эту", "этот", "это", "эта", "этой", "этом"})
+# Prepositions left hanging at the end of a task once the date phrase is cut out of it.
+_DANGLING: Final = _FILLERS | frozenset({"in", "for", "till", "until", "через", "с", "со"})
+
+_DIGITS: Final = re.compile(r"[0-9]{1,2}")
+_HHMM: Final = re.compile(r"([0-9]{1,2}):([0-9]{2})(a\.?m\.?|p\.?m\.?)?")
+_H_AMPM: Final = re.compile(r"([0-9]{1,2})(a\.?m\.?|p\.?m\.?)")
+_AMPM: Final = re.compile(r"(a|p)\.?m\.?")
+_H_DOT_MM: Final = re.compile(r"([0-9]{1,2})\.([0-9]{2})")
+# Without a year the month takes two digits: "2.5" in task text is a quantity, "02.05" a date.
+_DOTTED: Final = re.compile(r"([0-9]{1,2})\.(?:([0-9]{2})|([0-9]{1,2})\.([0-9]{4}|[0-9]{2}))")
+_ISO: Final = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_ORDINAL_DAY: Final = re.compile(r"([0-9]{1,2})(?:-?(?:го|ого|е|ое|й|st|nd|rd|th))?")
+_YEAR_TOKEN: Final = re.compile(r"([0-9]{4})(?:г|года|год)?")
+_YEAR_SUFFIXES: Final = frozenset({"г", "года", "год"})
+_AMOUNT: Final = re.compile(r"[0-9]{1,4}(?:[.,][0-9]{1,2})?")
+_AMOUNT_UNIT: Final = re.compile(r"([0-9]{1,4})(м|мин|ч|д|дн|нед|h|hr|hrs|m|min|mins|d|w|wk|wks)")
+
+_LEADING_PUNCT: Final = "([{\"'«„“‘-—–"
+_TRAILING_PUNCT: Final = ")]}\"'»“”’,;:!?….-—–"
+_DASHES: Final = "-—–‒―"
+_EDGE_JUNK: Final = " \t,;:.!?…-—–"
+
+# Extra words dateparser understands around the vocabulary above; the fallback only ever sees
+# phrases built from known date words, so it cannot turn an ordinary word into a date.
+_FALLBACK_EXTRA: Final = frozenset(
+    {"from", "now", "after", "before", "of", "half", "later", "fortnight", "and", "last"}
+)
+# A duration is a moment only when something says which way to count: "a week from now" is,
+# "2 часа" in "обновить отчёт за 2 часа" is not.
+_DIRECTION_WORDS: Final = _RELATIVE_WORDS | _AGO_WORDS | frozenset({"from", "later", "after"})
+_MAX_WINDOW: Final = 8
+_MAX_FALLBACK_TOKENS: Final = 10
+
+
+class _NoMatchError(Exception):
+    """The tokens are not a phrase of our grammar."""
+
+
+class _ImpossibleError(Exception):
+    """The tokens are clearly a date or time, but one that cannot exist (31.02, 25:00)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Grammar
+
+
+@dataclass(slots=True)
+class _Spec:
+    date_kind: str | None = None  # "offset" | "weekday" | "next_week" | "abs" | "calendar"
+    offset: int = 0
+    weekday: int = 0
+    weekday_next: bool = False
+    day: int = 0
+    month: int = 0
+    year: int | None = None
+    calendar: relativedelta | None = None
+    exact: timedelta | None = None
+    hour: int | None = None
+    minute: int = 0
+    meridiem: bool = False
+    part: str | None = None
+    weak: bool = False  # only "в 10"/"at 10": too ambiguous to cut from the start of a text
+
+    def is_empty(self) -> bool:
+        return (
+            self.date_kind is None
+            and self.exact is None
+            and self.hour is None
+            and self.part is None
+        )
+
+
+def _meridiem(tok: str) -> str | None:
+    if tok in _RU_MERIDIEM:
+        return tok
+    match = _AMPM.fullmatch(tok)
+    return None if match is None else match.group(1) + "m"
+
+
+def _apply_meridiem(hour: int, meridiem: str | None) -> int:
+    if meridiem is None:
+        if hour > 23:
+            raise _ImpossibleError
+        return hour
+    if meridiem in ("am", "pm"):
+        if not 1 <= hour <= 12:
+            raise _ImpossibleError
+        return hour % 12 + (12 if meridiem == "pm" else 0)
+    if meridiem == "утра" and 1 <= hour <= 11:
+        return hour
+    if meridiem == "вечера" and 1 <= hour <= 11:
+        return hour + 12
+    if meridiem == "дня":
+        if hour in (11, 12):
+            return hour
+        if 1 <= hour <= 6:
+            return hour + 12
+    if meridiem == "ночи":
+        if hour == 12:
+            return 0
+        if 1 <= hour <= 5:
+            return hour
+        if 9 <= hour <= 11:
+            return hour + 12
+    raise _ImpossibleError
+
+
+class _Scanner:
+    """Reads a token list left to right; every token must belong to some part of the phrase."""
+
+    def __init__(self, toks: list[str]) -> None:
+        self.toks = toks
+        self.spec = _Spec()
+        self.after_date = False
+
+    def tok(self, i: int) -> str:
+        return self.toks[i] if 0 <= i < len(self.toks) else ""
+
+    def run(self) -> _Spec:
+        # (matcher, whether what it matched is a day that a following bare number is the hour of)
+        matchers = (
+            (self._relative, False),
+            (self._ago, False),
+            (self._next, True),
+            (self._weekday, True),
+            (self._day_word, True),
+            (self._month_date, True),
+            (self._numeric_date, True),
+            (self._prep_time, False),
+            (self._time, False),
+            (self._part_of_day, False),
+        )
+        i, n = 0, len(self.toks)
+        while i < n:
+            for matcher, is_day in matchers:
+                used = matcher(i)
+                if used:
+                    self.after_date = is_day
+                    break
+            else:
+                if self.toks[i] not in _FILLERS or i + 1 == n:
+                    raise _NoMatchError
+                used = 1
+                self.after_date = False
+            i += used
+        if self.spec.is_empty():
+            raise _NoMatchError
+        return self.spec
+
+    # -- claims: each part of a phrase may appear once
+
+    def _claim_date(self, kind: str) -> None:
+        spec = self.spec
+        current = spec.date_kind
+        if spec.exact is not None:
+            raise _NoMatchError
+        if current is None:
+            spec.date_kind = kind
+        elif {current, kind} == {"weekday", "abs"}:
+            # "пятница 27.11": the explicit date wins, the weekday is decoration
+            spec.date_kind = "abs"
+        elif {current, kind} == {"weekday", "next_week"}:
+            spec.date_kind = "weekday"
+            spec.weekday_next = True
+        else:
+            raise _NoMatchError
+
+    def _claim_time(self, hour: int, minute: int, meridiem: str | None) -> None:
+        spec = self.spec
+        if spec.hour is not None or spec.exact is not None:
+            raise _NoMatchError
+        if minute > 59:
+            raise _ImpossibleError
+        spec.hour = _apply_meridiem(hour, meridiem)
+        spec.minute = minute
+        spec.meridiem = meridiem is not None
+
+    # -- date parts
+
+    def _amount_unit(self, j: int) -> tuple[float, int, int] | None:
+        """(amount, unit, tokens used): "2 часа", "2ч", "пару дней", "час", "a couple of days"."""
+        t = self.tok(j)
+        joined = _AMOUNT_UNIT.fullmatch(t)
+        if joined:
+            return float(joined.group(1)), _UNITS[joined.group(2)], 1
+        if t in _UNITS:
+            return 1.0, _UNITS[t], 1
+        used = 1
+        if _AMOUNT.fullmatch(t):
+            amount = float(t.replace(",", "."))
+        elif t in _ONE_AND_A_HALF:
+            amount = 1.5
+        elif t in _NUMBER_WORDS:
+            amount = float(_NUMBER_WORDS[t])
+            if t in ("a", "an") and self.tok(j + 1) == "couple":
+                amount, used = 2.0, 2
+            if self.tok(j + used - 1) == "couple" and self.tok(j + used) == "of":
+                used += 1
+        else:
+            return None
+        unit = self.tok(j + used)
+        if unit not in _UNITS:
+            return None
+        return amount, _UNITS[unit], used + 1
+
+    def _set_offset(self, amount: float, unit: int, sign: int) -> None:
+        spec = self.spec
+        if unit in (_MINUTE, _HOUR):
+            if spec.date_kind is not None or spec.exact is not None or spec.hour is not None:
+                raise _NoMatchError
+            spec.exact = timedelta(minutes=sign * amount * (60 if unit == _HOUR else 1))
+            return
+        if amount != int(amount):
+            raise _NoMatchError
+        count = sign * int(amount)
+        self._claim_date("calendar")
+        spec.calendar = {
+            _DAY: relativedelta(days=count),
+            _WEEK: relativedelta(weeks=count),
+            _MONTH: relativedelta(months=count),
+            _YEAR: relativedelta(years=count),
+        }[unit]
+
+    def _relative(self, i: int) -> int:
+        if self.toks[i] not in _RELATIVE_WORDS:
+            return 0
+        t, nxt = self.tok(i + 1), self.tok(i + 2)
+        if t == "полчаса":
+            self._set_offset(30, _MINUTE, 1)
+            return 2
+        if t == "half" and (nxt == "hour" or (nxt in ("a", "an") and self.tok(i + 3) == "hour")):
+            self._set_offset(30, _MINUTE, 1)
+            return 3 if nxt == "hour" else 4
+        found = self._amount_unit(i + 1)
+        if found is None:
+            return 0
+        amount, unit, used = found
+        self._set_offset(amount, unit, 1)
+        return 1 + used
+
+    def _ago(self, i: int) -> int:
+        found = self._amount_unit(i)
+        if found is None or self.tok(i + found[2]) not in _AGO_WORDS:
+            return 0
+        self._set_offset(found[0], found[1], -1)
+        return found[2] + 1
+
+    def _next(self, i: int) -> int:
+        if self.toks[i] not in _NEXT_WORDS:
+            return 0
+        t = self.tok(i + 1)
+        if t in _WEEKDAYS:
+            self._claim_date("weekday")
+            self.spec.weekday = _WEEKDAYS[t]
+            self.spec.weekday_next = True
+            return 2
+        if t in _WEEK_WORDS:
+            self._claim_date("next_week")
+            return 2
+        return 0
+
+    def _weekday(self, i: int) -> int:
+        t = self.toks[i]
+        if t in _THIS_WORDS and self.tok(i + 1) in _WEEKDAYS:
+            return 1 + self._weekday(i + 1)
+        if t in _WEEKDAYS:
+            weekday = _WEEKDAYS[t]
+        elif t in _WEEKDAYS_AFTER_K and self.tok(i - 1) in ("к", "ко"):
+            weekday = _WEEKDAYS_AFTER_K[t]
+        else:
+            return 0
+        self._claim_date("weekday")
+        self.spec.weekday = weekday
+        return 1
+
+    def _day_word(self, i: int) -> int:
+        t = self.toks[i]
+        for words, offset in _DAY_OFFSET_PHRASES.items():
+            if tuple(self.toks[i : i + len(words)]) == words:
+                self._claim_date("offset")
+                self.spec.offset = offset
+                return len(words)
+        if t not in _DAY_OFFSETS:
+            return 0
+        self._claim_date("offset")
+        self.spec.offset = _DAY_OFFSETS[t]
+        if t == "tonight":
+            self._claim_part(_EVENING)
+        return 1
+
+    def _year(self, j: int) -> tuple[int | None, int]:
+        match = _YEAR_TOKEN.fullmatch(self.tok(j))
+        if match is None:
+            return None, 0
+        used = 2 if self.tok(j + 1) in _YEAR_SUFFIXES else 1
+        return int(match.group(1)), used
+
+    def _set_abs(self, day: int, month: int, year: int | None) -> None:
+        self._claim_date("abs")
+        self.spec.day, self.spec.month, self.spec.year = day, month, year
+
+    def _month_date(self, i: int) -> int:
+        t = self.toks[i]
+        day_match = _ORDINAL_DAY.fullmatch(t)
+        if day_match:
+            j = i + 2 if self.tok(i + 1) == "of" else i + 1
+            if self.tok(j) not in _MONTHS:
+                return 0
+            year, used = self._year(j + 1)
+            self._set_abs(int(day_match.group(1)), _MONTHS[self.tok(j)], year)
+            return j + 1 + used - i
+        if t in _MONTHS:
+            day_match = _ORDINAL_DAY.fullmatch(self.tok(i + 1))
+            if day_match is None:
+                return 0
+            year, used = self._year(i + 2)
+            self._set_abs(int(day_match.group(1)), _MONTHS[t], year)
+            return 2 + used
+        return 0
+
+    def _numeric_date(self, i: int) -> int:
+        t = self.toks[i]
+        match = _DOTTED.fullmatch(t)
+        if match:
+            day, short_month, month, year = match.groups()
+            if year is None:
+                self._set_abs(int(day), int(short_month), None)
+            else:
+                self._set_abs(int(day), int(month), int(year))
+            return 1
+        match = _ISO.fullmatch(t)
+        if match:
+            self._set_abs(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+            return 1
+        return 0
+
+    # -- time parts
+
+    def _time_tail(self, j: int, meridiem: str | None, *, loose: bool) -> tuple[int, str | None]:
+        """Optional "часов" and "утра"/"pm" after an hour; (tokens used, meridiem)."""
+        used = 0
+        if meridiem is None and self.tok(j) in _HOUR_MARKERS:
+            used = 1
+        if meridiem is None:
+            found = _meridiem(self.tok(j + used))
+            if found is not None and (loose or found in _LOOSE_MERIDIEM):
+                return used + 1, found
+        return used, meridiem
+
+    def _prep_time(self, i: int) -> int:
+        if self.toks[i] not in _TIME_PREPS:
+            return 0
+        t = self.tok(i + 1)
+        if _DIGITS.fullmatch(t):
+            if self.tok(i + 2) in _MONTHS:
+                return 0  # "в 10 декабря"
+            used, meridiem = self._time_tail(i + 2, None, loose=True)
+            self._claim_time(int(t), 0, meridiem)
+            self.spec.weak = used == 0
+            return 2 + used
+        match = _H_DOT_MM.fullmatch(t)
+        if match and self.toks[i] in ("в", "во", "at"):
+            # "в 10.30" is how Russian speakers write a time; "10.12" without "в" is a date
+            used, meridiem = self._time_tail(i + 2, None, loose=True)
+            self._claim_time(int(match.group(1)), int(match.group(2)), meridiem)
+            return 2 + used
+        return 0
+
+    def _time(self, i: int) -> int:
+        t = self.toks[i]
+        match = _HHMM.fullmatch(t)
+        if match:
+            joined = match.group(3)
+            used, meridiem = self._time_tail(
+                i + 1, _meridiem(joined) if joined else None, loose=True
+            )
+            self._claim_time(int(match.group(1)), int(match.group(2)), meridiem)
+            return 1 + used
+        match = _H_AMPM.fullmatch(t)
+        if match:
+            self._claim_time(int(match.group(1)), 0, _meridiem(match.group(2)))
+            return 1
+        if t in _CLOCK_WORDS:
+            self._claim_time(_CLOCK_WORDS[t], 0, None)
+            return 1
+        if _DIGITS.fullmatch(t):
+            # "пт 12", "завтра 10": a bare number right after a day is its hour
+            used, meridiem = self._time_tail(i + 1, None, loose=self.after_date)
+            if meridiem is None and not self.after_date:
+                return 0
+            self._claim_time(int(t), 0, meridiem)
+            return 1 + used
+        return 0
+
+    def _claim_part(self, part: str) -> None:
+        if self.spec.part is not None or self.spec.exact is not None:
+            raise _NoMatchError
+        self.spec.part = part
+
+    def _part_of_day(self, i: int) -> int:
+        t = self.toks[i]
+        if t in _PARTS_OF_DAY:
+            self._claim_part(_PARTS_OF_DAY[t])
+            return 1
+        if t in _THIS_WORDS and self.tok(i + 1) in _PARTS_OF_DAY:
+            self._claim_part(_PARTS_OF_DAY[self.tok(i + 1)])
+            return 2
+        if t == "in" and self.tok(i + 1) == "the" and self.tok(i + 2) in _PARTS_OF_DAY:
+            self._claim_part(_PARTS_OF_DAY[self.tok(i + 2)])
+            return 3
+        return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Resolution
+
+
+def _compose(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
+    # fold=0: an ambiguous wall time takes its first occurrence, and a wall time inside a
+    # spring-forward gap keeps the pre-transition offset, which lands it past the gap in UTC.
+    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+    return local.astimezone(UTC)
+
+
+def _floor_minute(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _local_today(tz: ZoneInfo, now: datetime) -> date:
+    return now.astimezone(tz).date()
+
+
+_RECENT_PAST: Final = timedelta(days=92)
+
+
+def _abs_day(spec: _Spec, today: date) -> date:
+    if not (1 <= spec.month <= 12 and 1 <= spec.day <= 31):
+        raise _ImpossibleError
+    if spec.year is not None:
+        year = spec.year + 2000 if spec.year < 100 else spec.year
+        try:
+            return date(year, spec.month, spec.day)
+        except ValueError:
+            raise _ImpossibleError from None
+    # No year: this year's date if it is ahead or only recently passed (a task typed a few
+    # days late is overdue, not a year away), else the next time this day comes (29.02 waits
+    # for a leap year; 8 years span 2100).
+    for year in range(today.year, today.year + 9):
+        try:
+            candidate = date(year, spec.month, spec.day)
+        except ValueError:
+            continue
+        if candidate >= today - _RECENT_PAST:
+            return candidate
+    raise _ImpossibleError
+
+
+def _resolve(spec: _Spec, tz: ZoneInfo, now: datetime, morning_hour: int) -> datetime:
+    if spec.exact is not None:
+        if spec.date_kind is not None or spec.hour is not None or spec.part is not None:
+            raise _NoMatchError
+        # hours and minutes are elapsed time, not wall time: exact across a DST change
+        return _floor_minute(now + spec.exact)
+
+    if spec.hour is not None:
+        hour, minute = spec.hour, spec.minute
+        if not spec.meridiem and spec.part in (_AFTERNOON, _EVENING) and 1 <= hour < 12:
+            hour += 12  # "вечером в 7"
+    elif spec.part is not None:
+        hour, minute = _PART_HOURS.get(spec.part, morning_hour), 0
+    else:
+        hour, minute = morning_hour, 0
+
+    today = _local_today(tz, now)
+    kind = spec.date_kind
+    if kind is None:
+        # a bare time of day means its next occurrence
+        due = _compose(today, hour, minute, tz)
+        return due if due > now else _compose(today + timedelta(days=1), hour, minute, tz)
+    if kind == "offset":
+        return _compose(today + timedelta(days=spec.offset), hour, minute, tz)
+    if kind == "calendar":
+        if spec.calendar is None:
+            raise _NoMatchError
+        return _compose(today + spec.calendar, hour, minute, tz)
+    if kind == "abs":
+        return _compose(_abs_day(spec, today), hour, minute, tz)
+    next_monday = today + timedelta(days=7 - today.weekday())
+    if kind == "next_week":
+        return _compose(next_monday, hour, minute, tz)
+    if spec.weekday_next:
+        return _compose(next_monday + timedelta(days=spec.weekday), hour, minute, tz)
+    day = today + timedelta(days=(spec.weekday - today.weekday()) % 7)
+    due = _compose(day, hour, minute, tz)
+    return due if due > now else _compose(day + timedelta(days=7), hour, minute, tz)
+
+
+# --------------------------------------------------------------------------------------------
+# Tokens
+
+
+def _norm_token(raw: str) -> str:
+    tok = raw.casefold().replace("ё", "е").lstrip(_LEADING_PUNCT).rstrip(_TRAILING_PUNCT)
+    if all(ch in _DASHES for ch in tok):
+        return ""
+    return tok
+
+
+def _is_date_word(tok: str) -> bool:
+    """A token that on its own points at a date or time (not just a number or a preposition)."""
+    return (
+        tok in _WEEKDAYS
+        or tok in _WEEKDAYS_AFTER_K
+        or tok in _MONTHS
+        or tok in _UNITS
+        or tok in _DAY_OFFSETS
+        or tok in _PARTS_OF_DAY
+        or tok in _CLOCK_WORDS
+        or tok in ("полчаса", "fortnight")
+        or bool(
+            _HHMM.fullmatch(tok)
+            or _H_AMPM.fullmatch(tok)
+            or _DOTTED.fullmatch(tok)
+            or _ISO.fullmatch(tok)
+            or _AMOUNT_UNIT.fullmatch(tok)
+        )
+    )
+
+
+def _is_duration(tok: str) -> bool:
+    return tok in _UNITS or tok == "fortnight" or bool(_AMOUNT_UNIT.fullmatch(tok))
+
+
+def _numbers_count_something(toks: list[str]) -> bool:
+    """A number word must count a unit ("one hour"), or it is task text ("recent one")."""
+    counted = _UNITS.keys() | _NUMBER_WORDS.keys() | {"couple", "of", "half"}
+    return all(
+        tok not in _NUMBER_WORDS or (index + 1 < len(toks) and toks[index + 1] in counted)
+        for index, tok in enumerate(toks)
+    )
+
+
+def _fallback_allowed(toks: list[str]) -> bool:
+    return (
+        0 < len(toks) <= _MAX_FALLBACK_TOKENS
+        and _numbers_count_something(toks)
+        and toks[-1] not in _DANGLING  # "завтра в" is unfinished, not "tomorrow morning"
+        and all(map(_is_vocabulary, toks))
+        and any(map(_is_date_word, toks))
+        and (not any(map(_is_duration, toks)) or any(t in _DIRECTION_WORDS for t in toks))
+    )
+
+
+def _is_vocabulary(tok: str) -> bool:
+    return (
+        _is_date_word(tok)
+        or tok in _FILLERS
+        or tok in _THIS_WORDS
+        or tok in _NUMBER_WORDS
+        or tok in _ONE_AND_A_HALF
+        or tok in _NEXT_WORDS
+        or tok in _WEEK_WORDS
+        or tok in _RELATIVE_WORDS
+        or tok in _AGO_WORDS
+        or tok in _HOUR_MARKERS
+        or tok in _FALLBACK_EXTRA
+        or tok in _YEAR_SUFFIXES
+        or _meridiem(tok) is not None
+        or bool(_ORDINAL_DAY.fullmatch(tok) or _YEAR_TOKEN.fullmatch(tok))
+    )
+
+
+def _trim_phrase(phrase: str) -> str:
+    phrase = phrase.lstrip(_EDGE_JUNK)
+    tail = phrase.casefold()
+    if tail.endswith(("a.m.", "p.m.")):
+        return phrase
+    return phrase.rstrip(_EDGE_JUNK)
+
+
+def _clean_text(words: list[str]) -> str:
+    text = " ".join(words).strip(_EDGE_JUNK)
+    while text:
+        head, _, last = text.rpartition(" ")
+        if _norm_token(last) not in _DANGLING:
+            break
+        text = head.rstrip(_EDGE_JUNK)
+    return text
+
+
+def _check_args(now: datetime, morning_hour: int) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    if not 0 <= morning_hour <= 23:
+        raise ValueError("morning_hour must be within 0..23")
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+class DateParser:
+    """Parses due dates. One instance is meant to live for the whole process.
+
+    `languages` configures the dateparser fallback; the grammar itself always reads Russian and
+    English. The fallback is guarded by a lock because its settings object carries the relative
+    base of the call in flight.
+    """
+
+    __slots__ = ("_ddp", "_dp_settings", "_lock")
+
+    def __init__(self, languages: tuple[str, ...] = ("ru", "en")) -> None:
+        config: dict[str, Any] = {
+            # replaced before every call; dateparser binds settings to the parser at build time
+            "RELATIVE_BASE": datetime(2000, 1, 1),
+            "PREFER_DATES_FROM": "future",
+            "RETURN_TIME_AS_PERIOD": True,
+            # the relative base is a naive *local* time, so dateparser must not convert it
+            "TIMEZONE": "UTC",
+            "RETURN_AS_TIMEZONE_AWARE": False,
+            "DATE_ORDER": "DMY",
+            "PREFER_LOCALE_DATE_ORDER": False,
+            # no unix timestamps or custom formats: numbers in task text are not dates
+            "PARSERS": ["relative-time", "absolute-time"],
+        }
+        self._dp_settings = dateparser_conf.settings.replace(mod_settings=config, **config)
+        self._ddp = DateDataParser(languages=list(languages), settings=self._dp_settings)
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Parse a couple of phrases so the first user request is fast (dateparser's first call
+        costs ~300 ms)."""
+        now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+        tz = ZoneInfo("UTC")
+        for phrase in ("a week from now", "через неделю", "december the 1st"):
+            self._fallback(phrase.split(), tz, now, 10)
+        self.parse("завтра в 10", tz=tz, now=now)
+
+    def parse(
+        self, phrase: str, *, tz: ZoneInfo, now: datetime, morning_hour: int = 10
+    ) -> datetime | None:
+        """The whole phrase is a moment ("завтра в 10", "fri 3pm"). None if it is not a moment."""
+        _check_args(now, morning_hour)
+        toks = [tok for tok in map(_norm_token, phrase.split()) if tok]
+        found = self._parse_tokens(toks, tz, now, morning_hour)
+        return None if found is None else found[0]
+
+    def split(
+        self, text: str, *, tz: ZoneInfo, now: datetime, morning_hour: int = 10
+    ) -> WhenMatch | None:
+        """Task text with a moment at its end or its start.
+
+        "позвонить насчёт бюджета завтра в 10" -> text "позвонить насчёт бюджета", due tomorrow
+        10:00; "завтра в 10 позвонить Ивану" works too. None if no moment is found; the
+        remaining text may be empty.
+        """
+        _check_args(now, morning_hour)
+        spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+        norms = [_norm_token(text[start:end]) for start, end in spans]
+        count = len(spans)
+        # Longest window first, so "в пятницу в 10" wins over "в 10".
+        for size in range(min(_MAX_WINDOW, count), 0, -1):
+            first = count - size
+            if not norms[first]:
+                continue
+            found = self._parse_tokens([t for t in norms[first:] if t], tz, now, morning_hour)
+            if found is not None:
+                rest = [text[start:end] for start, end in spans[:first]]
+                phrase = text[spans[first][0] : spans[-1][1]]
+                return WhenMatch(found[0], _clean_text(rest), _trim_phrase(phrase))
+        for size in range(min(_MAX_WINDOW, count), 0, -1):
+            if not norms[size - 1]:
+                continue
+            found = self._parse_tokens([t for t in norms[:size] if t], tz, now, morning_hour)
+            # "в 10 коробок ..." must not become a 10:00 task
+            if found is not None and not found[1]:
+                rest = [text[start:end] for start, end in spans[size:]]
+                phrase = text[spans[0][0] : spans[size - 1][1]]
+                return WhenMatch(found[0], _clean_text(rest), _trim_phrase(phrase))
+        return None
+
+    def _parse_tokens(
+        self, toks: list[str], tz: ZoneInfo, now: datetime, morning_hour: int
+    ) -> tuple[datetime, bool] | None:
+        """(due, weak) or None."""
+        if not toks:
+            return None
+        try:
+            spec = _Scanner(toks).run()
+            weak = spec.weak and spec.date_kind is None and spec.part is None
+            return _resolve(spec, tz, now, morning_hour), weak
+        except _NoMatchError:
+            pass
+        except (_ImpossibleError, ValueError, OverflowError):
+            return None
+        due = self._fallback(toks, tz, now, morning_hour)
+        return None if due is None else (due, False)
+
+    def _fallback(
+        self, toks: list[str], tz: ZoneInfo, now: datetime, morning_hour: int
+    ) -> datetime | None:
+        if not _fallback_allowed(toks):
+            return None
+        try:
+            base = now.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+            with self._lock:
+                self._dp_settings.RELATIVE_BASE = base
+                data = self._ddp.get_date_data(" ".join(toks))
+            found = data.date_obj
+            # `parts` (dateparser >= 1.5) says which fields came from the text, not the base
+            parts: tuple[str, ...] = getattr(data, "parts", ())
+            if found is None or "day" not in parts:
+                return None  # "march", "2027": not a moment
+            if found.tzinfo is not None:
+                return _floor_minute(found)
+            if "time" in parts:
+                return _compose(found.date(), found.hour, found.minute, tz)
+            return _compose(found.date(), morning_hour, 0, tz)
+        except Exception:  # dateparser raises assorted errors on odd input; none is ours to show
+            return None
+
+
+def at_local(
+    day_offset: int, hour: int, *, tz: ZoneInfo, now: datetime, minute: int = 0
+) -> datetime:
+    """The local date of `now` plus `day_offset` days at hour:minute, returned in UTC."""
+    return _compose(_local_today(tz, now) + timedelta(days=day_offset), hour, minute, tz)
+
+
+def next_weekday_at(weekday: int, hour: int, *, tz: ZoneInfo, now: datetime) -> datetime:
+    """The next `weekday` (0 = Monday) at hour:00 strictly after `now`, returned in UTC."""
+    if not 0 <= weekday <= 6:
+        raise ValueError("weekday must be within 0..6")
+    today = _local_today(tz, now)
+    day = today + timedelta(days=(weekday - today.weekday()) % 7)
+    due = _compose(day, hour, 0, tz)
+    return due if due > now else _compose(day + timedelta(days=7), hour, 0, tz)

@@ -1,0 +1,399 @@
+"""A small local fake of the Telegram Bot API, for end-to-end tests.
+
+The bot under test talks to it through ``TelegramAPIServer.from_base(base)``, i.e. it calls
+``{base}/bot{token}/{method}``. Tests queue updates with :meth:`FakeBotAPI.push_message` /
+:meth:`FakeBotAPI.push_callback` and inspect what the bot did through :attr:`FakeBotAPI.calls`
+and :meth:`FakeBotAPI.wait_for`.
+
+Usage::
+
+    async with FakeBotAPI() as api:
+        base_url = api.base_url  # give it to the bot
+        mark = api.mark()
+        api.push_message("/start", user_id=5001)
+        params = await api.wait_for("sendMessage", lambda p: p["chat_id"] == 5001, after=mark)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.parser
+import email.policy
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import hdrs, web
+
+JSON = dict[str, Any]
+Predicate = Callable[[JSON], bool]
+
+BOT_USER: JSON = {
+    "id": 999000,
+    "is_bot": True,
+    "first_name": "Assistant",
+    "username": "am_assistant_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+# Parameters that Telegram documents as integers; form-encoded requests send them as strings.
+_INT_PARAMS = frozenset(
+    {"chat_id", "message_id", "offset", "limit", "timeout", "reply_to_message_id", "user_id"}
+)
+# Free-text parameters: never decoded, whatever they look like.
+_TEXT_PARAMS = frozenset({"text", "caption", "description", "short_description", "name"})
+_MAX_POLL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """One HTTP request exactly as received (used to check where secrets travel)."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class _Chat:
+    last_message_id: int = 0
+    messages: dict[int, JSON] = field(default_factory=dict)
+
+
+def _decode_value(key: str, value: Any) -> Any:
+    """Turn a form-encoded value back into what the bot meant to send."""
+    if not isinstance(value, str) or key in _TEXT_PARAMS:
+        return value
+    stripped = value.strip()
+    if stripped[:1] in ("{", "["):
+        with contextlib.suppress(ValueError):
+            return json.loads(stripped)
+    if key in _INT_PARAMS:
+        with contextlib.suppress(ValueError):
+            return int(stripped)
+    if stripped in ("true", "false"):
+        return stripped == "true"
+    return value
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
+    """Fields of a multipart/form-data body; uploaded files become ``"<file NAME>"``."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: dict[str, str] = {}
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        filename = part.get_filename()
+        if filename is not None:
+            fields[name] = f"<file {filename}>"
+        else:
+            payload = part.get_payload(decode=True)
+            charset = part.get_content_charset() or "utf-8"
+            fields[name] = payload.decode(charset) if isinstance(payload, bytes) else ""
+    return fields
+
+
+def _as_int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+class FakeBotAPI:
+    """A fake Bot API server on 127.0.0.1 (random free port)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, JSON]] = []
+        self.raw_requests: list[RawRequest] = []
+        self.tokens: set[str] = set()
+        self.bot_user: JSON = dict(BOT_USER)
+        self._updates: list[JSON] = []
+        self._next_update_id = 1
+        self._chats: dict[int, _Chat] = {}
+        self._callback_seq = 0
+        self._changed = asyncio.Event()  # replaced by a fresh Event after each change
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self.base_url = ""
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._notify()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ----------------------------------------------------------- test-side API
+    def push_message(
+        self,
+        text: str,
+        *,
+        user_id: int = 5001,
+        chat_id: int | None = None,
+        language_code: str | None = "en",
+        first_name: str = "Marina",
+    ) -> JSON:
+        """Queue an Update carrying a private-chat text message from a user; return it."""
+        chat_id = user_id if chat_id is None else chat_id
+        user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code is not None:
+            user["language_code"] = language_code
+        message: JSON = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": first_name},
+            "from": user,
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0] if text.strip() else text
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        self._chats[chat_id].messages[message["message_id"]] = message
+        return self._push_update({"message": message})
+
+    def push_callback(
+        self,
+        data: str,
+        message_id: int,
+        *,
+        user_id: int = 5001,
+        chat_id: int | None = None,
+        language_code: str | None = "en",
+        first_name: str = "Marina",
+    ) -> JSON:
+        """Queue a callback_query Update for a button on a message the bot sent earlier."""
+        chat_id = user_id if chat_id is None else chat_id
+        message = self.message(chat_id, message_id)
+        if message is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code is not None:
+            user["language_code"] = language_code
+        self._callback_seq += 1
+        callback: JSON = {
+            "id": f"cb{self._callback_seq}",
+            "from": user,
+            "message": message,
+            "chat_instance": f"ci{chat_id}",
+            "data": data,
+        }
+        return self._push_update({"callback_query": callback})
+
+    def mark(self) -> int:
+        """Current number of recorded calls; pass it as ``after=`` to :meth:`wait_for`."""
+        return len(self.calls)
+
+    async def wait_for(
+        self,
+        method: str,
+        predicate: Predicate | None = None,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,  # noqa: ASYNC109 - a deadline over many waits, part of the API
+    ) -> JSON:
+        """Return params of the first ``method`` call with index >= ``after`` matching."""
+        index = after
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            changed = self._changed
+            for name, params in self.calls[index:]:
+                if name == method and (predicate is None or predicate(params)):
+                    return params
+            index = max(index, len(self.calls))
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                seen = [self._describe(n, p) for n, p in self.calls[after:]]
+                raise TimeoutError(
+                    f"no matching {method} call within {timeout}s; calls since mark: {seen}"
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+
+    def calls_of(self, method: str, *, after: int = 0) -> list[JSON]:
+        return [params for name, params in self.calls[after:] if name == method]
+
+    def sent_texts(self, chat_id: int, *, after: int = 0) -> list[str]:
+        """Texts of sendMessage calls to ``chat_id`` (in order)."""
+        return [
+            str(params.get("text", ""))
+            for params in self.calls_of("sendMessage", after=after)
+            if params.get("chat_id") == chat_id
+        ]
+
+    def message(self, chat_id: int, message_id: int) -> JSON | None:
+        chat = self._chats.get(chat_id)
+        return None if chat is None else chat.messages.get(message_id)
+
+    @property
+    def pending_updates(self) -> list[JSON]:
+        return list(self._updates)
+
+    # --------------------------------------------------------------- internals
+    @staticmethod
+    def _describe(method: str, params: JSON) -> str:
+        text = params.get("text")
+        return f"{method}({text!r})" if text is not None else method
+
+    def _chat(self, chat_id: int) -> _Chat:
+        return self._chats.setdefault(chat_id, _Chat())
+
+    def _next_message_id(self, chat_id: int) -> int:
+        chat = self._chat(chat_id)
+        chat.last_message_id += 1
+        return chat.last_message_id
+
+    def _push_update(self, payload: JSON) -> JSON:
+        update = {"update_id": self._next_update_id, **payload}
+        self._next_update_id += 1
+        self._updates.append(update)
+        self._notify()
+        return update
+
+    def _notify(self) -> None:
+        """Wake everyone waiting for a change (new call, new update, shutdown)."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _read_params(self, request: web.Request) -> JSON:
+        body = await request.read()
+        self.raw_requests.append(
+            RawRequest(
+                method=request.method,
+                path=request.path,
+                query=request.query_string,
+                headers=dict(request.headers),
+                body=body,
+            )
+        )
+        raw: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json" and body:
+            loaded = json.loads(body)
+            if isinstance(loaded, dict):
+                raw.update(loaded)
+        elif request.content_type == "multipart/form-data" and body:
+            raw.update(_parse_multipart(request.headers[hdrs.CONTENT_TYPE], body))
+        elif body:
+            raw.update(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
+        return {key: _decode_value(key, value) for key, value in raw.items()}
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        method = request.match_info["method"]
+        self.tokens.add(token)
+        params = await self._read_params(request)
+        self.calls.append((method, params))
+        self._notify()
+        handler = {
+            "getme": self._get_me,
+            "getupdates": self._get_updates,
+            "sendmessage": self._send_message,
+            "editmessagetext": self._edit_message,
+            "editmessagereplymarkup": self._edit_message,
+            "deletewebhook": self._delete_webhook,
+        }.get(method.lower())
+        result: Any = True if handler is None else await handler(params)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _get_me(self, params: JSON) -> Any:
+        return self.bot_user
+
+    async def _delete_webhook(self, params: JSON) -> Any:
+        if params.get("drop_pending_updates") is True:
+            self._updates.clear()
+        return True
+
+    async def _get_updates(self, params: JSON) -> Any:
+        offset = _as_int(params.get("offset"))
+        limit = _as_int(params.get("limit"), 100) or 100
+        timeout = min(max(_as_int(params.get("timeout")), 0), _MAX_POLL_SECONDS)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._updates and not self._closing:
+            changed = self._changed
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+        return self._updates[:limit]
+
+    async def _send_message(self, params: JSON) -> Any:
+        chat_id = _as_int(params.get("chat_id"))
+        message: JSON = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": self.bot_user,
+            "text": str(params.get("text", "")),
+        }
+        _set_inline_markup(message, params.get("reply_markup"))
+        self._chat(chat_id).messages[message["message_id"]] = message
+        return message
+
+    async def _edit_message(self, params: JSON) -> Any:
+        if "inline_message_id" in params:
+            return True
+        chat_id = _as_int(params.get("chat_id"))
+        message_id = _as_int(params.get("message_id"))
+        chat = self._chat(chat_id)
+        message = dict(chat.messages.get(message_id) or {})
+        message.update(
+            {
+                "message_id": message_id,
+                "date": message.get("date", int(time.time())),
+                "chat": message.get("chat", {"id": chat_id, "type": "private"}),
+                "from": message.get("from", self.bot_user),
+                "edit_date": int(time.time()),
+            }
+        )
+        if "text" in params:
+            message["text"] = str(params["text"])
+        message.pop("reply_markup", None)
+        _set_inline_markup(message, params.get("reply_markup"))
+        chat.messages[message_id] = message
+        return message
+
+
+def _set_inline_markup(message: JSON, markup: Any) -> None:
+    # A sent Message only ever carries an *inline* keyboard (reply keyboards are not echoed).
+    if isinstance(markup, dict) and "inline_keyboard" in markup:
+        message["reply_markup"] = markup

@@ -1,0 +1,207 @@
+"""Tasks: one line, guided dialog, card buttons, /done, /undo, /edit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiogram.methods import EditMessageText, SendMessage
+
+from bot.clock import FrozenClock
+from storage.interfaces import Storage
+from tests.handlers.harness import USER_ID, ChatHarness, buttons
+
+
+async def test_one_line_task_echoes_what_was_understood(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    replies = await chat.send("/task Acme: позвонить насчёт бюджета завтра в 10")
+    [reply] = replies.of(SendMessage)
+    assert "✅ Task #1" in reply.text
+    assert "Acme" in reply.text
+    assert "📞 call" in reply.text
+    assert "“позвонить насчёт бюджета” — Fri 27 Nov, 10:00" in reply.text
+    labels = [text for text, _ in buttons(reply.reply_markup)]
+    assert labels == ["🕓 Change time", "✏️ Edit", "↩️ Undo"]
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None
+    # 10:00 in Moscow is 07:00 UTC.
+    assert task.due_at == datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+
+
+async def test_english_task_with_weekday(chat: ChatHarness) -> None:
+    await chat.send("/newclient Acme")
+    replies = await chat.send("/task Acme: send the report Friday 15:00")
+    assert "📄 report" in replies.text
+    assert "“send the report” — Fri 27 Nov, 15:00" in replies.text
+
+
+async def test_kinds_are_recognised(chat: ChatHarness) -> None:
+    expectations = {
+        "выставить счёт на смм завтра": "💰 invoice",
+        "подписать акт за ноябрь завтра": "📑 document",
+        "send the contract tomorrow": "📑 document",
+        "встреча с директором завтра": "🤝 meeting",
+        "buy flowers tomorrow": "📝 other",
+    }
+    for text, kind in expectations.items():
+        replies = await chat.send(f"/task {text}")
+        assert kind in replies.text, text
+
+
+async def test_task_without_time_asks_with_quick_picks(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Vector")
+    replies = await chat.send("/task Vector: позвонить когда-нибудь")
+    assert "No due time yet. When should it be done?" in replies.text
+    labels = [text for text, _ in chat.last_keyboard()[1]]
+    assert labels[:3] == ["In 1 hour", "Today 18:00", "Tomorrow 10:00"]
+    assert "Pick…" in labels
+    # Saved at once: nothing is lost if the user walks away.
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.due_at is None
+    picked = await chat.press("Tomorrow 10:00")
+    assert "Fri 27 Nov, 10:00" in picked.of(EditMessageText)[0].text
+
+
+async def test_pick_asks_and_understands_typed_time(chat: ChatHarness) -> None:
+    await chat.send("/task call Ivan")
+    asked = await chat.press("Pick…")
+    assert "When should task #1 be done?" in asked.text
+    wrong = await chat.send("whenever")
+    assert "I could not understand the time “whenever”" in wrong.text
+    right = await chat.send("в пятницу 15:00")
+    assert "Fri 27 Nov, 15:00" in right.text
+
+
+async def test_past_moment_is_accepted_and_called_overdue(chat: ChatHarness) -> None:
+    replies = await chat.send("/task call the bank today 9:00")
+    assert "Thu 26 Nov, 09:00" in replies.text
+    assert "already overdue" in replies.text
+
+
+async def test_unknown_client_offers_creation(chat: ChatHarness, storage: Storage) -> None:
+    replies = await chat.send("/task Вектор: проверить сайт завтра")
+    assert "No client “Вектор” yet" in replies.text
+    created = await chat.press("New client")
+    assert "Client Вектор added." in created.alerts
+    assert "Вектор" in created.of(EditMessageText)[0].text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.client_name == "Вектор"
+
+
+async def test_ambiguous_client_asks_with_buttons(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/newclient Acme Labs")
+    replies = await chat.send("/task ac: send invoice tomorrow")
+    assert "Which client did you mean by “ac”?" in replies.text
+    picked = await chat.press("Acme Labs")
+    assert "Acme Labs" in picked.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.client_name == "Acme Labs"
+
+
+async def test_undo_and_restore_a_new_task(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/task call Ivan tomorrow 10am")
+    undone = await chat.press("Undo")
+    assert "Task #1 deleted" in undone.text
+    assert await storage.tasks.get_by_number(USER_ID, 1) is None
+    restored = await chat.press("Restore")
+    assert "Restored." in restored.alerts
+    assert await storage.tasks.get_by_number(USER_ID, 1) is not None
+
+
+async def test_change_time_from_card(chat: ChatHarness) -> None:
+    await chat.send("/task call Ivan tomorrow 10am")
+    menu = await chat.press("Change time")
+    labels = [text for text, _ in buttons(menu.of(EditMessageText)[0].reply_markup)]
+    assert "Pick…" in labels and "« Back" in labels
+    moved = await chat.press("Mon 30 Nov")
+    assert "Mon 30 Nov, 10:00" in moved.text
+
+
+async def test_edit_text_kind_and_client(chat: ChatHarness) -> None:
+    await chat.send("/newclient Romashka")
+    await chat.send("/task send something tomorrow 10am")
+    await chat.press("Edit")
+    await chat.press("Text")
+    edited = await chat.send("send the act for November")
+    assert "“send the act for November”" in edited.text
+    await chat.press("Kind")
+    kinded = await chat.press("document")
+    assert "📑 document" in kinded.text
+    await chat.press("Client")
+    moved = await chat.send("roma")
+    assert "Romashka" in moved.text
+
+
+async def test_guided_dialog(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/newclient Acme")
+    first = await chat.send("/task")
+    assert "Which client?" in first.text
+    await chat.press("Acme")
+    asked = await chat.send("call Ivan about the budget")
+    assert "When?" in asked.text
+    done = await chat.press("Tomorrow 10:00")
+    assert "✅ Task #1" in done.text and "Acme" in done.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.text == "call Ivan about the budget"
+
+
+async def test_guided_dialog_takes_time_in_the_text(chat: ChatHarness) -> None:
+    await chat.send("/task")
+    replies = await chat.send("call Ivan tomorrow 9am")
+    assert "Fri 27 Nov, 09:00" in replies.text
+
+
+async def test_cancel_leaves_dialog(chat: ChatHarness) -> None:
+    await chat.send("/task")
+    cancelled = await chat.send("/cancel")
+    assert "Cancelled." in cancelled.text
+    after = await chat.send("hello")
+    assert "To add a task" in after.text
+
+
+async def test_done_and_undo_commands(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/task call Ivan today 18:00")
+    await chat.send("/task call Olga today 19:00")
+    done = await chat.send("/done 1 #2 77")
+    assert "✅ Done: #1" in done.text and "✅ Done: #2" in done.text
+    assert "There is no task #77." in done.text
+    again = await chat.send("/done 1")
+    assert "#1 is already done." in again.text
+    undo = await chat.send("/undo")
+    assert "Task #2 is open again" in undo.text
+    task = await storage.tasks.get_by_number(USER_ID, 2)
+    assert task is not None and task.status.value == "open"
+
+
+async def test_empty_and_overlong_task_text(chat: ChatHarness) -> None:
+    assert "What needs doing?" in (await chat.send("/task Acme: завтра в 10")).text
+    assert "too long" in (await chat.send("/task " + "a" * 1500 + " tomorrow")).text
+
+
+async def test_task_numbers_are_per_user(make_chat: object, chat: ChatHarness) -> None:
+    await chat.send("/task mine tomorrow")
+    other = await chat.send("/task theirs tomorrow", user_id=2002)
+    assert "✅ Task #1" in other.text
+
+
+async def test_edit_command(chat: ChatHarness, clock: FrozenClock) -> None:
+    assert "There is no task #5." in (await chat.send("/edit 5")).text
+    await chat.send("/task call Ivan tomorrow 10am")
+    card = await chat.send("/edit 1")
+    labels = [text for text, _ in chat.last_keyboard()[1]]
+    assert "✅ Done" in labels and "🗑 Delete" in labels
+    assert "Task #1" in card.text
+
+
+async def test_new_client_offer_survives_picking_a_time(chat: ChatHarness) -> None:
+    await chat.send("/task Вектор: позвонить когда-нибудь")
+    picked = await chat.press("Tomorrow 10:00")
+    assert "Fri 27 Nov, 10:00" in picked.text
+    labels = [label for label, _ in chat.last_keyboard()[1]]
+    assert "➕ New client “Вектор”" in labels
+    created = await chat.press("New client")
+    assert "Вектор" in created.of(EditMessageText)[0].text

@@ -1,0 +1,72 @@
+"""`python -m bot shell`: the real input loop, typed lines in, the bot's replies out."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from bot.clock import FrozenClock
+from bot.settings import Settings
+from bot.shell import run_shell
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_shell_loop_sends_messages_and_presses_buttons(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {
+            "bot_token": SecretStr("1:unused"),
+            "database_url": f"sqlite:///{tmp_path}/shell.sqlite3",
+            "default_timezone": "Europe/Moscow",
+        }
+    )
+    typed = "\n".join(
+        [
+            "/newclient Acme",
+            "/task Acme: call about the budget sometime",
+            "99",  # no such button
+            "3",  # [1] In 1 hour [2] Today 18:00 [3] Tomorrow 10:00 ...
+            "/week",
+            "\\10",  # a number sent as text, not a button press
+            ".quit",
+            "/today",  # never read: the shell has quit
+        ]
+    )
+    out = io.StringIO()
+    clock = FrozenClock(datetime(2026, 11, 26, 11, 37, tzinfo=UTC))
+    code = await run_shell(settings, io.StringIO(typed + "\n"), out, clock)
+    text = out.getvalue()
+    assert code == 0
+    assert "Client “Acme” added." in text
+    assert "No due time yet" in text
+    assert "[3] Tomorrow 10:00" in text
+    assert "(no such button)" in text
+    assert "bot (edited) ▸ Task #1" in text
+    assert "10:00 📞 Acme — call about the budget sometime  #1" in text  # tags stripped
+    assert "To add a task" in text  # "10" went as text
+    assert text.rstrip().endswith("bye")
+    assert "Today," not in text
+
+
+def test_python_m_bot_shell_runs_without_a_token(tmp_path: Path) -> None:
+    env = {
+        key: value for key, value in os.environ.items()
+        if key.upper() not in {"BOT_TOKEN", "DATABASE_URL", "ALLOWED_USER_IDS"}
+    }
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "shell"],
+        input="/start\n/task позвонить Ивану завтра в 10\n/week\n",
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Hi, You!" in result.stdout
+    assert "позвонить Ивану" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "data" / "assistant.sqlite3").exists()
