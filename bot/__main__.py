@@ -9,6 +9,12 @@ import logging
 import sys
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 
 from bot.app import InFlightUpdates, create_bot, create_dispatcher, register_commands
 from bot.clock import SystemClock
@@ -22,21 +28,52 @@ logger = logging.getLogger("bot")
 
 SHUTDOWN_GRACE_SECONDS = 3.0
 EXIT_BAD_SETTINGS = 2
+EXIT_STARTUP_FAILED = 1
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message says why in one line."""
+
+
+async def check_telegram(bot: Bot, settings: Settings) -> None:
+    """Fail fast, in one line, when the token is rejected or the API is unreachable."""
+    try:
+        me = await bot.get_me()
+    except TelegramUnauthorizedError:
+        raise StartupError(
+            "BOT_TOKEN was rejected by Telegram: check the token from @BotFather"
+        ) from None
+    except (TelegramNetworkError, TelegramServerError) as exc:
+        where = settings.telegram_api_url or "api.telegram.org"
+        raise StartupError(
+            f"could not reach the Bot API at {where} ({type(exc).__name__}): "
+            "check the network or TELEGRAM_API_URL"
+        ) from None
+    logger.info("bot @%s (id %s)", me.username, me.id)
 
 
 async def run_bot(settings: Settings) -> None:
+    bot = create_bot(settings)
+    try:
+        await check_telegram(bot, settings)
+    except StartupError:
+        await bot.session.close()
+        raise
     storage = await open_sqlite_storage(settings.database_path)
     dates = DateParser()
     # dateparser's first parse costs ~300 ms; pay it now, not on the user's first /task.
     await asyncio.to_thread(dates.warm)
     i18n = create_i18n(settings.default_language)
-    bot = create_bot(settings)
     dispatcher = create_dispatcher(
         settings=settings, storage=storage, clock=SystemClock(), dates=dates, i18n=i18n
     )
 
     async def on_startup(bot: Bot) -> None:
-        await register_commands(bot, i18n)
+        try:
+            await register_commands(bot, i18n)
+        except TelegramAPIError as exc:
+            # The menu is a convenience; the bot works without it.
+            logger.warning("could not register the command menu: %s", exc)
         logger.info(
             "started: database %s (schema %s)",
             settings.database_path,
@@ -77,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_shell(settings, sys.stdin, sys.stdout))
     configure_logging(settings.log_level, [token, token.partition(":")[2]])
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_bot(settings))
+        try:
+            asyncio.run(run_bot(settings))
+        except StartupError as exc:
+            logger.error("%s", exc)
+            return EXIT_STARTUP_FAILED
     return 0
 
 

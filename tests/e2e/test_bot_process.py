@@ -159,3 +159,18 @@ async def test_missing_bot_token_exits_with_code_2(tmp_path: Path) -> None:
     assert len(lines) == 1, report
     assert "BOT_TOKEN" in lines[0], report
     assert "Traceback" not in stderr, report
+
+
+async def test_unreachable_bot_api_fails_fast_in_one_line(
+    tmp_path: Path, launch_bot: Launcher
+) -> None:
+    env = base_env(tmp_path)
+    # Nothing listens on port 9 (discard) of the loopback: connections are refused at once.
+    env.update({"BOT_TOKEN": "123456:TEST-TOKEN", "TELEGRAM_API_URL": "http://127.0.0.1:9"})
+    process = await launch_bot(env)
+    await asyncio.wait_for(process.proc.wait(), 20)
+    await process.kill()
+    assert process.proc.returncode == 1, process.describe()
+    assert "could not reach the Bot API at http://127.0.0.1:9" in process.stderr
+    assert "Traceback" not in process.stderr
+    assert "TEST-TOKEN" not in process.stderr
