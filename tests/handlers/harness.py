@@ -101,7 +101,8 @@ class ChatHarness:
     ) -> Replies:
         entities = None
         if text.startswith("/"):
-            entities = [MessageEntity(type="bot_command", offset=0, length=len(text.split(maxsplit=1)[0]))]
+            command = text.split(maxsplit=1)[0]
+            entities = [MessageEntity(type="bot_command", offset=0, length=len(command))]
         message = Message(
             message_id=next(self._ids),
             date=datetime.now(UTC),
