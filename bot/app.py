@@ -18,6 +18,7 @@ from aiogram.types import BotCommand, TelegramObject
 from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock
+from bot.fsm_storage import DatabaseFSMStorage
 from bot.i18n import UserLocaleMiddleware, mark
 from bot.middlewares import AccessMiddleware, UserMiddleware
 from bot.services.dates import DateParser
@@ -79,7 +80,7 @@ def create_dispatcher(
 ) -> Dispatcher:
     in_flight = InFlightUpdates()
     dispatcher = Dispatcher(
-        storage=fsm_storage,
+        storage=fsm_storage or DatabaseFSMStorage(storage.dialogs, clock),
         settings=settings,
         users=storage.users,
         clients=storage.clients,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from storage.models import Client, ClientStatus, ClientSummary, Task, TaskKind, UserProfile
 
@@ -113,6 +113,19 @@ class TaskRepo(Protocol):
     ) -> Task | None: ...
 
 
+class DialogStateRepo(Protocol):
+    """Where a multi-step dialog stands, per chat key; survives restarts."""
+
+    async def get_state(self, key: str) -> str | None: ...
+    async def set_state(
+        self, key: str, owner_id: int, state: str | None, now: datetime
+    ) -> None: ...
+    async def get_data(self, key: str) -> dict[str, Any]: ...
+    async def set_data(
+        self, key: str, owner_id: int, data: dict[str, Any], now: datetime
+    ) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Storage:
     """Everything the app needs from a backend, plus a way to close it."""
@@ -120,6 +133,7 @@ class Storage:
     users: UserRepo
     clients: ClientRepo
     tasks: TaskRepo
+    dialogs: DialogStateRepo
     backend: StorageBackend
 
 

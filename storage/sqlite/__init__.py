@@ -7,6 +7,7 @@ from pathlib import Path
 from storage.interfaces import Storage
 from storage.sqlite.clients import SqliteClientRepo
 from storage.sqlite.database import Database
+from storage.sqlite.dialogs import SqliteDialogStateRepo
 from storage.sqlite.tasks import SqliteTaskRepo
 from storage.sqlite.users import SqliteUserRepo
 
@@ -18,6 +19,7 @@ async def open_sqlite_storage(path: Path) -> Storage:
         users=SqliteUserRepo(database),
         clients=SqliteClientRepo(database),
         tasks=SqliteTaskRepo(database),
+        dialogs=SqliteDialogStateRepo(database),
         backend=database,
     )
 

@@ -54,4 +54,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX tasks_client_status ON tasks(client_id, status);
     CREATE INDEX tasks_owner_done ON tasks(owner_id, done_at) WHERE status = 'done';
     """,
+    # 2: dialog state (what a multi-step dialog waits for, names behind buttons), so that a
+    # restart in the middle of a dialog loses nothing
+    """
+    CREATE TABLE dialog_states (
+        key TEXT PRIMARY KEY,
+        owner_id INTEGER NOT NULL,
+        state TEXT,
+        data TEXT NOT NULL DEFAULT '{}',
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX dialog_states_owner ON dialog_states(owner_id);
+    """,
 )
