@@ -8,7 +8,7 @@ from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ClientAction, ListPage, PickClient
@@ -96,6 +96,13 @@ async def create_client(
     return client
 
 
+async def confirm_created(
+    message: Message, client: Client, tasks: TaskRepo, user: UserContext, clock: Clock
+) -> None:
+    await message.answer(_("✅ Client {name} added.").format(name=quoted(client.name)))
+    await send_card(message, client, tasks, user, clock)
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
 
@@ -115,8 +122,7 @@ def create_router() -> Router:
             return
         client = await create_client(message, command.args, clients, user, clock)
         if client is not None:
-            await message.answer(_("✅ Client {name} added.").format(name=quoted(client.name)))
-            await send_card(message, client, tasks, user, clock)
+            await confirm_created(message, client, tasks, user, clock)
 
     @router.message(StateFilter(ClientForm.name), F.text, ~F.text.startswith("/"))
     async def new_client_name(
@@ -130,8 +136,7 @@ def create_router() -> Router:
         client = await create_client(message, message.text or "", clients, user, clock)
         if client is not None:
             await state.set_state(None)
-            await message.answer(_("✅ Client {name} added.").format(name=quoted(client.name)))
-            await send_card(message, client, tasks, user, clock)
+            await confirm_created(message, client, tasks, user, clock)
 
     async def render_clients(user: UserContext, clients: ClientRepo, page: int) -> (
         tuple[str, InlineKeyboardMarkup | None]
@@ -396,6 +401,3 @@ def create_router() -> Router:
 
     return router
 
-
-def pick_extra_buttons(*buttons: tuple[str, str]) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text=text, callback_data=data) for text, data in buttons]
