@@ -14,6 +14,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, TelegramObject
 from aiogram.utils.i18n import I18n
 
@@ -81,6 +82,8 @@ def create_dispatcher(
     in_flight = InFlightUpdates()
     dispatcher = Dispatcher(
         storage=fsm_storage or DatabaseFSMStorage(storage.dialogs, clock),
+        # One update at a time per chat: two quick taps must not race through a dialog.
+        events_isolation=SimpleEventIsolation(),
         settings=settings,
         users=storage.users,
         clients=storage.clients,
