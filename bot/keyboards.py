@@ -191,13 +191,15 @@ def channel_keyboard(client: Client) -> InlineKeyboardMarkup:
 def list_keyboard(
     view: str, page: int, pages: int, tasks: Sequence[Task]
 ) -> InlineKeyboardMarkup | None:
-    builder = InlineKeyboardBuilder()
-    for task in tasks:
-        builder.button(
-            text=f"✅ #{task.number}",
-            callback_data=ListDone(view=view, page=page, id=task.id),
-        )
-    sizes = [4] * (len(tasks) // 4) + ([len(tasks) % 4] if len(tasks) % 4 else [])
+    """✅ buttons four to a row, then page navigation.
+
+    Built as plain rows: aiogram's builder copies the whole keyboard on every add.
+    """
+    done = [
+        _button(f"✅ #{task.number}", ListDone(view=view, page=page, id=task.id).pack())
+        for task in tasks
+    ]
+    rows = [done[start : start + 4] for start in range(0, len(done), 4)]
     nav: list[InlineKeyboardButton] = []
     if page > 0:
         nav.append(_button("◀️", ListPage(view=view, page=page - 1).pack()))
@@ -205,11 +207,6 @@ def list_keyboard(
         nav.append(_button(f"{page + 1}/{pages}", ListPage(view=view, page=page).pack()))
     if page + 1 < pages:
         nav.append(_button("▶️", ListPage(view=view, page=page + 1).pack()))
-    for button in nav:
-        builder.add(button)
     if nav:
-        sizes.append(len(nav))
-    if not sizes:
-        return None
-    builder.adjust(*sizes)
-    return builder.as_markup()
+        rows.append(nav)
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None

@@ -165,19 +165,44 @@ class SqliteClientRepo:
         )
 
     async def delete(self, owner_id: int, client_id: int, now: datetime) -> Client | None:
+        """Soft-delete the client and hide its tasks with it (marked, to come back together)."""
         stamp = encode_time(now)
-        return await self._update_returning(
-            f"UPDATE clients SET deleted_at = ?, updated_at = ?"
-            f" WHERE id = ? AND owner_id = ? AND {_LIVE} RETURNING *",
-            (stamp, stamp, client_id, owner_id),
-        )
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                f"UPDATE clients SET deleted_at = ?, updated_at = ?"
+                f" WHERE id = ? AND owner_id = ? AND {_LIVE} RETURNING *",
+                (stamp, stamp, client_id, owner_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is not None:
+                await conn.execute(
+                    "UPDATE tasks SET status = 'deleted', hidden_with_client = 1,"
+                    " deleted_at = ?, updated_at = ?"
+                    " WHERE client_id = ? AND owner_id = ? AND status != 'deleted'",
+                    (stamp, stamp, client_id, owner_id),
+                )
+        return None if row is None else _client(row)
 
     async def restore(self, owner_id: int, client_id: int, now: datetime) -> Client | None:
+        stamp = encode_time(now)
         try:
-            return await self._update_returning(
-                "UPDATE clients SET deleted_at = NULL, updated_at = ?"
-                " WHERE id = ? AND owner_id = ? AND deleted_at IS NOT NULL RETURNING *",
-                (encode_time(now), client_id, owner_id),
-            )
+            async with self._db.transaction() as conn:
+                cursor = await conn.execute(
+                    "UPDATE clients SET deleted_at = NULL, updated_at = ?"
+                    " WHERE id = ? AND owner_id = ? AND deleted_at IS NOT NULL RETURNING *",
+                    (stamp, client_id, owner_id),
+                )
+                row = await cursor.fetchone()
+                await cursor.close()
+                if row is not None:
+                    await conn.execute(
+                        "UPDATE tasks SET hidden_with_client = 0, deleted_at = NULL,"
+                        " status = CASE WHEN done_at IS NULL THEN 'open' ELSE 'done' END,"
+                        " updated_at = ?"
+                        " WHERE client_id = ? AND owner_id = ? AND hidden_with_client = 1",
+                        (stamp, client_id, owner_id),
+                    )
         except sqlite3.IntegrityError as exc:
             raise DuplicateClientError("") from exc
+        return None if row is None else _client(row)

@@ -14,7 +14,8 @@ def encode_time(moment: datetime) -> str:
 
 
 def decode_time(value: str) -> datetime:
-    return datetime.strptime(value, _FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads the trailing Z on 3.11 and is ~50x faster than strptime.
+    return datetime.fromisoformat(value)
 
 
 def decode_optional(value: str | None) -> datetime | None:

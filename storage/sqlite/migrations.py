@@ -66,4 +66,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX dialog_states_owner ON dialog_states(owner_id);
     """,
+    # 3: a client's deletion hides its tasks by marking them, so task queries need no join
+    # to clients to know what is visible (and a restore brings back exactly those)
+    """
+    ALTER TABLE tasks ADD COLUMN hidden_with_client INTEGER NOT NULL DEFAULT 0;
+    """,
 )

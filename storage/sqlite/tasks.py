@@ -12,8 +12,6 @@ _SELECT = (
     "SELECT t.*, c.name AS client_name FROM tasks t"
     " LEFT JOIN clients c ON c.id = t.client_id"
 )
-# A deleted client's tasks disappear from lists with it and come back when it is restored.
-_VISIBLE = "(t.client_id IS NULL OR c.deleted_at IS NULL)"
 
 
 def _task(row: aiosqlite.Row) -> Task:
@@ -96,7 +94,7 @@ class SqliteTaskRepo:
     async def due_between(self, owner_id: int, start: datetime, end: datetime) -> list[Task]:
         rows = await self._db.fetchall(
             f"{_SELECT} WHERE t.owner_id = ? AND t.status = 'open'"
-            f" AND t.due_at >= ? AND t.due_at < ? AND {_VISIBLE} ORDER BY t.due_at, t.number",
+            f" AND t.due_at >= ? AND t.due_at < ? ORDER BY t.due_at, t.number",
             (owner_id, encode_time(start), encode_time(end)),
         )
         return [_task(row) for row in rows]
@@ -106,23 +104,21 @@ class SqliteTaskRepo:
     ) -> list[Task]:
         rows = await self._db.fetchall(
             f"{_SELECT} WHERE t.owner_id = ? AND t.status = 'open' AND t.due_at < ?"
-            f" AND {_VISIBLE} ORDER BY t.due_at, t.number LIMIT ? OFFSET ?",
+            f" ORDER BY t.due_at, t.number LIMIT ? OFFSET ?",
             (owner_id, encode_time(now), limit, offset),
         )
         return [_task(row) for row in rows]
 
     async def count_overdue(self, owner_id: int, now: datetime) -> int:
         row = await self._db.fetchone(
-            f"SELECT count(*) FROM tasks t LEFT JOIN clients c ON c.id = t.client_id"
-            f" WHERE t.owner_id = ? AND t.status = 'open' AND t.due_at < ? AND {_VISIBLE}",
+            "SELECT count(*) FROM tasks WHERE owner_id = ? AND status = 'open' AND due_at < ?",
             (owner_id, encode_time(now)),
         )
         return int(row[0]) if row else 0
 
     async def count_undated(self, owner_id: int) -> int:
         row = await self._db.fetchone(
-            f"SELECT count(*) FROM tasks t LEFT JOIN clients c ON c.id = t.client_id"
-            f" WHERE t.owner_id = ? AND t.status = 'open' AND t.due_at IS NULL AND {_VISIBLE}",
+            "SELECT count(*) FROM tasks WHERE owner_id = ? AND status = 'open' AND due_at IS NULL",
             (owner_id,),
         )
         return int(row[0]) if row else 0
@@ -190,7 +186,8 @@ class SqliteTaskRepo:
             task_id,
             "UPDATE tasks SET status = CASE WHEN done_at IS NULL THEN 'open' ELSE 'done' END,"
             " deleted_at = NULL, updated_at = ?"
-            " WHERE id = ? AND owner_id = ? AND status = 'deleted'",
+            # A task hidden with its client comes back only with the client.
+            " WHERE id = ? AND owner_id = ? AND status = 'deleted' AND hidden_with_client = 0",
             (encode_time(now), task_id, owner_id),
         )
 

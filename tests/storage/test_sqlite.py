@@ -181,3 +181,27 @@ async def test_failed_transaction_leaves_nothing(two_users: Storage) -> None:
             )
             await conn.execute("INSERT INTO tasks (owner_id) VALUES (1)")
     assert await two_users.clients.match(ALICE, "half") == []
+
+
+async def test_client_restore_brings_back_only_its_hidden_tasks(two_users: Storage) -> None:
+    client = await two_users.clients.create(ALICE, "Acme", NOW)
+
+    async def task(text: str) -> int:
+        created = await two_users.tasks.create(
+            ALICE, client_id=client.id, text=text, kind=TaskKind.OTHER, due_at=NOW, now=NOW
+        )
+        return created.id
+
+    kept, done, removed_before = await task("kept"), await task("done"), await task("gone")
+    await two_users.tasks.complete(ALICE, done, NOW)
+    await two_users.tasks.delete(ALICE, removed_before, NOW)
+    await two_users.clients.delete(ALICE, client.id, NOW)
+    assert await two_users.tasks.get(ALICE, kept) is None
+    # A task hidden with its client cannot be brought back without it.
+    assert await two_users.tasks.restore(ALICE, kept, NOW) is None
+    await two_users.clients.restore(ALICE, client.id, NOW)
+    statuses = {
+        task_id: (found.status if (found := await two_users.tasks.get(ALICE, task_id)) else None)
+        for task_id in (kept, done, removed_before)
+    }
+    assert statuses == {kept: TaskStatus.OPEN, done: TaskStatus.DONE, removed_before: None}
