@@ -166,6 +166,7 @@ _THIS_WORDS: Final = frozenset({"this", "эту", "этот", "это", "эта"
 _DANGLING: Final = _FILLERS | frozenset({"in", "for", "till", "until", "через", "с", "со"})
 
 _DIGITS: Final = re.compile(r"[0-9]{1,2}")
+_DIGITS_ONLY: Final = re.compile(r"[0-9]+")
 _HHMM: Final = re.compile(r"([0-9]{1,2}):([0-9]{2})(a\.?m\.?|p\.?m\.?)?")
 _H_AMPM: Final = re.compile(r"([0-9]{1,2})(a\.?m\.?|p\.?m\.?)")
 _AMPM: Final = re.compile(r"(a|p)\.?m\.?")
@@ -224,6 +225,7 @@ class _Spec:
     meridiem: bool = False
     part: str | None = None
     weak: bool = False  # only "в 10"/"at 10": too ambiguous to cut from the start of a text
+    bare_hour: bool = False  # "в 5", "пт 3": an hour with no minutes and no am/pm
 
     def is_empty(self) -> bool:
         return (
@@ -521,6 +523,7 @@ class _Scanner:
             used, meridiem = self._time_tail(i + 2, None, loose=True)
             self._claim_time(int(t), 0, meridiem)
             self.spec.weak = used == 0
+            self.spec.bare_hour = meridiem is None and len(t) == 1
             return 2 + used
         match = _H_DOT_MM.fullmatch(t)
         if match and self.toks[i] in ("в", "во", "at"):
@@ -553,6 +556,7 @@ class _Scanner:
             if meridiem is None and not self.after_date:
                 return 0
             self._claim_time(int(t), 0, meridiem)
+            self.spec.bare_hour = meridiem is None and len(t) == 1
             return 1 + used
         return 0
 
@@ -619,6 +623,24 @@ def _abs_day(spec: _Spec, today: date) -> date:
     raise _ImpossibleError
 
 
+# "в 1" .. "в 7" without am/pm mean 13:00 .. 19:00: nobody books a client call at 3 a.m.
+_LAST_BARE_AFTERNOON_HOUR: Final = 7
+_EVENING_HOUR: Final = 18
+
+
+def _rest_of_today(today: date, tz: ZoneInfo, now: datetime, morning_hour: int) -> datetime:
+    """"Today" without a time: the morning hour if still ahead, else 18:00, else the next
+    full hour; only late at night does it fall into the past."""
+    for hour in (morning_hour, _EVENING_HOUR):
+        due = _compose(today, hour, 0, tz)
+        if due > now:
+            return due
+    next_hour = (now.astimezone(tz) + timedelta(hours=1)).replace(minute=0, second=0)
+    if next_hour.date() == today:
+        return _compose(today, next_hour.hour, 0, tz)
+    return _compose(today, morning_hour, 0, tz)
+
+
 def _resolve(spec: _Spec, tz: ZoneInfo, now: datetime, morning_hour: int) -> datetime:
     if spec.exact is not None:
         if spec.date_kind is not None or spec.hour is not None or spec.part is not None:
@@ -630,6 +652,8 @@ def _resolve(spec: _Spec, tz: ZoneInfo, now: datetime, morning_hour: int) -> dat
         hour, minute = spec.hour, spec.minute
         if not spec.meridiem and spec.part in (_AFTERNOON, _EVENING) and 1 <= hour < 12:
             hour += 12  # "вечером в 7"
+        elif spec.bare_hour and spec.part is None and 1 <= hour <= _LAST_BARE_AFTERNOON_HOUR:
+            hour += 12  # "в 5", "пт 3": business hours, not the middle of the night
     elif spec.part is not None:
         hour, minute = _PART_HOURS.get(spec.part, morning_hour), 0
     else:
@@ -642,6 +666,8 @@ def _resolve(spec: _Spec, tz: ZoneInfo, now: datetime, morning_hour: int) -> dat
         due = _compose(today, hour, minute, tz)
         return due if due > now else _compose(today + timedelta(days=1), hour, minute, tz)
     if kind == "offset":
+        if spec.offset == 0 and spec.hour is None and spec.part is None:
+            return _rest_of_today(today, tz, now, morning_hour)
         return _compose(today + timedelta(days=spec.offset), hour, minute, tz)
     if kind == "calendar":
         if spec.calendar is None:
@@ -732,6 +758,15 @@ def _is_vocabulary(tok: str) -> bool:
         or _meridiem(tok) is not None
         or bool(_ORDINAL_DAY.fullmatch(tok) or _YEAR_TOKEN.fullmatch(tok))
     )
+
+
+def _stray_number(norms: list[str], index: int) -> bool:
+    """A bare number opening a window belongs to the text ("этап 2 в пятницу"), unless a
+    month or a unit follows it ("2 декабря", "2 часа")."""
+    if not _DIGITS_ONLY.fullmatch(norms[index]):
+        return False
+    following = norms[index + 1] if index + 1 < len(norms) else ""
+    return following not in _MONTHS and following not in _UNITS
 
 
 def _trim_phrase(phrase: str) -> str:
@@ -825,7 +860,7 @@ class DateParser:
         # Longest window first, so "в пятницу в 10" wins over "в 10".
         for size in range(min(_MAX_WINDOW, count), 0, -1):
             first = count - size
-            if not norms[first]:
+            if not norms[first] or _stray_number(norms, first):
                 continue
             found = self._parse_tokens([t for t in norms[first:] if t], tz, now, morning_hour)
             if found is not None:
@@ -841,6 +876,25 @@ class DateParser:
                 rest = [text[start:end] for start, end in spans[size:]]
                 phrase = text[spans[0][0] : spans[size - 1][1]]
                 return WhenMatch(found[0], _clean_text(rest), _trim_phrase(phrase))
+        return None
+
+    def impossible_moment(self, text: str) -> str | None:
+        """A date or time in the text that cannot exist ("31.02", "25:00"), if any: the
+        caller tells the user instead of silently treating the task as undated."""
+        for raw in text.split():
+            tok = _norm_token(raw)
+            clock = _HHMM.fullmatch(tok)
+            if clock and (int(clock.group(1)) > 23 or int(clock.group(2)) > 59):
+                return raw
+            dotted = _DOTTED.fullmatch(tok)
+            if dotted:
+                day = int(dotted.group(1))
+                month = int(dotted.group(2) or dotted.group(3))
+                year = dotted.group(4)
+                try:
+                    date(int(year) if year and len(year) == 4 else 2028, month, day)
+                except ValueError:
+                    return raw
         return None
 
     def _parse_tokens(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -57,7 +57,8 @@ PARSE_TABLE: list[tuple[str, datetime]] = [
     ("пт 12", d(11, 27, 12)),
     ("в 10", d(11, 27, 10)),  # 10:00 has passed today: the next one
     # today / tomorrow / yesterday
-    ("сегодня", d(11, 26, 10)),  # an explicit past moment stays in the past
+    # "today" without a time at 14:37: the morning has passed, so the end of the working day
+    ("сегодня", d(11, 26, 18)),
     ("today 18:00", d(11, 26, 18)),
     ("сегодня в 23:59", d(11, 26, 23, 59)),
     ("послезавтра в 9 утра", d(11, 28, 9)),
@@ -421,3 +422,45 @@ def test_number_words_in_task_text_stay_text(
     match = parser.split(text, tz=MOSCOW, now=frozen_now(MOSCOW))
     assert match is not None
     assert (match.text, match.due) == (task_text, wall(MOSCOW, expected))
+
+
+@pytest.mark.parametrize(
+    ("text", "task_text", "expected"),
+    [
+        ("обсудить тариф 2 в пятницу", "обсудить тариф 2", d(11, 27, 10)),
+        ("этап 2 в понедельник", "этап 2", d(11, 30, 10)),
+        ("discuss plan 2 on friday", "discuss plan 2", d(11, 27, 10)),
+        ("обсудить пакет 3 завтра в 10", "обсудить пакет 3", d(11, 27, 10)),
+        ("phase 2 tomorrow", "phase 2", d(11, 27, 10)),
+        ("отчёт 2 декабря", "отчёт", d(12, 2, 10)),
+        ("позвонить завтра в 5", "позвонить", d(11, 27, 17)),
+        ("позвонить в пн в 4", "позвонить", d(11, 30, 16)),
+        ("созвон завтра в 9", "созвон", d(11, 27, 9)),
+        ("созвон завтра в 05:00", "созвон", d(11, 27, 5)),
+        ("созвон завтра в 7 утра", "созвон", d(11, 27, 7)),
+    ],
+)
+def test_review_cases(parser: DateParser, text: str, task_text: str, expected: datetime) -> None:
+    match = parser.split(text, tz=MOSCOW, now=frozen_now(MOSCOW))
+    assert match is not None
+    assert (match.text, match.due) == (task_text, wall(MOSCOW, expected))
+
+
+@pytest.mark.parametrize(
+    ("text", "impossible"),
+    [
+        ("договор 31.02", "31.02"),
+        ("позвонить завтра в 25:00", "25:00"),
+        ("встреча 10:75", "10:75"),
+        ("позвонить завтра в 10", None),
+        ("отчёт 29.02.2028", None),
+    ],
+)
+def test_impossible_moment_is_named(parser: DateParser, text: str, impossible: str | None) -> None:
+    assert parser.impossible_moment(text) == impossible
+
+
+def test_today_late_in_the_evening_is_the_next_full_hour(parser: DateParser) -> None:
+    evening = wall(MOSCOW, d(11, 26, 20)) + timedelta(minutes=25)
+    due = parser.parse("сегодня", tz=MOSCOW, now=evening)
+    assert due == wall(MOSCOW, d(11, 26, 21))
