@@ -21,7 +21,9 @@ from bot.app import InFlightUpdates, create_bot, create_dispatcher, register_com
 from bot.clock import SystemClock
 from bot.i18n import create_i18n
 from bot.logs import configure_logging
+from bot.reminder_runtime import ReminderRuntime
 from bot.services.dates import DateParser
+from bot.services.reminders import ReminderPlanner
 from bot.settings import Settings, SettingsError, load_settings
 from storage.sqlite import open_sqlite_storage
 
@@ -68,8 +70,14 @@ async def run_bot(settings: Settings) -> None:
     # dateparser's first parse costs ~300 ms; pay it now, not on the user's first /task.
     await asyncio.to_thread(dates.warm)
     i18n = create_i18n(settings.default_language)
+    clock = SystemClock()
+    planner = ReminderPlanner(storage.reminders, clock)
     dispatcher = create_dispatcher(
-        settings=settings, storage=storage, clock=SystemClock(), dates=dates, i18n=i18n
+        settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
+        planner=planner,
+    )
+    reminders = ReminderRuntime(
+        bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock, settings=settings
     )
 
     async def on_startup(bot: Bot) -> None:
@@ -78,6 +86,7 @@ async def run_bot(settings: Settings) -> None:
         except TelegramAPIError as exc:
             # The menu is a convenience; the bot works without it.
             logger.warning("could not register the command menu: %s", exc)
+        await reminders.start()
         logger.info(
             "started: database %s (schema %s)",
             settings.database_path,
@@ -88,6 +97,7 @@ async def run_bot(settings: Settings) -> None:
         # Polling has stopped; let handlers already running commit and reply.
         if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             logger.warning("shutdown: some updates were still being handled")
+        await reminders.stop()
         await storage.backend.close()
         logger.info("stopped: database closed")
 

@@ -21,10 +21,11 @@ from aiogram.utils.i18n import I18n
 from bot.clock import Clock
 from bot.fsm_storage import DatabaseFSMStorage
 from bot.i18n import UserLocaleMiddleware, mark
-from bot.middlewares import AccessMiddleware, UserMiddleware
+from bot.middlewares import AccessMiddleware, CommandEndsPromptMiddleware, UserMiddleware
 from bot.services.dates import DateParser
+from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.settings import Settings
-from handlers import clients, common, errors, fallback, lists, tasks
+from handlers import clients, common, errors, fallback, lists, reminders, tasks
 from storage.interfaces import Storage
 
 logger = logging.getLogger(__name__)
@@ -78,8 +79,10 @@ def create_dispatcher(
     dates: DateParser,
     i18n: I18n,
     fsm_storage: BaseStorage | None = None,
+    planner: ReminderPlanner | None = None,
 ) -> Dispatcher:
     in_flight = InFlightUpdates()
+    planner = planner or ReminderPlanner(storage.reminders, clock)
     dispatcher = Dispatcher(
         storage=fsm_storage or DatabaseFSMStorage(storage.dialogs, clock),
         # One update at a time per chat: two quick taps must not race through a dialog.
@@ -87,7 +90,9 @@ def create_dispatcher(
         settings=settings,
         users=storage.users,
         clients=storage.clients,
-        tasks=storage.tasks,
+        # Task writes go through the planner so reminders always follow the task.
+        tasks=PlannedTasks(storage.tasks, planner),
+        planner=planner,
         clock=clock,
         dates=dates,
         i18n=i18n,
@@ -97,12 +102,14 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(AccessMiddleware(settings, i18n))
     dispatcher.update.outer_middleware(UserMiddleware(storage.users, settings, clock))
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
+    dispatcher.message.outer_middleware(CommandEndsPromptMiddleware())
     dispatcher.include_routers(
         errors.create_router(),
         common.create_router(),
         clients.create_router(),
         tasks.create_router(),
         lists.create_router(),
+        reminders.create_router(),
         fallback.create_router(),
     )
     return dispatcher
@@ -116,8 +123,10 @@ _MENU = (
     ("clients", mark("All clients")),
     ("client", mark("A client card")),
     ("newclient", mark("Add a client")),
+    ("nodate", mark("Tasks without a time")),
     ("done", mark("Complete a task by its number")),
     ("undo", mark("Reopen the last completed task")),
+    ("hours", mark("Working hours for reminders")),
     ("tz", mark("Your timezone")),
     ("lang", mark("Language")),
     ("help", mark("Help")),

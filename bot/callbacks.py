@@ -45,3 +45,11 @@ class Setting(CallbackData, prefix="s"):
 class Dialog(CallbackData, prefix="d"):
     op: str
     arg: str = ""
+
+
+class RemindAction(CallbackData, prefix="r"):
+    """Buttons on a reminder: done, snooze by minutes (or "tm" tomorrow, "pick"), reschedule."""
+
+    op: str
+    id: int
+    arg: str = ""

@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ClientAction, ListDone, ListPage, PickClient, TaskAction
+from bot.callbacks import ClientAction, ListDone, ListPage, PickClient, RemindAction, TaskAction
 from bot.services.quick_picks import quick_picks
 from bot.services.render import KIND_ICONS, channel_label, kind_label, shorten
 from storage.models import Channel, Client, ClientStatus, Task, TaskKind, TaskStatus
@@ -210,3 +210,23 @@ def list_keyboard(
     if nav:
         rows.append(nav)
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def reminder_keyboard(task: Task) -> InlineKeyboardMarkup:
+    def snooze(label: str, arg: str) -> InlineKeyboardButton:
+        return _button(label, RemindAction(op="snooze", id=task.id, arg=arg).pack())
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(_("✅ Done"), RemindAction(op="done", id=task.id).pack()),
+                _button(_("✏️ Reschedule"), TaskAction(op="time", id=task.id).pack()),
+            ],
+            [
+                snooze(_("⏰ 15 min"), "15"),
+                snooze(_("⏰ 1 h"), "60"),
+                snooze(_("⏰ Tomorrow"), "tm"),
+                snooze(_("⏰ Pick…"), "pick"),
+            ],
+        ]
+    )

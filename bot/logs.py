@@ -34,3 +34,5 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     root.setLevel(level)
     # aiogram logs every handled update at INFO; that is noise, not events.
     logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, root.level))
+    # APScheduler logs every job run at INFO; our own lines say what matters.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))

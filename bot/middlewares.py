@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.enums import ChatType
-from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Chat, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock
@@ -89,6 +90,9 @@ class UserMiddleware(BaseMiddleware):
         if event_user is None:
             return await handler(event, data)
         profile = await self._users.ensure(event_user.id, self._clock.now())
+        if not profile.active:
+            # They blocked the bot once and are back: reminders may flow again.
+            await self._users.set_active(profile.id, True)
         tz = self._settings.timezone
         if profile.timezone:
             try:
@@ -106,3 +110,25 @@ class UserMiddleware(BaseMiddleware):
         )
         return await handler(event, data)
 
+
+
+class CommandEndsPromptMiddleware(BaseMiddleware):
+    """A command abandons whatever prompt was open, so later text is not taken as its answer.
+
+    /cancel is left alone: it ends the prompt itself and says so.
+    """
+
+    async def __call__(
+        self, handler: Handler, event: TelegramObject, data: dict[str, Any]
+    ) -> Any:
+        state: FSMContext | None = data.get("state")
+        if (
+            isinstance(event, Message)
+            and event.text
+            and event.text.startswith("/")
+            and event.text.split(maxsplit=1)[0].split("@")[0] != "/cancel"
+            and state is not None
+            and await state.get_state() is not None
+        ):
+            await state.set_state(None)
+        return await handler(event, data)

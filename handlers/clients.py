@@ -8,7 +8,7 @@ from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ClientAction, ListPage, PickClient
@@ -32,7 +32,10 @@ from storage.models import Channel, Client, ClientStatus, Segment
 CLIENTS_PAGE_SIZE = 25
 CARD_TASKS = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[\d\s().-]{5,30}$")
+# Digits with the usual separators, extensions ("доб. 123", "ext 5") and several numbers.
+_PHONE = re.compile(r"^[\d\s()+.,;/#-]*(?:(?:доб|ext|x)\.?\s*\d+[\s,;]*)?[\d\s()+.,;/#-]*$",
+                    re.IGNORECASE)
+_MIN_PHONE_DIGITS = 5
 _CLEAR = {"-", "—", "–"}
 
 
@@ -50,6 +53,8 @@ def field_prompt(field: str) -> str:
         "report_cadence": _("Report cadence, e.g. “monthly report on the 1st”:"),
         "emergency_contact": _("Whom to call in an emergency (name and phone):"),
     }
+    if field == "name":
+        return prompts[field] + "\n" + _("/cancel to stop.")
     return prompts[field] + "\n" + _("Send - to clear it, /cancel to stop.")
 
 
@@ -62,6 +67,10 @@ async def send_card(
 ) -> None:
     open_tasks = await tasks.open_for_client(user.id, client.id, CARD_TASKS)
     text = client_card(client, open_tasks, user.tz, user.locale, clock.now())
+    if len(open_tasks) == CARD_TASKS:
+        more = await tasks.count_open_for_client(user.id, client.id) - CARD_TASKS
+        if more > 0:
+            text += "\n" + _("…and {count} more: /week, /overdue, /nodate").format(count=more)
     await edit_or_send(target, text, client_card_keyboard(client))
 
 
@@ -84,8 +93,9 @@ async def create_client(
         client = await clients.create(user.id, name, clock.now())
     except DuplicateClientError:
         existing = await clients.match(user.id, name)
+        stored = existing[0].name if existing else name
         await message.answer(
-            _("You already have a client {name}.").format(name=quoted(name)),
+            _("You already have a client {name}.").format(name=quoted(stored)),
             reply_markup=single_button(
                 _("Open the card"), ClientAction(op="open", id=existing[0].id).pack()
             )
@@ -250,7 +260,7 @@ def create_router() -> Router:
 
     @router.callback_query(ClientAction.filter(F.op.in_({"open", "edit", "channel", "setchannel",
                                                          "segment", "former", "active",
-                                                         "delete"})))
+                                                         "delete", "delete_yes"})))
     async def card_action(
         query: CallbackQuery,
         callback_data: ClientAction,
@@ -299,6 +309,29 @@ def create_router() -> Router:
             status = ClientStatus.FORMER if op == "former" else ClientStatus.ACTIVE
             updated = await clients.set_status(user.id, client.id, status, now)
         elif op == "delete":
+            count = await tasks.count_open_for_client(user.id, client.id)
+            await query.answer()
+            await edit_or_send(
+                query,
+                _("Delete {name} and its open tasks ({count})? You can undo it right after.")
+                .format(name=quoted(client.name), count=count),
+                InlineKeyboardMarkup(
+                    inline_keyboard=[
+                        [
+                            InlineKeyboardButton(
+                                text=_("🗑 Yes, delete"),
+                                callback_data=ClientAction(op="delete_yes", id=client.id).pack(),
+                            ),
+                            InlineKeyboardButton(
+                                text=_("« Back"),
+                                callback_data=ClientAction(op="open", id=client.id).pack(),
+                            ),
+                        ]
+                    ]
+                ),
+            )
+            return
+        elif op == "delete_yes":
             deleted = await clients.delete(user.id, client.id, now)
             if deleted is None:
                 await stale_button(query)
@@ -377,10 +410,13 @@ def create_router() -> Router:
                 )
             )
             return
-        elif field == "phone" and not _PHONE.match(value):
+        elif field == "phone" and (
+            not _PHONE.match(value) or sum(ch.isdigit() for ch in value) < _MIN_PHONE_DIGITS
+        ):
             await message.answer(
-                _("That does not look like a phone number: {value}. Digits, spaces, + - ( ) "
-                  "are fine. Try again or /cancel.").format(value=quoted(value))
+                _("That does not look like a phone number: {value}. It needs at least 5 "
+                  "digits; spaces, + - ( ), “доб. 12” and several numbers are fine. "
+                  "Try again or /cancel.").format(value=quoted(value))
             )
             return
         try:

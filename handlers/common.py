@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
 from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -11,27 +14,30 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import Setting
+from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.timezones import resolve_timezone
-from storage.interfaces import UserRepo
+from bot.services.timezones import resolve_timezone, zone_label
+from storage.interfaces import TaskRepo, UserRepo
 
-# Offered at /start: where most of our users are, then a few abroad.
+# Offered at /start and /tz: where most of our users are, then a few abroad; labels in the
+# user's language.
 _SUGGESTED_ZONES = (
-    ("Москва", "Europe/Moscow"),
-    ("Калининград", "Europe/Kaliningrad"),
-    ("Самара", "Europe/Samara"),
-    ("Екатеринбург", "Asia/Yekaterinburg"),
-    ("Новосибирск", "Asia/Novosibirsk"),
-    ("Владивосток", "Asia/Vladivostok"),
-    ("London", "Europe/London"),
-    ("Berlin", "Europe/Berlin"),
-    ("New York", "America/New_York"),
+    ("Москва", "Moscow", "Europe/Moscow"),
+    ("Калининград", "Kaliningrad", "Europe/Kaliningrad"),
+    ("Самара", "Samara", "Europe/Samara"),
+    ("Екатеринбург", "Yekaterinburg", "Asia/Yekaterinburg"),
+    ("Новосибирск", "Novosibirsk", "Asia/Novosibirsk"),
+    ("Владивосток", "Vladivostok", "Asia/Vladivostok"),
+    ("Лондон", "London", "Europe/London"),
+    ("Берлин", "Berlin", "Europe/Berlin"),
+    ("Нью-Йорк", "New York", "America/New_York"),
 )
 
 
-def timezone_keyboard() -> InlineKeyboardMarkup:
+def timezone_keyboard(locale: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for label, zone in _SUGGESTED_ZONES:
+    for russian, english, zone in _SUGGESTED_ZONES:
+        label = russian if locale == "ru" else english
         builder.button(text=label, callback_data=Setting(key="tz", value=zone))
     builder.adjust(3)
     return builder.as_markup()
@@ -59,6 +65,13 @@ def help_text() -> str:
         _("/today — due today · /overdue — past due · /week — next 7 days"),
         _("/done 41 — complete task #41 · /undo — reopen the last completed task"),
         _("/edit 41 — change or delete task #41"),
+        _("/nodate — tasks without a time"),
+        "",
+        html.bold(_("Reminders")),
+        _("Every task with a time reminds you at that time, and calls, reports and invoices "
+          "also ahead of it. Buttons on a reminder: done, snooze, reschedule."),
+        _("/hours 9-19 — working hours: reminders outside them wait for the morning; "
+          "/hours off — any time"),
         "",
         html.bold(_("Settings")),
         _("/tz Moscow — your timezone (a city or a name like Europe/Moscow)"),
@@ -74,11 +87,38 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+async def change_timezone(
+    zone: str, user: UserContext, users: UserRepo, tasks: TaskRepo, clock: Clock
+) -> str:
+    """Switch the user's zone; upcoming tasks keep their wall-clock time.
+
+    Most often the user has just told us where they really are, so "call at 10" meant 10
+    there; reminders are re-planned by the task store as each task moves.
+    """
+    now = clock.now()
+    await users.set_timezone(user.id, zone)
+    text = _("Timezone: {tz}.").format(tz=html.quote(zone_label(zone, now)))
+    if zone == user.tz.key:
+        return text
+    new_tz = ZoneInfo(zone)
+    moved = 0
+    for task in await tasks.open_with_due_after(user.id, now):
+        assert task.due_at is not None
+        wall = task.due_at.astimezone(user.tz).replace(tzinfo=new_tz)
+        if await tasks.set_due(user.id, task.id, wall.astimezone(UTC), now) is not None:
+            moved += 1
+    if moved:
+        text += "\n" + _("Upcoming tasks keep their local times: {count}.").format(count=moved)
+    return text
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
 
     @router.message(CommandStart())
-    async def start(message: Message, user: UserContext, state: FSMContext) -> None:
+    async def start(
+        message: Message, user: UserContext, state: FSMContext, clock: Clock
+    ) -> None:
         await state.clear()
         name = message.from_user.first_name if message.from_user else ""
         text = _(
@@ -90,8 +130,8 @@ def create_router() -> Router:
         if not user.timezone_chosen:
             text += "\n\n" + _(
                 "Your timezone is {tz} for now. Pick yours below or send /tz and a city."
-            ).format(tz=html.quote(user.tz.key))
-            await message.answer(text, reply_markup=timezone_keyboard())
+            ).format(tz=html.quote(zone_label(user.tz.key, clock.now())))
+            await message.answer(text, reply_markup=timezone_keyboard(user.locale))
         else:
             await message.answer(text)
 
@@ -126,15 +166,20 @@ def create_router() -> Router:
 
     @router.message(Command("tz"))
     async def set_timezone(
-        message: Message, command: CommandObject, user: UserContext, users: UserRepo
+        message: Message,
+        command: CommandObject,
+        user: UserContext,
+        users: UserRepo,
+        tasks: TaskRepo,
+        clock: Clock,
     ) -> None:
         query = (command.args or "").strip()
         if not query:
             await message.answer(
                 _("Your timezone: {tz}. Send /tz and a city, or pick:").format(
-                    tz=html.quote(user.tz.key)
+                    tz=html.quote(zone_label(user.tz.key, clock.now()))
                 ),
-                reply_markup=timezone_keyboard(),
+                reply_markup=timezone_keyboard(user.locale),
             )
             return
         zone = resolve_timezone(query)
@@ -146,23 +191,25 @@ def create_router() -> Router:
                 ).format(query=html.quote(query[:64]))
             )
             return
-        await users.set_timezone(user.id, zone)
-        await message.answer(_("Timezone: {tz}.").format(tz=html.quote(zone)))
+        await message.answer(await change_timezone(zone, user, users, tasks, clock))
 
     @router.callback_query(Setting.filter(F.key == "tz"))
     async def pick_timezone(
-        query: CallbackQuery, callback_data: Setting, user: UserContext, users: UserRepo
+        query: CallbackQuery,
+        callback_data: Setting,
+        user: UserContext,
+        users: UserRepo,
+        tasks: TaskRepo,
+        clock: Clock,
     ) -> None:
         zone = resolve_timezone(callback_data.value)
-        if zone is None:
+        if zone is None or query.bot is None:
             await query.answer(_("This button is no longer valid."), show_alert=True)
             return
-        await users.set_timezone(user.id, zone)
         await query.answer()
-        if query.message is not None:
-            await query.bot.send_message(  # type: ignore[union-attr]
-                user.id, _("Timezone: {tz}.").format(tz=html.quote(zone))
-            )
+        await query.bot.send_message(
+            user.id, await change_timezone(zone, user, users, tasks, clock)
+        )
 
     @router.callback_query(Setting.filter(F.key == "lang"))
     async def pick_language(

@@ -9,7 +9,7 @@ from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ClientAction, Dialog, PickClient, TaskAction
@@ -26,23 +26,21 @@ from bot.keyboards import (
 from bot.pending import recall_name, remember_name
 from bot.services.dates import DateParser
 from bot.services.kinds import detect_kind
-from bot.services.quick_picks import quick_picks, resolve_quick_pick
-from bot.services.render import quoted, shorten, task_card
+from bot.services.quick_picks import resolve_quick_pick
+from bot.services.render import format_moment, plain_quoted, quoted, shorten, task_card
 from bot.services.task_input import parse_task_line
 from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text
-from handlers.clients import create_client
 from handlers.replies import edit_or_send, stale_button
 from storage.errors import DuplicateClientError
 from storage.interfaces import ClientRepo, TaskRepo
 from storage.models import Client, Task, TaskKind
 
-_TASK_NUMBERS = re.compile(r"#?(\d{1,9})")
+_TASK_NUMBER = re.compile(r"^#?(\d{1,9})$")
 
 
 class TaskForm(StatesGroup):
     client = State()
     text = State()
-    when = State()
     edit_text = State()
     edit_when = State()
     edit_client = State()
@@ -56,19 +54,6 @@ def too_long(length: int) -> str:
     return _("The text is too long ({length} characters); the limit is {limit}.").format(
         length=length, limit=TASK_TEXT_LIMIT
     )
-
-
-def dialog_when_keyboard(user: UserContext, clock: Clock) -> InlineKeyboardMarkup:
-    picks = [
-        InlineKeyboardButton(
-            text=pick.label, callback_data=Dialog(op="when", arg=pick.code).pack()
-        )
-        for pick in quick_picks(user.tz, clock.now(), user.morning_hour, user.locale)
-    ]
-    picks.append(
-        InlineKeyboardButton(text=_("No time"), callback_data=Dialog(op="nowhen").pack())
-    )
-    return InlineKeyboardMarkup(inline_keyboard=[picks[:3], picks[3:]])
 
 
 async def send_task_card(
@@ -112,26 +97,56 @@ async def send_edit_card(
     await edit_or_send(target, text, task_edit_keyboard(task))
 
 
-async def create_and_show(
-    target: Message | CallbackQuery,
+async def save_task(
+    target: Message,
     *,
     tasks: TaskRepo,
+    clients: ClientRepo,
     user: UserContext,
     clock: Clock,
+    state: FSMContext,
     client_id: int | None,
+    client_query: str | None,
     text: str,
-    kind: TaskKind | None = None,
-    due: datetime | None = None,
+    kind: TaskKind,
+    due: datetime | None,
+    note: str | None = None,
 ) -> Task:
+    """Save at once (nothing is lost if the user walks away), then show what was understood.
+
+    A client name that matches several clients, or none, leaves the task without a client
+    and offers buttons to pick one or to add the new client.
+    """
+    choices: list[Client] = []
+    unknown: str | None = None
+    notes = [note] if note else []
+    if client_id is None and client_query:
+        found = await clients.match(user.id, client_query)
+        if len(found) == 1:
+            client_id = found[0].id
+        elif found:
+            choices = found
+            notes.append("👤 " + _("Which client did you mean by {name}?").format(
+                name=quoted(client_query)
+            ))
+        else:
+            unknown = client_query[:NAME_LIMIT]
+            notes.append("👤 " + _(
+                "No client {name} yet: create it with the button, or ✏️ Edit to pick another."
+            ).format(name=quoted(unknown)))
     task = await tasks.create(
-        user.id,
-        client_id=client_id,
-        text=text,
-        kind=kind or detect_kind(text),
-        due_at=due,
-        now=clock.now(),
+        user.id, client_id=client_id, text=text, kind=kind, due_at=due, now=clock.now()
     )
-    await send_task_card(target, task, user, clock)
+    if unknown is not None:
+        await remember_name(state, f"task:{task.id}", unknown)
+    if task.due_at is None:
+        # The card asks "when?": a typed answer is taken as the time of this task.
+        await state.set_state(TaskForm.edit_when)
+        await state.update_data(task_id=task.id)
+    await send_task_card(
+        target, task, user, clock, client_choices=choices, unknown_client=unknown,
+        note="\n".join(notes) or None,
+    )
     return task
 
 
@@ -162,61 +177,46 @@ def create_router() -> Router:
         draft = parse_task_line(
             args, dates=dates, tz=user.tz, now=now, morning_hour=user.morning_hour
         )
-        if not draft.text:
-            await message.answer(
-                _("What needs doing? Write the task with its time, e.g. "
-                  "<code>/task Acme: call about the budget tomorrow 10am</code>")
-            )
-            return
         if len(draft.text) > TASK_TEXT_LIMIT:
             await message.answer(too_long(len(draft.text)))
             return
-        client: Client | None = None
-        choices: list[Client] = []
-        unknown: str | None = None
-        note: str | None = None
-        if draft.client_query:
-            found = await clients.match(user.id, draft.client_query)
-            if len(found) == 1:
-                client = found[0]
-            elif found:
-                choices = found
-                note = "👤 " + _("Which client did you mean by {name}?").format(
-                    name=quoted(draft.client_query)
+        if not draft.text:
+            # A client or a time but nothing to do: ask for the text, keeping what was given.
+            await state.set_state(TaskForm.text)
+            await state.update_data(
+                draft_client_id=None,
+                draft_client_query=draft.client_query,
+                draft_due=draft.due.isoformat() if draft.due else None,
+            )
+            known = [quoted(draft.client_query)] if draft.client_query else []
+            if draft.due is not None:
+                known.append(format_moment(draft.due, user.tz, user.locale, now))
+            await message.answer(
+                (" · ".join(known) + "\n" if known else "")
+                + _("What needs doing? Send the task text.") + "\n" + _("/cancel to stop.")
+            )
+            return
+        note = None
+        if draft.due is None:
+            impossible = dates.impossible_moment(args)
+            if impossible is not None:
+                note = "⚠️ " + _("{value} is not a real date or time.").format(
+                    value=quoted(impossible)
                 )
-            else:
-                unknown = draft.client_query[:NAME_LIMIT]
-                note = "👤 " + _(
-                    "No client {name} yet: create it with the button, or ✏️ Edit to pick another."
-                ).format(name=quoted(unknown))
-        task = await tasks.create(
-            user.id,
-            client_id=client.id if client else None,
-            text=draft.text,
-            kind=draft.kind,
-            due_at=draft.due,
-            now=now,
-        )
-        if unknown is not None:
-            await remember_name(state, f"task:{task.id}", unknown)
-        await send_task_card(
-            message, task, user, clock, client_choices=choices, unknown_client=unknown, note=note
+        await save_task(
+            message, tasks=tasks, clients=clients, user=user, clock=clock, state=state,
+            client_id=None, client_query=draft.client_query, text=draft.text,
+            kind=draft.kind, due=draft.due, note=note,
         )
 
-    # ---- guided dialog ------------------------------------------------------------------
+    # ---- guided dialog: client, then text (with or without a time) -----------------------
 
     async def start_dialog(
         message: Message, clients: ClientRepo, user: UserContext, state: FSMContext
     ) -> None:
         recent = await clients.recent(user.id, 6)
         if not recent:
-            await state.set_state(TaskForm.text)
-            await state.update_data(draft_client_id=None)
-            await message.answer(
-                _("What needs doing? You can add the time: “call Ivan tomorrow 10am”.")
-                + "\n"
-                + _("/cancel to stop.")
-            )
+            await ask_text(message, state, client=None)
             return
         await state.set_state(TaskForm.client)
         await message.answer(
@@ -233,11 +233,25 @@ def create_router() -> Router:
         )
 
     async def ask_text(
-        target: Message | CallbackQuery, client: Client | None, state: FSMContext
+        target: Message | CallbackQuery,
+        state: FSMContext,
+        *,
+        client: Client | None,
+        new_client: str | None = None,
     ) -> None:
         await state.set_state(TaskForm.text)
-        await state.update_data(draft_client_id=client.id if client else None)
-        prefix = f"👤 {html.quote(client.name)}\n" if client else ""
+        await state.update_data(
+            draft_client_id=client.id if client else None,
+            draft_client_query=new_client,
+            draft_due=None,
+        )
+        prefix = ""
+        if client is not None:
+            prefix = f"👤 {html.quote(client.name)}\n"
+        elif new_client is not None:
+            prefix = "👤 " + _("{name} is a new client: I will offer to add it.").format(
+                name=quoted(new_client)
+            ) + "\n"
         await edit_or_send(
             target,
             prefix
@@ -259,12 +273,12 @@ def create_router() -> Router:
             await stale_button(query)
             return
         await query.answer()
-        await ask_text(query, client, state)
+        await ask_text(query, state, client=client)
 
     @router.callback_query(Dialog.filter(F.op == "noclient"))
     async def dialog_no_client(query: CallbackQuery, state: FSMContext) -> None:
         await query.answer()
-        await ask_text(query, None, state)
+        await ask_text(query, state, client=None)
 
     @router.callback_query(ClientAction.filter(F.op == "task"))
     async def task_from_card(
@@ -275,20 +289,11 @@ def create_router() -> Router:
         state: FSMContext,
     ) -> None:
         client = await clients.get(user.id, callback_data.id)
-        if client is None:
+        if client is None or not isinstance(query.message, Message):
             await stale_button(query)
             return
         await query.answer()
-        if query.message is not None and query.bot is not None:
-            await state.set_state(TaskForm.text)
-            await state.update_data(draft_client_id=client.id)
-            await query.bot.send_message(
-                user.id,
-                f"👤 {html.quote(client.name)}\n"
-                + _("What needs doing? You can add the time: “call Ivan tomorrow 10am”.")
-                + "\n"
-                + _("/cancel to stop."),
-            )
+        await ask_text(query.message, state, client=client)
 
     @router.message(StateFilter(TaskForm.client), F.text, ~F.text.startswith("/"))
     async def dialog_client_typed(
@@ -297,54 +302,26 @@ def create_router() -> Router:
         name = clean_line(message.text or "")[:NAME_LIMIT]
         found = await clients.match(user.id, name) if name else []
         if len(found) == 1:
-            await ask_text(message, found[0], state)
-            return
-        without = InlineKeyboardButton(
-            text=_("Without a client"), callback_data=Dialog(op="noclient").pack()
-        )
-        if found:
+            await ask_text(message, state, client=found[0])
+        elif found:
+            without = InlineKeyboardButton(
+                text=_("Without a client"), callback_data=Dialog(op="noclient").pack()
+            )
             await message.answer(
                 _("Several clients start with {name}. Which one?").format(name=quoted(name)),
                 reply_markup=client_pick_keyboard(found, "new", extra=[without]),
             )
-            return
-        await remember_name(state, "dialog", name)
-        await message.answer(
-            _("No client {name}. Create it?").format(name=quoted(name)),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(
-                            text=_("➕ Create {name}").format(name=quoted(shorten(name, 40))),
-                            callback_data=Dialog(op="create").pack(),
-                        )
-                    ],
-                    [without],
-                ]
-            ),
-        )
-
-    @router.callback_query(Dialog.filter(F.op == "create"))
-    async def dialog_create_client(
-        query: CallbackQuery,
-        clients: ClientRepo,
-        user: UserContext,
-        clock: Clock,
-        state: FSMContext,
-    ) -> None:
-        name = await recall_name(state, "dialog")
-        if name is None or not isinstance(query.message, Message):
-            await stale_button(query)
-            return
-        await query.answer()
-        client = await create_client(query.message, name, clients, user, clock)
-        if client is not None:
-            await ask_text(query, client, state)
+        elif name:
+            # Typing on is faster than a tap: the task card will offer to add the client.
+            await ask_text(message, state, client=None, new_client=name)
+        else:
+            await message.answer(_("Which client? Pick one or type a name. /cancel to stop."))
 
     @router.message(StateFilter(TaskForm.text), F.text, ~F.text.startswith("/"))
     async def dialog_text(
         message: Message,
         tasks: TaskRepo,
+        clients: ClientRepo,
         dates: DateParser,
         user: UserContext,
         clock: Clock,
@@ -354,89 +331,28 @@ def create_router() -> Router:
         if len(raw) > TASK_TEXT_LIMIT:
             await message.answer(too_long(len(raw)))
             return
-        when = dates.split(raw, tz=user.tz, now=clock.now(), morning_hour=user.morning_hour)
         data = await state.get_data()
-        client_id = data.get("draft_client_id")
-        client_id = client_id if isinstance(client_id, int) else None
-        if when is not None and when.text:
-            await state.set_state(None)
-            await create_and_show(
-                message, tasks=tasks, user=user, clock=clock, client_id=client_id,
-                text=when.text, due=when.due,
-            )
-            return
-        if not raw:
+        when = dates.split(raw, tz=user.tz, now=clock.now(), morning_hour=user.morning_hour)
+        due: datetime | None
+        if when is not None:
+            text, due = when.text, when.due
+        else:
+            stored_due = data.get("draft_due")
+            text = raw
+            due = datetime.fromisoformat(stored_due) if isinstance(stored_due, str) else None
+        if not text:
             await message.answer(_("What needs doing? Send the task text."))
             return
-        await state.set_state(TaskForm.when)
-        await state.update_data(draft_text=raw)
-        await message.answer(
-            _("When? Pick or type it.") + " " + when_examples(),
-            reply_markup=dialog_when_keyboard(user, clock),
-        )
-
-    async def finish_dialog(
-        target: Message | CallbackQuery,
-        tasks: TaskRepo,
-        user: UserContext,
-        clock: Clock,
-        state: FSMContext,
-        due: datetime | None,
-    ) -> None:
-        data = await state.get_data()
-        text, client_id = data.get("draft_text"), data.get("draft_client_id")
-        if not isinstance(text, str) or not text:
-            if isinstance(target, CallbackQuery):
-                await stale_button(target)
-            return
+        client_id = data.get("draft_client_id")
+        client_query = data.get("draft_client_query")
         await state.set_state(None)
-        await state.update_data(draft_text=None, draft_client_id=None)
-        if isinstance(target, CallbackQuery):
-            await target.answer()
-        await create_and_show(
-            target, tasks=tasks, user=user, clock=clock,
-            client_id=client_id if isinstance(client_id, int) else None, text=text, due=due,
+        await state.update_data(draft_client_id=None, draft_client_query=None, draft_due=None)
+        await save_task(
+            message, tasks=tasks, clients=clients, user=user, clock=clock, state=state,
+            client_id=client_id if isinstance(client_id, int) else None,
+            client_query=client_query if isinstance(client_query, str) else None,
+            text=text, kind=detect_kind(text), due=due,
         )
-
-    @router.message(StateFilter(TaskForm.when), F.text, ~F.text.startswith("/"))
-    async def dialog_when(
-        message: Message,
-        tasks: TaskRepo,
-        dates: DateParser,
-        user: UserContext,
-        clock: Clock,
-        state: FSMContext,
-    ) -> None:
-        phrase = clean_line(message.text or "")[:200]
-        due = dates.parse(phrase, tz=user.tz, now=clock.now(), morning_hour=user.morning_hour)
-        if due is None:
-            await message.answer(
-                _("I could not understand the time {phrase}.").format(phrase=quoted(phrase))
-                + " " + when_examples(),
-                reply_markup=dialog_when_keyboard(user, clock),
-            )
-            return
-        await finish_dialog(message, tasks, user, clock, state, due)
-
-    @router.callback_query(Dialog.filter(F.op.in_({"when", "nowhen"})))
-    async def dialog_when_picked(
-        query: CallbackQuery,
-        callback_data: Dialog,
-        tasks: TaskRepo,
-        user: UserContext,
-        clock: Clock,
-        state: FSMContext,
-    ) -> None:
-        due = None
-        if callback_data.op == "when":
-            due = resolve_quick_pick(callback_data.arg, user.tz, clock.now(), user.morning_hour)
-            if due is None:
-                await stale_button(query)
-                return
-        if await state.get_state() != TaskForm.when.state:
-            await stale_button(query)
-            return
-        await finish_dialog(query, tasks, user, clock, state, due)
 
     # ---- the task card's buttons --------------------------------------------------------
 
@@ -583,7 +499,9 @@ def create_router() -> Router:
                     return
                 client = existing[0]
             updated = await tasks.set_client(user.id, task.id, client.id, now)
-            await query.answer(_("Client {name} added.").format(name=shorten(client.name, 60)))
+            await query.answer(
+                _("Client {name} added.").format(name=plain_quoted(shorten(client.name, 60)))
+            )
             if updated is not None:
                 await send_task_card(query, updated, user, clock)
             return
@@ -729,10 +647,12 @@ def create_router() -> Router:
         message: Message, command: CommandObject, tasks: TaskRepo, user: UserContext,
         clock: Clock,
     ) -> None:
-        numbers = [int(n) for n in _TASK_NUMBERS.findall(command.args or "")][:20]
-        if not numbers:
-            await message.answer(_("Which task? Example: /done 41"))
+        words = (command.args or "").replace(",", " ").split()
+        matches = [_TASK_NUMBER.match(word) for word in words]
+        if not words or not all(matches):
+            await message.answer(_("Which task? Give its number: /done 41 or /done 41 44"))
             return
+        numbers = [int(match.group(1)) for match in matches if match][:20]
         lines: list[str] = []
         for number in numbers:
             task = await tasks.get_by_number(user.id, number)
@@ -749,7 +669,9 @@ def create_router() -> Router:
                 lines.append(_("#{number} is already done.").format(number=number))
             else:
                 lines.append(_("There is no task #{number}.").format(number=number))
-        await message.answer("\n".join(lines) + "\n" + _("/undo reopens the last one."))
+        if any(line.startswith("✅") for line in lines):
+            lines.append(_("/undo reopens the last one."))
+        await message.answer("\n".join(lines))
 
     @router.message(Command("undo"))
     async def undo_command(message: Message, tasks: TaskRepo, user: UserContext,
@@ -769,7 +691,7 @@ def create_router() -> Router:
         message: Message, command: CommandObject, tasks: TaskRepo, user: UserContext,
         clock: Clock,
     ) -> None:
-        match = _TASK_NUMBERS.search(command.args or "")
+        match = _TASK_NUMBER.match((command.args or "").strip())
         if match is None:
             await message.answer(_("Which task? Example: /edit 41"))
             return

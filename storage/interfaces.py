@@ -6,11 +6,22 @@ Times are aware datetimes in UTC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from storage.models import Client, ClientStatus, ClientSummary, Task, TaskKind, UserProfile
+from storage.models import (
+    Client,
+    ClientStatus,
+    ClientSummary,
+    DueReminder,
+    PlannedReminder,
+    Task,
+    TaskKind,
+    UserProfile,
+    WorkingHours,
+)
 
 
 class UserRepo(Protocol):
@@ -18,6 +29,8 @@ class UserRepo(Protocol):
     async def get(self, user_id: int) -> UserProfile | None: ...
     async def set_language(self, user_id: int, language: str) -> None: ...
     async def set_timezone(self, user_id: int, timezone: str) -> None: ...
+    async def set_active(self, user_id: int, active: bool) -> None: ...
+    async def set_hours(self, user_id: int, hours: WorkingHours) -> None: ...
 
 
 class ClientRepo(Protocol):
@@ -86,6 +99,11 @@ class TaskRepo(Protocol):
 
     async def open_for_client(self, owner_id: int, client_id: int, limit: int) -> list[Task]: ...
 
+    async def count_open_for_client(self, owner_id: int, client_id: int) -> int: ...
+
+    async def undated(self, owner_id: int, *, offset: int, limit: int) -> list[Task]:
+        """Open tasks without a due moment, by number."""
+
     async def complete(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
         """Mark an open task done; None if it is not open (or not the owner's)."""
 
@@ -112,6 +130,43 @@ class TaskRepo(Protocol):
         self, owner_id: int, task_id: int, client_id: int | None, now: datetime
     ) -> Task | None: ...
 
+    async def set_remind_ahead(
+        self, owner_id: int, task_id: int, minutes: int | None, now: datetime
+    ) -> Task | None: ...
+
+    async def open_with_due_after(self, owner_id: int, moment: datetime) -> list[Task]: ...
+
+
+class ReminderRepo(Protocol):
+    async def replace_for_task(
+        self,
+        owner_id: int,
+        task_id: int,
+        planned: Sequence[PlannedReminder],
+        now: datetime,
+        *,
+        keep_snoozes: bool = False,
+    ) -> None:
+        """Cancel the task's pending reminders and plan these instead, atomically."""
+
+    async def snooze(
+        self, owner_id: int, task_id: int, planned: PlannedReminder, now: datetime
+    ) -> None: ...
+    async def cancel_for_task(self, owner_id: int, task_id: int) -> None: ...
+    async def pending_for_task(self, owner_id: int, task_id: int) -> list[PlannedReminder]: ...
+    async def next_fire_at(self) -> datetime | None: ...
+
+    async def claim_due(self, now: datetime, token: str, limit: int) -> list[DueReminder]:
+        """Atomically take reminders due by now (live tasks, active users) for sending."""
+
+    async def mark_sent(self, reminder_id: int, now: datetime) -> None: ...
+    async def mark_failed(self, reminder_id: int) -> None: ...
+    async def discard(self, reminder_id: int) -> None: ...
+    async def hold_over(self, reminder_id: int, until: datetime, original: datetime) -> None: ...
+    async def release(self, reminder_id: int, retry_at: datetime) -> None: ...
+    async def release_stale_claims(self, claimed_before: datetime) -> int: ...
+    async def tasks_without_reminders(self, now: datetime, limit: int) -> list[Task]: ...
+
 
 class DialogStateRepo(Protocol):
     """Where a multi-step dialog stands, per chat key; survives restarts."""
@@ -134,6 +189,7 @@ class Storage:
     clients: ClientRepo
     tasks: TaskRepo
     dialogs: DialogStateRepo
+    reminders: ReminderRepo
     backend: StorageBackend
 
 

@@ -39,6 +39,21 @@ class ClientStatus(StrEnum):
     FORMER = "former"
 
 
+class ReminderPurpose(StrEnum):
+    AHEAD = "ahead"
+    DUE = "due"
+    SNOOZE = "snooze"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingHours:
+    """Local working time: minutes from midnight, and weekdays (0 = Monday)."""
+
+    start_minute: int = 9 * 60
+    end_minute: int = 19 * 60
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)
+
+
 @dataclass(frozen=True, slots=True)
 class UserProfile:
     id: int
@@ -46,6 +61,8 @@ class UserProfile:
     timezone: str | None
     morning_hour: int
     created_at: datetime
+    active: bool = True
+    hours: WorkingHours = WorkingHours()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +101,7 @@ class Task:
     status: TaskStatus
     created_at: datetime
     done_at: datetime | None
+    remind_ahead_minutes: int | None = None
 
 
 # Client card fields a user may edit, and the column behind each.
@@ -95,3 +113,25 @@ EDITABLE_CLIENT_TEXT_FIELDS = (
     "report_cadence",
     "emergency_contact",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedReminder:
+    purpose: ReminderPurpose
+    fire_at: datetime
+    # The task's due moment this reminder was planned for; if the task moves, it is stale.
+    for_due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    """A claimed reminder with everything needed to render and send it."""
+
+    id: int
+    purpose: ReminderPurpose
+    fire_at: datetime
+    held_over_from: datetime | None
+    attempts: int
+    task: Task
+    user: UserProfile
+    client: Client | None

@@ -79,7 +79,7 @@ async def today_page(
         )
     undated = await tasks.count_undated(owner_id)
     if undated:
-        footer.append(_("🗒 Tasks without a time: {count}").format(count=undated))
+        footer.append(_("🗒 Tasks without a time: {count} · /nodate").format(count=undated))
     if footer:
         lines += ["", *footer]
     return AgendaPage("\n".join(lines), shown, page, pages)
@@ -121,4 +121,25 @@ async def week_page(
     return AgendaPage("\n".join(lines), shown, page, pages)
 
 
-VIEWS = {"today": today_page, "overdue": overdue_page, "week": week_page}
+async def nodate_page(
+    tasks: TaskRepo, owner_id: int, tz: ZoneInfo, locale: str, now: datetime, page: int
+) -> AgendaPage:
+    total = await tasks.count_undated(owner_id)
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    shown = await tasks.undated(owner_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+    lines = [html.bold(_("🗒 Tasks without a time: {count}").format(count=total))]
+    if not total:
+        lines = [_("Every open task has a time.")]
+    lines += [task_line(task, tz, locale, now) for task in shown]
+    if total:
+        lines += ["", _("Give one a time: /edit and its number.")]
+    return AgendaPage("\n".join(lines), shown, page, pages)
+
+
+VIEWS = {
+    "today": today_page,
+    "overdue": overdue_page,
+    "week": week_page,
+    "nodate": nodate_page,
+}

@@ -15,7 +15,16 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, format_datetime
 from babel.units import format_unit
 
-from storage.models import Channel, Client, ClientStatus, Segment, Task, TaskKind
+from storage.models import (
+    Channel,
+    Client,
+    ClientStatus,
+    DueReminder,
+    ReminderPurpose,
+    Segment,
+    Task,
+    TaskKind,
+)
 
 MESSAGE_LIMIT = 4096
 # Room left under the limit for a page header and footer.
@@ -66,9 +75,16 @@ def local(moment: datetime, tz: ZoneInfo) -> datetime:
     return moment.astimezone(tz)
 
 
-def format_moment(moment: datetime, tz: ZoneInfo, locale: str) -> str:
-    """'Fri 27 Nov, 10:00' / 'пт 27 нояб., 10:00' in the user's timezone."""
-    return str(format_datetime(local(moment, tz), "EEE d MMM, HH:mm", locale=locale))
+def format_moment(
+    moment: datetime, tz: ZoneInfo, locale: str, now: datetime | None = None
+) -> str:
+    """'Fri 27 Nov, 10:00' / 'пт 27 нояб., 10:00' in the user's timezone; with the year
+    ('Wed 1 Dec 2027, 10:00') when it is not the current one."""
+    shown = local(moment, tz)
+    pattern = "EEE d MMM, HH:mm"
+    if now is not None and shown.year != local(now, tz).year:
+        pattern = "EEE d MMM y, HH:mm"
+    return str(format_datetime(shown, pattern, locale=locale))
 
 
 def format_clock(moment: datetime, tz: ZoneInfo) -> str:
@@ -111,7 +127,7 @@ def task_line(
     parts: list[str] = []
     if task.due_at is not None:
         when = (
-            format_moment(task.due_at, tz, locale)
+            format_moment(task.due_at, tz, locale, now)
             if with_day
             else format_clock(task.due_at, tz)
         )
@@ -210,8 +226,13 @@ def client_card(
 
 
 def quoted(text: str) -> str:
-    """User text in the language's quotation marks, escaped."""
+    """User text in the language's quotation marks, escaped for HTML."""
     return _("“{text}”").format(text=html.quote(text))
+
+
+def plain_quoted(text: str) -> str:
+    """The same for plain-text places (popups), which show no HTML and need no escaping."""
+    return _("“{text}”").format(text=text)
 
 
 def task_card(task: Task, tz: ZoneInfo, locale: str, now: datetime, *, created: bool) -> str:
@@ -225,7 +246,7 @@ def task_card(task: Task, tz: ZoneInfo, locale: str, now: datetime, *, created: 
     head_parts.append(f"{KIND_ICONS[task.kind]} {kind_label(task.kind)}")
     lines = [" · ".join(head_parts)]
     if task.due_at is not None:
-        lines.append(f"{quoted(task.text)} — {format_moment(task.due_at, tz, locale)}")
+        lines.append(f"{quoted(task.text)} — {format_moment(task.due_at, tz, locale, now)}")
     else:
         lines.append(quoted(task.text))
     if task.status.value == "done":
@@ -236,4 +257,58 @@ def task_card(task: Task, tz: ZoneInfo, locale: str, now: datetime, *, created: 
         lines.append(
             "⚠️ " + _("This moment has passed: the task is already overdue.")
         )
+    return "\n".join(lines)
+
+
+def reminder_text(
+    reminder: DueReminder, tz: ZoneInfo, locale: str, now: datetime, *, late: bool
+) -> str:
+    """🔔 📞 Acme — call about the budget, when it is due, and how to reach the client."""
+    task = reminder.task
+    title = html.quote(shorten(task.text, 300))
+    if task.client_name:
+        title = f"{html.bold(html.quote(task.client_name))} — {title}"
+    lines = [f"🔔 {KIND_ICONS[task.kind]} {title}"]
+    if task.due_at is not None:
+        due = format_moment(task.due_at, tz, locale, now)
+        if reminder.purpose is ReminderPurpose.AHEAD and task.due_at > now:
+            lines.append(
+                _("{due} · in {duration}").format(
+                    due=due, duration=format_duration(task.due_at - now, locale)
+                )
+            )
+        elif task.due_at <= now - timedelta(minutes=1):
+            lines.append(
+                _("{due} · {duration} ago").format(
+                    due=due, duration=format_duration(now - task.due_at, locale)
+                )
+            )
+        else:
+            lines.append(_("{due} · now").format(due=due))
+    if reminder.purpose is ReminderPurpose.SNOOZE:
+        lines.append("⏰ " + _("Snoozed reminder."))
+    if reminder.held_over_from is not None:
+        lines.append(
+            "🌙 "
+            + _("Held over from {moment}, outside your working hours.").format(
+                moment=format_moment(reminder.held_over_from, tz, locale)
+            )
+        )
+    elif late:
+        lines.append(
+            "⚠️ "
+            + _("Late: this reminder was due at {moment}.").format(
+                moment=format_moment(reminder.fire_at, tz, locale)
+            )
+        )
+    client = reminder.client
+    if client is not None:
+        contact = [
+            html.quote(part) for part in (client.contact_person, client.phone) if part
+        ]
+        if client.channel is not None:
+            contact.append(_("prefers: {channel}").format(channel=channel_label(client.channel)))
+        if contact:
+            lines.append(_("Contact: {contact}").format(contact=", ".join(contact)))
+    lines.append(f"<code>#{task.number}</code>")
     return "\n".join(lines)

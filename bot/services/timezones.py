@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -135,3 +136,10 @@ def resolve_timezone(query: str) -> str | None:
         lowered_map = {name.casefold(): name for name in available_timezones()}
         return lowered_map.get(lowered)
     return _by_city().get(lowered)
+
+
+def zone_label(zone: str, now: datetime) -> str:
+    """'Europe/Berlin (UTC+01:00, now 23:10)': the offset people know, and a clock to check."""
+    local = now.astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
+    return f"{zone} (UTC{offset[:3]}:{offset[3:]}, {local:%H:%M})"

@@ -8,6 +8,7 @@ from storage.interfaces import Storage
 from storage.sqlite.clients import SqliteClientRepo
 from storage.sqlite.database import Database
 from storage.sqlite.dialogs import SqliteDialogStateRepo
+from storage.sqlite.reminders import SqliteReminderRepo
 from storage.sqlite.tasks import SqliteTaskRepo
 from storage.sqlite.users import SqliteUserRepo
 
@@ -20,6 +21,7 @@ async def open_sqlite_storage(path: Path) -> Storage:
         clients=SqliteClientRepo(database),
         tasks=SqliteTaskRepo(database),
         dialogs=SqliteDialogStateRepo(database),
+        reminders=SqliteReminderRepo(database),
         backend=database,
     )
 

@@ -27,7 +27,7 @@ _SETTABLE = frozenset(
 _LIVE = "deleted_at IS NULL"
 
 
-def _client(row: aiosqlite.Row) -> Client:
+def client_from_row(row: aiosqlite.Row) -> Client:
     return Client(
         id=row["id"],
         owner_id=row["owner_id"],
@@ -68,14 +68,14 @@ class SqliteClientRepo:
         except sqlite3.IntegrityError as exc:
             raise DuplicateClientError(name) from exc
         assert row is not None
-        return _client(row)
+        return client_from_row(row)
 
     async def get(self, owner_id: int, client_id: int) -> Client | None:
         row = await self._db.fetchone(
             f"SELECT * FROM clients WHERE id = ? AND owner_id = ? AND {_LIVE}",
             (client_id, owner_id),
         )
-        return None if row is None else _client(row)
+        return None if row is None else client_from_row(row)
 
     async def match(self, owner_id: int, query: str, limit: int = 8) -> list[Client]:
         key = name_key(query)
@@ -86,13 +86,13 @@ class SqliteClientRepo:
             (owner_id, key),
         )
         if exact is not None:
-            return [_client(exact)]
+            return [client_from_row(exact)]
         rows = await self._db.fetchall(
             f"SELECT * FROM clients WHERE owner_id = ? AND name_key >= ? AND name_key < ?"
             f" AND {_LIVE} ORDER BY status = 'former', name_key LIMIT ?",
             (owner_id, key, _prefix_upper_bound(key), limit),
         )
-        return [_client(row) for row in rows]
+        return [client_from_row(row) for row in rows]
 
     async def count(self, owner_id: int) -> int:
         row = await self._db.fetchone(
@@ -110,7 +110,10 @@ class SqliteClientRepo:
             " ORDER BY c.status = 'former', c.name_key LIMIT ? OFFSET ?",
             (owner_id, limit, offset),
         )
-        return [ClientSummary(client=_client(row), open_tasks=row["open_tasks"]) for row in rows]
+        return [
+            ClientSummary(client=client_from_row(row), open_tasks=row["open_tasks"])
+            for row in rows
+        ]
 
     async def recent(self, owner_id: int, limit: int) -> list[Client]:
         rows = await self._db.fetchall(
@@ -118,7 +121,7 @@ class SqliteClientRepo:
             " ORDER BY last_used_at DESC, id DESC LIMIT ?",
             (owner_id, limit),
         )
-        return [_client(row) for row in rows]
+        return [client_from_row(row) for row in rows]
 
     async def touch(self, owner_id: int, client_id: int, now: datetime) -> None:
         await self._db.execute(
@@ -131,7 +134,7 @@ class SqliteClientRepo:
             cursor = await conn.execute(sql, params)
             row = await cursor.fetchone()
             await cursor.close()
-        return None if row is None else _client(row)
+        return None if row is None else client_from_row(row)
 
     async def set_field(
         self, owner_id: int, client_id: int, field: str, value: str | None, now: datetime
@@ -182,7 +185,7 @@ class SqliteClientRepo:
                     " WHERE client_id = ? AND owner_id = ? AND status != 'deleted'",
                     (stamp, stamp, client_id, owner_id),
                 )
-        return None if row is None else _client(row)
+        return None if row is None else client_from_row(row)
 
     async def restore(self, owner_id: int, client_id: int, now: datetime) -> Client | None:
         stamp = encode_time(now)
@@ -205,4 +208,4 @@ class SqliteClientRepo:
                     )
         except sqlite3.IntegrityError as exc:
             raise DuplicateClientError("") from exc
-        return None if row is None else _client(row)
+        return None if row is None else client_from_row(row)

@@ -71,4 +71,33 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tasks ADD COLUMN hidden_with_client INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: reminders. Each pending reminder is a row; a sender claims it before sending and
+    # marks it sent after, so a restart repeats at most the one in flight. for_due_at is the
+    # task's due moment the reminder was planned for: if the task moved since, it is stale.
+    """
+    ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE users ADD COLUMN work_start_minute INTEGER NOT NULL DEFAULT 540;
+    ALTER TABLE users ADD COLUMN work_end_minute INTEGER NOT NULL DEFAULT 1140;
+    ALTER TABLE users ADD COLUMN work_days TEXT NOT NULL DEFAULT '0,1,2,3,4';
+    ALTER TABLE tasks ADD COLUMN remind_ahead_minutes INTEGER;
+    ALTER TABLE tasks ADD COLUMN done_seq INTEGER;
+    CREATE TABLE reminders (
+        id INTEGER PRIMARY KEY,
+        owner_id INTEGER NOT NULL REFERENCES users(id),
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        purpose TEXT NOT NULL CHECK (purpose IN ('ahead', 'due', 'snooze')),
+        fire_at TEXT NOT NULL,
+        for_due_at TEXT,
+        held_over_from TEXT,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'claimed', 'sent', 'cancelled', 'failed')),
+        claim_token TEXT,
+        claimed_at TEXT,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX reminders_pending ON reminders(status, fire_at);
+    CREATE INDEX reminders_task ON reminders(task_id, status);
+    """,
 )

@@ -14,7 +14,7 @@ _SELECT = (
 )
 
 
-def _task(row: aiosqlite.Row) -> Task:
+def task_from_row(row: aiosqlite.Row) -> Task:
     return Task(
         id=row["id"],
         owner_id=row["owner_id"],
@@ -27,6 +27,7 @@ def _task(row: aiosqlite.Row) -> Task:
         status=TaskStatus(row["status"]),
         created_at=decode_time(row["created_at"]),
         done_at=decode_optional(row["done_at"]),
+        remind_ahead_minutes=row["remind_ahead_minutes"],
     )
 
 
@@ -78,7 +79,7 @@ class SqliteTaskRepo:
         row = await self._db.fetchone(
             f"{_SELECT} WHERE t.id = ? AND t.owner_id = ?", (task_id, owner_id)
         )
-        return None if row is None else _task(row)
+        return None if row is None else task_from_row(row)
 
     async def get(self, owner_id: int, task_id: int) -> Task | None:
         task = await self._get_any(owner_id, task_id)
@@ -89,7 +90,7 @@ class SqliteTaskRepo:
             f"{_SELECT} WHERE t.owner_id = ? AND t.number = ? AND t.status != 'deleted'",
             (owner_id, number),
         )
-        return None if row is None else _task(row)
+        return None if row is None else task_from_row(row)
 
     async def due_between(self, owner_id: int, start: datetime, end: datetime) -> list[Task]:
         rows = await self._db.fetchall(
@@ -97,7 +98,7 @@ class SqliteTaskRepo:
             f" AND t.due_at >= ? AND t.due_at < ? ORDER BY t.due_at, t.number",
             (owner_id, encode_time(start), encode_time(end)),
         )
-        return [_task(row) for row in rows]
+        return [task_from_row(row) for row in rows]
 
     async def overdue(
         self, owner_id: int, now: datetime, *, offset: int = 0, limit: int = 1000
@@ -107,7 +108,7 @@ class SqliteTaskRepo:
             f" ORDER BY t.due_at, t.number LIMIT ? OFFSET ?",
             (owner_id, encode_time(now), limit, offset),
         )
-        return [_task(row) for row in rows]
+        return [task_from_row(row) for row in rows]
 
     async def count_overdue(self, owner_id: int, now: datetime) -> int:
         row = await self._db.fetchone(
@@ -123,13 +124,28 @@ class SqliteTaskRepo:
         )
         return int(row[0]) if row else 0
 
+    async def count_open_for_client(self, owner_id: int, client_id: int) -> int:
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM tasks WHERE owner_id = ? AND client_id = ? AND status = 'open'",
+            (owner_id, client_id),
+        )
+        return int(row[0]) if row else 0
+
+    async def undated(self, owner_id: int, *, offset: int, limit: int) -> list[Task]:
+        rows = await self._db.fetchall(
+            f"{_SELECT} WHERE t.owner_id = ? AND t.status = 'open' AND t.due_at IS NULL"
+            " ORDER BY t.number LIMIT ? OFFSET ?",
+            (owner_id, limit, offset),
+        )
+        return [task_from_row(row) for row in rows]
+
     async def open_for_client(self, owner_id: int, client_id: int, limit: int) -> list[Task]:
         rows = await self._db.fetchall(
             f"{_SELECT} WHERE t.owner_id = ? AND t.client_id = ? AND t.status = 'open'"
             " ORDER BY t.due_at IS NULL, t.due_at, t.number LIMIT ?",
             (owner_id, client_id, limit),
         )
-        return [_task(row) for row in rows]
+        return [task_from_row(row) for row in rows]
 
     async def _update(self, owner_id: int, task_id: int, sql: str, params: tuple[object, ...]) -> (
         Task | None
@@ -145,9 +161,11 @@ class SqliteTaskRepo:
         return await self._update(
             owner_id,
             task_id,
-            "UPDATE tasks SET status = 'done', done_at = ?, updated_at = ?"
+            # done_seq orders completions exactly, even two within one second (for /undo).
+            "UPDATE tasks SET status = 'done', done_at = ?, updated_at = ?,"
+            " done_seq = (SELECT coalesce(max(done_seq), 0) + 1 FROM tasks WHERE owner_id = ?)"
             " WHERE id = ? AND owner_id = ? AND status = 'open'",
-            (stamp, stamp, task_id, owner_id),
+            (stamp, stamp, owner_id, task_id, owner_id),
         )
 
     async def reopen(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
@@ -162,7 +180,7 @@ class SqliteTaskRepo:
     async def reopen_last_completed(self, owner_id: int, now: datetime) -> Task | None:
         row = await self._db.fetchone(
             "SELECT id FROM tasks WHERE owner_id = ? AND status = 'done'"
-            " ORDER BY done_at DESC, id DESC LIMIT 1",
+            " ORDER BY done_seq DESC, done_at DESC, id DESC LIMIT 1",
             (owner_id,),
         )
         if row is None:
@@ -227,3 +245,16 @@ class SqliteTaskRepo:
             if row is None:
                 return None
         return await self._set(owner_id, task_id, "client_id", client_id, now)
+
+    async def set_remind_ahead(
+        self, owner_id: int, task_id: int, minutes: int | None, now: datetime
+    ) -> Task | None:
+        return await self._set(owner_id, task_id, "remind_ahead_minutes", minutes, now)
+
+    async def open_with_due_after(self, owner_id: int, moment: datetime) -> list[Task]:
+        rows = await self._db.fetchall(
+            f"{_SELECT} WHERE t.owner_id = ? AND t.status = 'open' AND t.due_at > ?"
+            " ORDER BY t.due_at",
+            (owner_id, encode_time(moment)),
+        )
+        return [task_from_row(row) for row in rows]

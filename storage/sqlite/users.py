@@ -4,18 +4,26 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.models import UserProfile
+from storage.models import UserProfile, WorkingHours
 from storage.sqlite.codec import decode_time, encode_time
 from storage.sqlite.database import Database
 
 
-def _user(row: aiosqlite.Row) -> UserProfile:
+def user_from_row(row: aiosqlite.Row, prefix: str = "") -> UserProfile:
+    """A profile from a row; with a prefix, from columns aliased like `u_language`."""
+    days = row[f"{prefix}work_days"]
     return UserProfile(
-        id=row["id"],
-        language=row["language"],
-        timezone=row["timezone"],
-        morning_hour=row["morning_hour"],
-        created_at=decode_time(row["created_at"]),
+        id=row[f"{prefix}id"],
+        language=row[f"{prefix}language"],
+        timezone=row[f"{prefix}timezone"],
+        morning_hour=row[f"{prefix}morning_hour"],
+        created_at=decode_time(row[f"{prefix}created_at"]),
+        active=bool(row[f"{prefix}active"]),
+        hours=WorkingHours(
+            start_minute=row[f"{prefix}work_start_minute"],
+            end_minute=row[f"{prefix}work_end_minute"],
+            days=tuple(int(day) for day in days.split(",") if day),
+        ),
     )
 
 
@@ -25,7 +33,7 @@ class SqliteUserRepo:
 
     async def get(self, user_id: int) -> UserProfile | None:
         row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
-        return None if row is None else _user(row)
+        return None if row is None else user_from_row(row)
 
     async def ensure(self, user_id: int, now: datetime) -> UserProfile:
         existing = await self.get(user_id)
@@ -44,3 +52,20 @@ class SqliteUserRepo:
 
     async def set_timezone(self, user_id: int, timezone: str) -> None:
         await self._db.execute("UPDATE users SET timezone = ? WHERE id = ?", (timezone, user_id))
+
+    async def set_active(self, user_id: int, active: bool) -> None:
+        await self._db.execute(
+            "UPDATE users SET active = ? WHERE id = ?", (int(active), user_id)
+        )
+
+    async def set_hours(self, user_id: int, hours: WorkingHours) -> None:
+        await self._db.execute(
+            "UPDATE users SET work_start_minute = ?, work_end_minute = ?, work_days = ?"
+            " WHERE id = ?",
+            (
+                hours.start_minute,
+                hours.end_minute,
+                ",".join(str(day) for day in sorted(set(hours.days))),
+                user_id,
+            ),
+        )

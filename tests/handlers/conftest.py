@@ -31,9 +31,9 @@ def make_settings(**overrides: object) -> Settings:
 
 @pytest.fixture
 def make_chat(storage: Storage, clock: FrozenClock, dates: DateParser) -> MakeChat:
-    def build(**settings_overrides: object) -> ChatHarness:
+    def build(session: LocalSession | None = None, **settings_overrides: object) -> ChatHarness:
         settings = make_settings(**settings_overrides)
-        session = LocalSession()
+        session = session or LocalSession()
         bot = create_bot(settings, session=session)
         dispatcher: Dispatcher = create_dispatcher(
             settings=settings,

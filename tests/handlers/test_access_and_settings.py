@@ -94,7 +94,7 @@ async def test_russian_task_reply(chat: ChatHarness) -> None:
 async def test_timezone_by_city_and_errors(chat: ChatHarness, storage: Storage) -> None:
     start = await chat.send("/start")
     assert "Europe/Moscow" in start.text
-    assert "Москва" in [label for label, _ in chat.last_keyboard()[1]]
+    assert "Moscow" in [label for label, _ in chat.last_keyboard()[1]]
     assert "America/New_York" in (await chat.send("/tz New York")).text
     profile = await storage.users.get(USER_ID)
     assert profile is not None and profile.timezone == "America/New_York"
@@ -108,7 +108,7 @@ async def test_timezone_by_city_and_errors(chat: ChatHarness, storage: Storage) 
 
 async def test_timezone_button(chat: ChatHarness, storage: Storage) -> None:
     await chat.send("/start")
-    replies = await chat.press("Новосибирск")
+    replies = await chat.press("Novosibirsk")
     assert "Asia/Novosibirsk" in replies.text
     profile = await storage.users.get(USER_ID)
     assert profile is not None and profile.timezone == "Asia/Novosibirsk"
@@ -127,3 +127,20 @@ async def test_storage_failure_is_reported_not_silent(
     replies = await chat.send("/newclient Acme")
     assert replies.texts
     assert "try again" in replies.text.lower()
+
+
+async def test_timezone_change_keeps_local_times_of_upcoming_tasks(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/task call Ivan tomorrow 10am")  # 10:00 in Moscow, the default
+    replies = await chat.send("/tz Berlin")
+    assert "Europe/Berlin (UTC+01:00, 12:37)" in replies.text
+    assert "Upcoming tasks keep their local times: 1." in replies.text
+    card = await chat.send("/edit 1")
+    assert "Fri 27 Nov, 10:00" in card.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.due_at is not None
+    assert task.due_at.hour == 9  # 10:00 in Berlin is 09:00 UTC
+    [due] = [r for r in await storage.reminders.pending_for_task(USER_ID, task.id)
+             if r.purpose.value == "due"]
+    assert due.fire_at == task.due_at

@@ -93,7 +93,10 @@ async def test_delete_client_and_undo(chat: ChatHarness, storage: Storage) -> No
     await chat.send("/newclient Acme")
     await chat.send("/task Acme: call tomorrow 10am")
     await chat.send("/client Acme")
-    deleted = await chat.press("Delete")
+    asked = await chat.press("Delete")
+    assert "Delete “Acme” and its open tasks (1)?" in asked.text
+    assert await storage.clients.match(USER_ID, "acme") != []
+    deleted = await chat.press("Yes, delete")
     assert "deleted" in deleted.text
     assert await storage.clients.match(USER_ID, "acme") == []
     assert "call" not in (await chat.send("/week")).text

@@ -11,11 +11,10 @@ async def test_dialog_continues_after_a_restart(make_chat: MakeChat, storage: St
     before = make_chat()
     await before.send("/newclient Acme")
     await before.send("/task")
-    await before.press("Acme")
-    await before.send("call Ivan about the budget")  # now the bot asks "When?"
+    await before.press("Acme")  # now the bot asks what needs doing
 
     after = make_chat()  # a new Dispatcher over the same database, as after a restart
-    replies = await after.send("tomorrow 10am")
+    replies = await after.send("call Ivan about the budget tomorrow 10am")
     assert "✅ Task #1" in replies.text
     assert "Acme" in replies.text
     assert "call Ivan about the budget" in replies.text
@@ -33,5 +32,5 @@ async def test_create_client_button_works_after_a_restart(
 
     after = make_chat()
     replies = await after.press_data(data, message=message)
-    assert "Client Вектор added." in replies.alerts
+    assert "Client “Вектор” added." in replies.alerts
     assert [c.name for c in await storage.clients.match(USER_ID, "вектор")] == ["Вектор"]

@@ -85,7 +85,7 @@ async def test_unknown_client_offers_creation(chat: ChatHarness, storage: Storag
     replies = await chat.send("/task Вектор: проверить сайт завтра")
     assert "No client “Вектор” yet" in replies.text
     created = await chat.press("New client")
-    assert "Client Вектор added." in created.alerts
+    assert "Client “Вектор” added." in created.alerts
     assert "Вектор" in created.of(EditMessageText)[0].text
     task = await storage.tasks.get_by_number(USER_ID, 1)
     assert task is not None and task.client_name == "Вектор"
@@ -141,12 +141,54 @@ async def test_guided_dialog(chat: ChatHarness, storage: Storage) -> None:
     first = await chat.send("/task")
     assert "Which client?" in first.text
     await chat.press("Acme")
-    asked = await chat.send("call Ivan about the budget")
-    assert "When?" in asked.text
-    done = await chat.press("Tomorrow 10:00")
-    assert "✅ Task #1" in done.text and "Acme" in done.text
+    saved = await chat.send("call Ivan about the budget")
+    # Saved at once, then asked when.
+    assert "✅ Task #1" in saved.text and "Acme" in saved.text
+    assert "When should it be done?" in saved.text
     task = await storage.tasks.get_by_number(USER_ID, 1)
     assert task is not None and task.text == "call Ivan about the budget"
+    timed = await chat.send("tomorrow 10am")
+    assert "Fri 27 Nov, 10:00" in timed.text
+
+
+async def test_guided_dialog_with_a_new_client_name(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/task")
+    typed = await chat.send("Дельта")
+    assert "“Дельта” is a new client" in typed.text
+    saved = await chat.send("подготовить КП завтра в 11")
+    assert "Fri 27 Nov, 11:00" in saved.text
+    created = await chat.press("New client")
+    assert "Client “Дельта” added." in created.alerts
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.client_name == "Дельта"
+
+
+async def test_client_and_time_without_text_asks_for_the_text(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Дельта")
+    asked = await chat.send("/task Дельта: завтра в 10")
+    assert "What needs doing?" in asked.text
+    assert "Fri 27 Nov, 10:00" in asked.text
+    saved = await chat.send("позвонить директору")
+    assert "Дельта" in saved.text and "Fri 27 Nov, 10:00" in saved.text
+
+
+async def test_impossible_date_is_named(chat: ChatHarness) -> None:
+    replies = await chat.send("/task договор 31.02")
+    assert "“31.02” is not a real date or time." in replies.text
+    assert "When should it be done?" in replies.text
+
+
+async def test_a_command_ends_an_open_prompt(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/newclient Acme")
+    await chat.press("Contact")
+    await chat.send("/today")
+    later = await chat.send("привет как дела")
+    assert "Saved." not in later.text
+    [client] = await storage.clients.match(USER_ID, "acme")
+    assert client.contact_person is None
 
 
 async def test_guided_dialog_takes_time_in_the_text(chat: ChatHarness) -> None:
@@ -178,7 +220,7 @@ async def test_done_and_undo_commands(chat: ChatHarness, storage: Storage) -> No
 
 
 async def test_empty_and_overlong_task_text(chat: ChatHarness) -> None:
-    assert "What needs doing?" in (await chat.send("/task Acme: завтра в 10")).text
+    assert "What needs doing?" in (await chat.send("/task Acme:")).text
     assert "too long" in (await chat.send("/task " + "a" * 1500 + " tomorrow")).text
 
 

@@ -1,0 +1,60 @@
+"""The reminder machinery of a running bot: sender, delivery, scheduler, started together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot
+from aiogram.utils.i18n import I18n
+
+from bot.clock import Clock
+from bot.reminder_scheduler import ReminderScheduler
+from bot.sender import Sender
+from bot.services.reminder_delivery import ReminderDelivery
+from bot.services.reminders import ReminderPlanner
+from bot.settings import Settings
+from storage.interfaces import Storage
+
+logger = logging.getLogger(__name__)
+
+
+class ReminderRuntime:
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        storage: Storage,
+        planner: ReminderPlanner,
+        i18n: I18n,
+        clock: Clock,
+        settings: Settings,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._planner = planner
+
+        async def user_blocked_us(chat_id: int) -> None:
+            # Keep their data; stop sending until they write to the bot again.
+            await storage.users.set_active(chat_id, False)
+            logger.info("user %s blocked the bot: marked inactive", chat_id)
+
+        self.sender = Sender(
+            bot, on_blocked=user_blocked_us, sleep=sleep, monotonic=monotonic
+        )
+        self.delivery = ReminderDelivery(
+            storage.reminders, storage.users, self.sender, i18n, clock, settings
+        )
+        self.scheduler = ReminderScheduler(self.delivery, storage.reminders, clock)
+        planner.on_change(self.scheduler.wake)
+
+    async def start(self) -> None:
+        await self.sender.start()
+        await self._planner.reconcile()
+        await self.scheduler.start()
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown()
+        await self.sender.stop()

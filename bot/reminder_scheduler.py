@@ -1,0 +1,88 @@
+"""APScheduler wakes reminder delivery at the next moment the database says is due.
+
+The database holds every pending reminder; the scheduler holds only one date job (the
+earliest pending reminder) plus a periodic sweep, so start-up costs the same with 10 or
+100,000 pending reminders, and a second worker process could run the same loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock
+from bot.services.reminder_delivery import ReminderDelivery
+from storage.interfaces import ReminderRepo
+
+logger = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 30
+WAKE_JOB = "deliver-reminders"
+
+
+class ReminderScheduler:
+    def __init__(
+        self, delivery: ReminderDelivery, reminders: ReminderRepo, clock: Clock
+    ) -> None:
+        self._delivery = delivery
+        self._reminders = reminders
+        self._clock = clock
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self._delivery.release_stale_claims()
+        self._scheduler.add_job(
+            self._sweep, "interval", seconds=SWEEP_SECONDS, id="sweep",
+            coalesce=True, max_instances=1,
+        )
+        self._scheduler.start()
+        await self._arm()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        for task in self._background:
+            task.cancel()
+
+    def wake(self) -> None:
+        """Reminders changed: re-arm the wake-up (called from handlers, never blocks them)."""
+        if not self._scheduler.running:
+            return
+        task = asyncio.get_running_loop().create_task(self._arm())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _arm(self) -> None:
+        moment = await self._reminders.next_fire_at()
+        if moment is None:
+            job = self._scheduler.get_job(WAKE_JOB)
+            if job is not None:
+                job.remove()
+            return
+        # Never in the past: APScheduler would treat it as a misfire.
+        run_at = max(moment, self._clock.now() + timedelta(milliseconds=10))
+        self._scheduler.add_job(
+            self._run, "date", run_date=run_at, id=WAKE_JOB, replace_existing=True,
+            misfire_grace_time=None, coalesce=True,
+        )
+
+    async def _run(self) -> None:
+        try:
+            await self._delivery.deliver_due()
+        except Exception:
+            logger.exception("reminder delivery failed; the sweep will try again")
+        await self._arm()
+
+    async def _sweep(self) -> None:
+        """Belt and braces: releases interrupted claims and delivers anything missed."""
+        try:
+            await self._delivery.release_stale_claims()
+        except Exception:
+            logger.exception("releasing stale reminder claims failed")
+        await self._run()
+
+

@@ -1,0 +1,119 @@
+"""Sending reminders that are due: claim in the database, send, mark.
+
+Runs whenever the scheduler wakes it; safe to run concurrently with itself in another
+process because the database hands each reminder to one claimer only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiogram.utils.i18n import I18n
+
+from bot.clock import Clock
+from bot.i18n import pick_language
+from bot.keyboards import reminder_keyboard
+from bot.sender import Outcome, Priority, Sender
+from bot.services.reminder_plan import next_working_start
+from bot.services.render import reminder_text
+from bot.settings import Settings
+from storage.interfaces import ReminderRepo, UserRepo
+from storage.models import DueReminder, ReminderPurpose
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+# A reminder sent this long after its moment says so ("late"): the bot was down or busy.
+LATE_AFTER = timedelta(minutes=2)
+# A claim older than this belongs to a process that died mid-send: send it again.
+STALE_CLAIM = timedelta(minutes=2)
+RETRY_FAILED_SEND = timedelta(minutes=1)
+
+
+class ReminderDelivery:
+    def __init__(
+        self,
+        reminders: ReminderRepo,
+        users: UserRepo,
+        sender: Sender,
+        i18n: I18n,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self._reminders = reminders
+        self._users = users
+        self._sender = sender
+        self._i18n = i18n
+        self._clock = clock
+        self._settings = settings
+        self._lock = asyncio.Lock()
+
+    async def release_stale_claims(self) -> int:
+        released = await self._reminders.release_stale_claims(self._clock.now() - STALE_CLAIM)
+        if released:
+            logger.warning("re-sending %s reminders whose sending was interrupted", released)
+        return released
+
+    async def deliver_due(self) -> int:
+        """Send everything due now; returns how many reminders were sent."""
+        async with self._lock:
+            sent = 0
+            token = uuid.uuid4().hex
+            while True:
+                batch = await self._reminders.claim_due(self._clock.now(), token, BATCH)
+                if not batch:
+                    return sent
+                results = await asyncio.gather(*(self._deliver(item) for item in batch))
+                sent += sum(results)
+                if len(batch) < BATCH:
+                    return sent
+
+    def _zone(self, reminder: DueReminder) -> ZoneInfo:
+        if reminder.user.timezone:
+            try:
+                return ZoneInfo(reminder.user.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return self._settings.timezone
+
+    async def _deliver(self, reminder: DueReminder) -> bool:
+        now = self._clock.now()
+        due = reminder.task.due_at
+        if reminder.purpose is ReminderPurpose.AHEAD and due is not None and due <= now:
+            # The "in 15 minutes" heads-up is pointless once the moment itself has come.
+            await self._reminders.discard(reminder.id)
+            return False
+        tz = self._zone(reminder)
+        start = next_working_start(now, tz, reminder.user.hours)
+        if start is not None:
+            # Outside working hours: wait for the next working period, marked as held over.
+            await self._reminders.hold_over(reminder.id, start, reminder.fire_at)
+            return False
+        locale = pick_language(
+            reminder.user.language, None, self._settings.default_language
+        )
+        with self._i18n.context(), self._i18n.use_locale(locale):
+            late = now - reminder.fire_at > LATE_AFTER
+            text = reminder_text(reminder, tz, locale, now, late=late)
+            markup = reminder_keyboard(reminder.task)
+        try:
+            delivery = await self._sender.send(
+                reminder.user.id, text, reply_markup=markup, priority=Priority.NORMAL
+            )
+        except Exception:
+            logger.exception("reminder %s: sending raised", reminder.id)
+            await self._reminders.release(reminder.id, now + RETRY_FAILED_SEND)
+            return False
+        if delivery.outcome is Outcome.SENT:
+            await self._reminders.mark_sent(reminder.id, self._clock.now())
+            return True
+        if delivery.outcome is Outcome.BLOCKED:
+            await self._reminders.mark_failed(reminder.id)
+            return False
+        logger.warning("reminder %s not delivered: %s", reminder.id, delivery.error)
+        await self._reminders.mark_failed(reminder.id)
+        return False

@@ -1,0 +1,69 @@
+"""When a task's reminders fire: at its due moment, and ahead of it by kind or per task.
+
+Pure functions of the task, the user's working hours and now; no storage, no Telegram.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from storage.models import (
+    PlannedReminder,
+    ReminderPurpose,
+    Task,
+    TaskKind,
+    TaskStatus,
+    WorkingHours,
+)
+
+# Minutes ahead of the due moment, by kind: a call needs a moment to prepare, a report a day.
+DEFAULT_AHEAD_MINUTES: dict[TaskKind, int] = {
+    TaskKind.CALL: 15,
+    TaskKind.MEETING: 30,
+    TaskKind.REPORT: 24 * 60,
+    TaskKind.INVOICE: 24 * 60,
+    TaskKind.DOCUMENT: 24 * 60,
+    TaskKind.OTHER: 0,
+}
+
+AHEAD_CHOICES = (0, 15, 60, 24 * 60)
+
+
+def ahead_minutes(task: Task) -> int:
+    if task.remind_ahead_minutes is not None:
+        return task.remind_ahead_minutes
+    return DEFAULT_AHEAD_MINUTES[task.kind]
+
+
+def plan_reminders(task: Task, now: datetime) -> list[PlannedReminder]:
+    """Reminders still ahead of now for an open task with a due moment."""
+    if task.status is not TaskStatus.OPEN or task.due_at is None or task.due_at <= now:
+        return []
+    planned: list[PlannedReminder] = []
+    ahead = ahead_minutes(task)
+    if ahead > 0:
+        early = task.due_at - timedelta(minutes=ahead)
+        if early > now:
+            planned.append(PlannedReminder(ReminderPurpose.AHEAD, early, task.due_at))
+    planned.append(PlannedReminder(ReminderPurpose.DUE, task.due_at, task.due_at))
+    return planned
+
+
+def next_working_start(moment: datetime, tz: ZoneInfo, hours: WorkingHours) -> datetime | None:
+    """None if moment falls within working hours, else when the next working period starts."""
+    if not hours.days or hours.start_minute >= hours.end_minute:
+        return None  # no working time configured: everything is deliverable at once
+    local = moment.astimezone(tz)
+    minute_of_day = local.hour * 60 + local.minute
+    if local.weekday() in hours.days and hours.start_minute <= minute_of_day < hours.end_minute:
+        return None
+    day = local.date()
+    if minute_of_day >= hours.start_minute or local.weekday() not in hours.days:
+        day += timedelta(days=1)
+    start = time(hours.start_minute // 60, hours.start_minute % 60)
+    for _ in range(8):
+        if day.weekday() in hours.days:
+            return datetime.combine(day, start, tzinfo=tz).astimezone(moment.tzinfo)
+        day += timedelta(days=1)
+    return None

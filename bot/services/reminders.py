@@ -1,0 +1,163 @@
+"""Keeping reminder rows in step with tasks.
+
+`PlannedTasks` wraps a TaskRepo: every write that can move, close or reopen a task re-plans
+its reminders, so handlers use it exactly like the repository and cannot forget to. If the
+process dies between the task write and the planning, start-up (`reconcile`) plans the task.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.services.reminder_plan import plan_reminders
+from storage.interfaces import ReminderRepo, TaskRepo
+from storage.models import PlannedReminder, ReminderPurpose, Task, TaskKind, TaskStatus
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_BATCH = 1000
+
+
+class ReminderPlanner:
+    def __init__(self, reminders: ReminderRepo, clock: Clock) -> None:
+        self._reminders = reminders
+        self._clock = clock
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Called after reminders change (the scheduler re-arms its wake-up)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    async def plan(self, task: Task, *, keep_snoozes: bool = False) -> None:
+        planned = plan_reminders(task, self._clock.now())
+        await self._reminders.replace_for_task(
+            task.owner_id, task.id, planned, self._clock.now(), keep_snoozes=keep_snoozes
+        )
+        self._changed()
+
+    async def cancel(self, task: Task) -> None:
+        await self._reminders.cancel_for_task(task.owner_id, task.id)
+        self._changed()
+
+    async def snooze(self, task: Task, until: datetime) -> None:
+        """A snooze is a reminder of its own: the task's due moment (and series) stay."""
+        await self._reminders.snooze(
+            task.owner_id,
+            task.id,
+            PlannedReminder(ReminderPurpose.SNOOZE, until, task.due_at),
+            self._clock.now(),
+        )
+        self._changed()
+
+    async def reconcile(self) -> int:
+        """Plan open future tasks that have no reminder for their due moment."""
+        planned = 0
+        while True:
+            batch = await self._reminders.tasks_without_reminders(
+                self._clock.now(), RECONCILE_BATCH
+            )
+            for task in batch:
+                await self._reminders.replace_for_task(
+                    task.owner_id, task.id, plan_reminders(task, self._clock.now()),
+                    self._clock.now(),
+                )
+            planned += len(batch)
+            if len(batch) < RECONCILE_BATCH:
+                break
+        if planned:
+            logger.info("planned reminders for %s tasks found without them", planned)
+            self._changed()
+        return planned
+
+
+class PlannedTasks:
+    """A TaskRepo whose writes keep reminders planned. Reads pass straight through."""
+
+    def __init__(self, tasks: TaskRepo, planner: ReminderPlanner) -> None:
+        self._tasks = tasks
+        self._planner = planner
+        self.get = tasks.get
+        self.get_by_number = tasks.get_by_number
+        self.due_between = tasks.due_between
+        self.overdue = tasks.overdue
+        self.count_overdue = tasks.count_overdue
+        self.count_undated = tasks.count_undated
+        self.open_for_client = tasks.open_for_client
+        self.count_open_for_client = tasks.count_open_for_client
+        self.undated = tasks.undated
+        self.open_with_due_after = tasks.open_with_due_after
+        self.set_text = tasks.set_text
+        self.set_client = tasks.set_client
+
+    async def _replanned(self, task: Task | None) -> Task | None:
+        if task is not None:
+            if task.status is TaskStatus.OPEN:
+                await self._planner.plan(task)
+            else:
+                await self._planner.cancel(task)
+        return task
+
+    async def create(
+        self,
+        owner_id: int,
+        *,
+        client_id: int | None,
+        text: str,
+        kind: TaskKind,
+        due_at: datetime | None,
+        now: datetime,
+    ) -> Task:
+        task = await self._tasks.create(
+            owner_id, client_id=client_id, text=text, kind=kind, due_at=due_at, now=now
+        )
+        await self._planner.plan(task)
+        return task
+
+    async def complete(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
+        return await self._replanned(await self._tasks.complete(owner_id, task_id, now))
+
+    async def reopen(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
+        return await self._replanned(await self._tasks.reopen(owner_id, task_id, now))
+
+    async def reopen_last_completed(self, owner_id: int, now: datetime) -> Task | None:
+        return await self._replanned(await self._tasks.reopen_last_completed(owner_id, now))
+
+    async def delete(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
+        return await self._replanned(await self._tasks.delete(owner_id, task_id, now))
+
+    async def restore(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
+        return await self._replanned(await self._tasks.restore(owner_id, task_id, now))
+
+    async def set_due(
+        self, owner_id: int, task_id: int, due_at: datetime | None, now: datetime
+    ) -> Task | None:
+        return await self._replanned(await self._tasks.set_due(owner_id, task_id, due_at, now))
+
+    async def set_kind(
+        self, owner_id: int, task_id: int, kind: TaskKind, now: datetime
+    ) -> Task | None:
+        # The kind decides how far ahead to remind; a pending snooze stays.
+        task = await self._tasks.set_kind(owner_id, task_id, kind, now)
+        if task is not None and task.status is TaskStatus.OPEN:
+            await self._planner.plan(task, keep_snoozes=True)
+        return task
+
+    async def set_remind_ahead(
+        self, owner_id: int, task_id: int, minutes: int | None, now: datetime
+    ) -> Task | None:
+        task = await self._tasks.set_remind_ahead(owner_id, task_id, minutes, now)
+        if task is not None and task.status is TaskStatus.OPEN:
+            await self._planner.plan(task, keep_snoozes=True)
+        return task
+
+
+def _planned_tasks_is_a_task_repo(tasks: PlannedTasks) -> TaskRepo:
+    """Type check only: mypy proves the wrapper offers everything a TaskRepo does."""
+    return tasks

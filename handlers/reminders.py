@@ -1,0 +1,192 @@
+"""Reminder buttons (done, snooze, pick a snooze time) and working hours (/hours)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from aiogram import F, Router, html
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import RemindAction, TaskAction
+from bot.clock import Clock
+from bot.context import UserContext
+from bot.services.dates import DateParser, at_local
+from bot.services.reminders import ReminderPlanner
+from bot.services.render import format_moment, quoted
+from bot.services.text import clean_line
+from handlers.replies import stale_button
+from handlers.tasks import send_edit_card, when_examples
+from storage.interfaces import TaskRepo, UserRepo
+from storage.models import Task, TaskStatus, WorkingHours
+
+_HOURS = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*[-–—]\s*(\d{1,2})(?:[:.](\d{2}))?$")
+_ALWAYS = {"off", "24/7", "always", "выкл", "всегда", "круглосуточно"}
+SNOOZE_MINUTES = {"15": 15, "60": 60}
+
+
+class RemindForm(StatesGroup):
+    snooze_until = State()
+
+
+def snoozed_keyboard(task: Task) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("✅ Done"), callback_data=RemindAction(op="done", id=task.id).pack()
+                ),
+                InlineKeyboardButton(
+                    text=_("✏️ Reschedule"),
+                    callback_data=TaskAction(op="time", id=task.id).pack(),
+                ),
+            ]
+        ]
+    )
+
+
+def hours_text(hours: WorkingHours) -> str:
+    always = hours.start_minute == 0 and hours.end_minute == 24 * 60 and len(hours.days) == 7
+    if always or not hours.days or hours.start_minute >= hours.end_minute:
+        return _("Working hours: off — reminders come at any time.")
+    return _("Working hours: {start}–{end}, {days}.").format(
+        start=f"{hours.start_minute // 60:02}:{hours.start_minute % 60:02}",
+        end=f"{hours.end_minute // 60:02}:{hours.end_minute % 60:02}",
+        days=_("Mon–Fri") if hours.days == (0, 1, 2, 3, 4) else _("every day")
+        if len(hours.days) == 7 else ", ".join(str(day + 1) for day in hours.days),
+    )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+
+    @router.callback_query(RemindAction.filter())
+    async def reminder_button(
+        query: CallbackQuery,
+        callback_data: RemindAction,
+        tasks: TaskRepo,
+        planner: ReminderPlanner,
+        user: UserContext,
+        clock: Clock,
+        state: FSMContext,
+    ) -> None:
+        task = await tasks.get(user.id, callback_data.id)
+        if task is None or task.status is not TaskStatus.OPEN:
+            await stale_button(query)
+            return
+        now = clock.now()
+        if callback_data.op == "done":
+            completed = await tasks.complete(user.id, task.id, now)
+            if completed is None:
+                await stale_button(query)
+                return
+            await query.answer(_("Done: #{number}").format(number=task.number))
+            await send_edit_card(query, completed, user, clock)
+            return
+        if callback_data.op != "snooze":
+            await stale_button(query)
+            return
+        arg = callback_data.arg
+        if arg == "pick":
+            await state.set_state(RemindForm.snooze_until)
+            await state.update_data(task_id=task.id)
+            await query.answer()
+            if query.bot is not None:
+                await query.bot.send_message(
+                    user.id,
+                    _("Remind about #{number} when?").format(number=task.number)
+                    + " " + when_examples() + "\n" + _("/cancel to stop."),
+                )
+            return
+        if arg in SNOOZE_MINUTES:
+            until = (now + timedelta(minutes=SNOOZE_MINUTES[arg])).replace(second=0, microsecond=0)
+        elif arg == "tm":
+            until = at_local(1, user.morning_hour, tz=user.tz, now=now)
+        else:
+            await stale_button(query)
+            return
+        await planner.snooze(task, until)
+        moment = format_moment(until, user.tz, user.locale)
+        await query.answer(_("⏰ Until {moment}").format(moment=moment))
+        if isinstance(query.message, Message):
+            await query.message.edit_text(
+                query.message.html_text + "\n⏰ " + _("Snoozed until {moment}.").format(
+                    moment=moment
+                ),
+                reply_markup=snoozed_keyboard(task),
+            )
+
+    @router.message(StateFilter(RemindForm.snooze_until), F.text, ~F.text.startswith("/"))
+    async def snooze_picked(
+        message: Message,
+        tasks: TaskRepo,
+        planner: ReminderPlanner,
+        dates: DateParser,
+        user: UserContext,
+        clock: Clock,
+        state: FSMContext,
+    ) -> None:
+        data = await state.get_data()
+        task_id = data.get("task_id")
+        task = await tasks.get(user.id, task_id) if isinstance(task_id, int) else None
+        if task is None or task.status is not TaskStatus.OPEN:
+            await state.set_state(None)
+            await message.answer(_("That task is no longer open."))
+            return
+        phrase = clean_line(message.text or "")[:200]
+        now = clock.now()
+        until = dates.parse(phrase, tz=user.tz, now=now, morning_hour=user.morning_hour)
+        if until is None or until <= now:
+            await message.answer(
+                _("I could not understand the time {phrase}.").format(phrase=quoted(phrase))
+                + " " + when_examples()
+            )
+            return
+        await planner.snooze(task, until)
+        await state.set_state(None)
+        await message.answer(
+            "⏰ " + _("Snoozed until {moment}.").format(
+                moment=format_moment(until, user.tz, user.locale)
+            ),
+            reply_markup=snoozed_keyboard(task),
+        )
+
+    @router.message(Command("hours"))
+    async def working_hours(
+        message: Message, command: CommandObject, users: UserRepo, user: UserContext
+    ) -> None:
+        args = (command.args or "").strip().lower()
+        profile = await users.get(user.id)
+        current = profile.hours if profile is not None else WorkingHours()
+        if not args:
+            await message.answer(
+                hours_text(current) + "\n" + _(
+                    "Reminders outside them wait for the next working morning. "
+                    "Change: /hours 9-19 · /hours 10:30-18:00 · /hours off"
+                )
+            )
+            return
+        if args in _ALWAYS:
+            hours = WorkingHours(start_minute=0, end_minute=24 * 60, days=tuple(range(7)))
+        else:
+            match = _HOURS.match(args)
+            start = end = -1
+            if match:
+                start = int(match.group(1)) * 60 + int(match.group(2) or 0)
+                end = int(match.group(3)) * 60 + int(match.group(4) or 0)
+            if not match or not 0 <= start < end <= 24 * 60 or int(match.group(2) or 0) > 59:
+                await message.answer(
+                    _("I did not understand {value}. Example: /hours 9-19").format(
+                        value=quoted(args[:40])
+                    )
+                )
+                return
+            hours = WorkingHours(start_minute=start, end_minute=end, days=current.days)
+        await users.set_hours(user.id, hours)
+        await message.answer(html.quote(hours_text(hours)))
+
+    return router

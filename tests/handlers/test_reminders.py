@@ -1,0 +1,317 @@
+"""Reminders with a frozen, steppable clock: planned with the task, sent once, on time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
+
+from bot.clock import FrozenClock
+from bot.i18n import create_i18n
+from bot.local_session import LocalSession
+from bot.reminder_runtime import ReminderRuntime
+from bot.services.reminders import ReminderPlanner
+from storage.interfaces import Storage
+from tests.handlers.conftest import MakeChat, make_settings
+from tests.handlers.harness import USER_ID, ChatHarness, Replies, buttons
+
+MSK = 3  # Moscow is UTC+3 all year
+
+
+def moscow(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour - MSK, minute, tzinfo=UTC)
+
+
+class FakeTime:
+    """Monotonic time for the sender's pacing that moves only when it sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.now += max(delay, 0.0)
+        await asyncio.sleep(0)
+
+
+class FlakySession(LocalSession):
+    """Raises the queued errors for sendMessage, one per call, then behaves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: list[Callable[[TelegramMethod[Any]], Exception]] = []
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - BaseSession's signature
+    ) -> TelegramType:
+        if isinstance(method, SendMessage) and self.failures:
+            raise self.failures.pop(0)(method)
+        return await super().make_request(bot, method, timeout)
+
+
+class Reminders:
+    """The app's reminder runtime over the chat's bot, driven by hand instead of APScheduler."""
+
+    def __init__(self, chat: ChatHarness, storage: Storage, clock: FrozenClock) -> None:
+        self.chat = chat
+        planner = chat.dispatcher.workflow_data["planner"]
+        assert isinstance(planner, ReminderPlanner)
+        fake = FakeTime()
+        self.runtime = ReminderRuntime(
+            bot=chat.bot, storage=storage, planner=planner, i18n=create_i18n("en"),
+            clock=clock, settings=make_settings(), sleep=fake.sleep, monotonic=fake.monotonic,
+        )
+
+    async def deliver(self) -> Replies:
+        start = len(self.chat.session.requests)
+        await self.runtime.delivery.deliver_due()
+        replies = Replies(self.chat.session.requests[start:])
+        # Let the harness press buttons on the reminder.
+        for method, result in zip(
+            replies, self.chat.session.responses[start:], strict=True
+        ):
+            if isinstance(method, SendMessage) and method.reply_markup is not None:
+                self.chat.keyboard_message[int(method.chat_id)] = result.message_id  # type: ignore[attr-defined]
+        return replies
+
+
+@pytest.fixture
+async def flaky(make_chat: MakeChat) -> tuple[ChatHarness, FlakySession]:
+    session = FlakySession()
+    return make_chat(session=session), session
+
+
+@pytest.fixture
+async def reminders(
+    chat: ChatHarness, storage: Storage, clock: FrozenClock
+) -> AsyncIterator[Reminders]:
+    driver = Reminders(chat, storage, clock)
+    await driver.runtime.sender.start()
+    yield driver
+    await driver.runtime.sender.stop()
+
+
+async def test_reminder_ahead_of_a_call_and_at_its_moment(
+    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.press("Phone")
+    await chat.send("+7 900 000-00-00")
+    await chat.send("/task Acme: call about the budget tomorrow 10am")
+
+    clock.set(moscow(27, 9, 44))
+    assert list(await reminders.deliver()) == []
+
+    clock.set(moscow(27, 9, 45))
+    [ahead] = (await reminders.deliver()).of(SendMessage)
+    assert ahead.chat_id == USER_ID
+    assert "🔔 📞 <b>Acme</b> — call about the budget" in ahead.text
+    assert "Fri 27 Nov, 10:00 · in 15 minutes" in ahead.text
+    assert "+7 900 000-00-00" in ahead.text
+    labels = [label for label, _ in buttons(ahead.reply_markup)]
+    assert labels == ["✅ Done", "✏️ Reschedule", "⏰ 15 min", "⏰ 1 h", "⏰ Tomorrow", "⏰ Pick…"]
+    assert list(await reminders.deliver()) == []  # exactly once
+
+    clock.set(moscow(27, 10, 0))
+    [due] = (await reminders.deliver()).of(SendMessage)
+    assert "Fri 27 Nov, 10:00 · now" in due.text
+    assert "Late" not in due.text
+
+
+async def test_a_task_done_before_its_moment_sends_nothing(
+    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+) -> None:
+    await chat.send("/task call Ivan tomorrow 10am")
+    await chat.send("/done 1")
+    clock.set(moscow(27, 12, 0))
+    assert list(await reminders.deliver()) == []
+
+
+async def test_moved_task_reminds_at_the_new_time_only(
+    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+) -> None:
+    await chat.send("/task send the report tomorrow 15:00")  # report: reminded a day ahead
+    await chat.press("Change time")
+    await chat.press("Pick…")
+    await chat.send("30.11 12:00")
+    clock.set(moscow(27, 15, 0))
+    assert list(await reminders.deliver()) == []
+    clock.set(moscow(30, 12, 0))
+    [reminder] = (await reminders.deliver()).of(SendMessage)
+    assert "Mon 30 Nov, 12:00 · now" in reminder.text
+
+
+async def test_outside_working_hours_it_waits_for_the_morning(
+    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+) -> None:
+    await chat.send("/task buy flowers for Olga sat 12:00")
+    clock.set(moscow(28, 12, 0))  # Saturday
+    assert list(await reminders.deliver()) == []
+    clock.set(moscow(30, 8, 59))
+    assert list(await reminders.deliver()) == []
+    clock.set(moscow(30, 9, 0))  # Monday, start of the working day
+    [held] = (await reminders.deliver()).of(SendMessage)
+    assert "Held over from Sat 28 Nov, 12:00, outside your working hours." in held.text
+    assert list(await reminders.deliver()) == []
+
+
+async def test_hours_off_delivers_at_any_time(
+    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+) -> None:
+    replies = await chat.send("/hours off")
+    assert "off" in replies.text
+    await chat.send("/task buy flowers for Olga sat 12:00")
+    clock.set(moscow(28, 12, 0))
+    assert len((await reminders.deliver()).of(SendMessage)) == 1
+
+
+async def test_hours_command(chat: ChatHarness) -> None:
+    assert "09:00–19:00, Mon–Fri" in (await chat.send("/hours")).text
+    assert "10:30–18:00" in (await chat.send("/hours 10:30-18:00")).text
+    assert "did not understand" in (await chat.send("/hours 19-9")).text
+
+
+async def test_reminder_due_while_down_arrives_once_marked_late(
+    chat: ChatHarness, storage: Storage, clock: FrozenClock
+) -> None:
+    await chat.send("/task call Ivan tomorrow 10am")
+    clock.set(moscow(27, 12, 0))  # the bot was down from before 09:45 until noon
+    restarted = Reminders(chat, storage, clock)
+    await restarted.runtime.sender.start()
+    try:
+        first = (await restarted.deliver()).of(SendMessage)
+        second = (await restarted.deliver()).of(SendMessage)
+    finally:
+        await restarted.runtime.sender.stop()
+    [late] = first
+    assert "Late: this reminder was due at Fri 27 Nov, 10:00." in late.text
+    assert "2 hours ago" in late.text
+    assert second == []  # the skipped "15 minutes ahead" one is not sent either
+
+
+async def test_a_claim_left_by_a_crash_is_sent_again_once(
+    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FrozenClock
+) -> None:
+    await chat.send("/task buy flowers today 18:00")
+    clock.set(moscow(26, 18, 0))
+    claimed = await storage.reminders.claim_due(clock.now(), "dead-process", 10)
+    assert len(claimed) == 1  # ...and the process died before sending
+    assert list(await reminders.deliver()) == []
+    clock.advance(timedelta(minutes=3))
+    await reminders.runtime.delivery.release_stale_claims()
+    [resent] = (await reminders.deliver()).of(SendMessage)
+    assert "buy flowers" in resent.text
+    assert list(await reminders.deliver()) == []
+
+
+async def test_snooze_keeps_the_task_and_reminds_again(
+    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FrozenClock
+) -> None:
+    await chat.send("/task buy flowers today 18:00")
+    clock.set(moscow(26, 18, 0))
+    await reminders.deliver()
+    snoozed = await chat.press("⏰ 15 min")
+    assert "⏰ Until Thu 26 Nov, 18:15" in snoozed.alerts
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.due_at == moscow(26, 18, 0)  # the task did not move
+    clock.set(moscow(26, 18, 14))
+    assert list(await reminders.deliver()) == []
+    clock.set(moscow(26, 18, 15))
+    [again] = (await reminders.deliver()).of(SendMessage)
+    assert "Snoozed reminder." in again.text
+
+
+async def test_done_on_a_reminder_completes_the_task(
+    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FrozenClock
+) -> None:
+    await chat.send("/task call Ivan tomorrow 10am")
+    clock.set(moscow(27, 9, 45))
+    await reminders.deliver()
+    done = await chat.press("✅ Done")
+    assert "Done: #1" in done.alerts
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.status.value == "done"
+    clock.set(moscow(27, 10, 0))
+    assert list(await reminders.deliver()) == []
+    stale = await chat.press("Reopen")
+    assert "Task #1" in stale.text
+
+
+async def test_blocked_user_is_marked_inactive_and_kept(
+    flaky: tuple[ChatHarness, FlakySession], storage: Storage, clock: FrozenClock
+) -> None:
+    chat, session = flaky
+    await chat.send("/task call Ivan today 18:00")
+    await chat.send("/task call Olga today 18:30")
+    driver = Reminders(chat, storage, clock)
+    await driver.runtime.sender.start()
+    try:
+        session.failures.append(
+            lambda method: TelegramForbiddenError(method=method, message="Forbidden: blocked")
+        )
+        clock.set(moscow(26, 18, 0))
+        assert (await driver.deliver()).of(SendMessage) == []
+        profile = await storage.users.get(USER_ID)
+        assert profile is not None and not profile.active
+        clock.set(moscow(26, 18, 30))
+        assert (await driver.deliver()).of(SendMessage) == []  # no more attempts
+        assert await storage.tasks.get_by_number(USER_ID, 2) is not None  # data kept
+        await chat.send("/today")  # they are back
+        profile = await storage.users.get(USER_ID)
+        assert profile is not None and profile.active
+        [olga] = (await driver.deliver()).of(SendMessage)
+        assert "call Olga" in olga.text
+    finally:
+        await driver.runtime.sender.stop()
+
+
+async def test_retry_after_and_network_errors_are_retried(
+    flaky: tuple[ChatHarness, FlakySession], storage: Storage, clock: FrozenClock
+) -> None:
+    chat, session = flaky
+    await chat.send("/task call Ivan today 18:00")
+    driver = Reminders(chat, storage, clock)
+    await driver.runtime.sender.start()
+    try:
+        session.failures += [
+            lambda method: TelegramRetryAfter(
+                method=method, message="Too Many Requests", retry_after=3
+            ),
+            lambda method: TelegramNetworkError(method=method, message="timeout"),
+        ]
+        clock.set(moscow(26, 18, 0))
+        [sent] = (await driver.deliver()).of(SendMessage)
+        assert "call Ivan" in sent.text
+        assert session.failures == []
+        assert list(await driver.deliver()) == []
+    finally:
+        await driver.runtime.sender.stop()
+
+
+async def test_reminders_follow_kind_and_ahead_setting(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/task send the report 30.11 12:00")
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None
+    planned = await storage.reminders.pending_for_task(USER_ID, task.id)
+    assert [(r.purpose.value, r.fire_at) for r in planned] == [
+        ("ahead", moscow(29, 12, 0)),
+        ("due", moscow(30, 12, 0)),
+    ]
