@@ -31,7 +31,9 @@ from bot.app import create_bot, create_dispatcher
 from bot.clock import Clock, SystemClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
+from bot.reminder_runtime import ReminderRuntime
 from bot.services.dates import DateParser
+from bot.services.reminders import ReminderPlanner
 from bot.settings import Settings
 from storage.sqlite import open_sqlite_storage
 
@@ -93,6 +95,7 @@ async def run_shell(
     settings: Settings, stdin: TextIO, stdout: TextIO, clock: Clock | None = None
 ) -> int:
     storage = await open_sqlite_storage(settings.database_path)
+    reminders: ReminderRuntime | None = None
     try:
         dates = DateParser()
         await asyncio.to_thread(dates.warm)
@@ -102,10 +105,18 @@ async def run_shell(
         bot = create_bot(
             settings.model_copy(update={"bot_token": SecretStr(SHELL_TOKEN)}), session=session
         )
+        clock = clock or SystemClock()
+        planner = ReminderPlanner(storage.reminders, clock)
         dispatcher = create_dispatcher(
-            settings=settings, storage=storage, clock=clock or SystemClock(), dates=dates,
-            i18n=i18n,
+            settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
+            planner=planner,
         )
+        # Reminders print in the shell too, as they fall due while it waits for input.
+        reminders = ReminderRuntime(
+            bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock,
+            settings=settings,
+        )
+        await reminders.start()
         user_id = min(settings.allowed_user_ids) if settings.allowed_user_ids else 1
         user = User(id=user_id, is_bot=False, first_name="You",
                     language_code=settings.default_language)
@@ -134,6 +145,8 @@ async def run_shell(
         stdout.write("bye\n")
         return 0
     finally:
+        if reminders is not None:
+            await reminders.stop()
         await storage.backend.close()
 
 
