@@ -77,7 +77,8 @@ async def run_bot(settings: Settings) -> None:
         planner=planner,
     )
     reminders = ReminderRuntime(
-        bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock, settings=settings
+        bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock, settings=settings,
+        series=dispatcher["series"],
     )
 
     async def on_startup(bot: Bot) -> None:

@@ -24,8 +24,9 @@ from bot.i18n import UserLocaleMiddleware, mark
 from bot.middlewares import AccessMiddleware, CommandEndsPromptMiddleware, UserMiddleware
 from bot.services.dates import DateParser
 from bot.services.reminders import PlannedTasks, ReminderPlanner
+from bot.services.series import SeriesService
 from bot.settings import Settings
-from handlers import clients, common, errors, fallback, lists, reminders, tasks
+from handlers import clients, common, errors, fallback, lists, reminders, series, tasks
 from storage.interfaces import Storage
 
 logger = logging.getLogger(__name__)
@@ -80,9 +81,14 @@ def create_dispatcher(
     i18n: I18n,
     fsm_storage: BaseStorage | None = None,
     planner: ReminderPlanner | None = None,
+    series_service: SeriesService | None = None,
 ) -> Dispatcher:
     in_flight = InFlightUpdates()
     planner = planner or ReminderPlanner(storage.reminders, clock)
+    # Task writes go through the planner so reminders always follow the task.
+    planned_tasks = PlannedTasks(storage.tasks, planner)
+    series_service = series_service or SeriesService(storage.series, planned_tasks, clock)
+    planned_tasks.after_close.append(series_service.after_task_closed)
     dispatcher = Dispatcher(
         storage=fsm_storage or DatabaseFSMStorage(storage.dialogs, clock),
         # One update at a time per chat: two quick taps must not race through a dialog.
@@ -90,9 +96,10 @@ def create_dispatcher(
         settings=settings,
         users=storage.users,
         clients=storage.clients,
-        # Task writes go through the planner so reminders always follow the task.
-        tasks=PlannedTasks(storage.tasks, planner),
+        tasks=planned_tasks,
         planner=planner,
+        series=series_service,
+        series_repo=storage.series,
         clock=clock,
         dates=dates,
         i18n=i18n,
@@ -110,6 +117,7 @@ def create_dispatcher(
         tasks.create_router(),
         lists.create_router(),
         reminders.create_router(),
+        series.create_router(),
         fallback.create_router(),
     )
     return dispatcher
@@ -124,6 +132,7 @@ _MENU = (
     ("client", mark("A client card")),
     ("newclient", mark("Add a client")),
     ("nodate", mark("Tasks without a time")),
+    ("recurring", mark("Recurring tasks")),
     ("done", mark("Complete a task by its number")),
     ("undo", mark("Reopen the last completed task")),
     ("hours", mark("Working hours for reminders")),

@@ -53,3 +53,10 @@ class RemindAction(CallbackData, prefix="r"):
     op: str
     id: int
     arg: str = ""
+
+
+class SeriesAction(CallbackData, prefix="sr"):
+    """pause / resume / stop / rule (change the schedule) for a recurring series."""
+
+    op: str
+    id: int

@@ -15,6 +15,7 @@ from bot.reminder_scheduler import ReminderScheduler
 from bot.sender import Sender
 from bot.services.reminder_delivery import ReminderDelivery
 from bot.services.reminders import ReminderPlanner
+from bot.services.series import SeriesService
 from bot.settings import Settings
 from storage.interfaces import Storage
 
@@ -31,6 +32,7 @@ class ReminderRuntime:
         i18n: I18n,
         clock: Clock,
         settings: Settings,
+        series: SeriesService | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -47,12 +49,20 @@ class ReminderRuntime:
         self.delivery = ReminderDelivery(
             storage.reminders, storage.users, self.sender, i18n, clock, settings
         )
-        self.scheduler = ReminderScheduler(self.delivery, storage.reminders, clock)
+        self._series = series
+        self.scheduler = ReminderScheduler(
+            self.delivery,
+            storage.reminders,
+            clock,
+            periodic=[series.advance_all] if series is not None else [],
+        )
         planner.on_change(self.scheduler.wake)
 
     async def start(self) -> None:
         await self.sender.start()
         await self._planner.reconcile()
+        if self._series is not None:
+            await self._series.advance_all()
         await self.scheduler.start()
 
     async def stop(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,9 +26,15 @@ WAKE_JOB = "deliver-reminders"
 
 class ReminderScheduler:
     def __init__(
-        self, delivery: ReminderDelivery, reminders: ReminderRepo, clock: Clock
+        self,
+        delivery: ReminderDelivery,
+        reminders: ReminderRepo,
+        clock: Clock,
+        periodic: Sequence[Callable[[], Awaitable[object]]] = (),
     ) -> None:
         self._delivery = delivery
+        # Jobs for each sweep besides delivery (recurring series create their next task).
+        self._periodic = tuple(periodic)
         self._reminders = reminders
         self._clock = clock
         self._scheduler = AsyncIOScheduler(timezone=UTC)
@@ -83,6 +90,11 @@ class ReminderScheduler:
             await self._delivery.release_stale_claims()
         except Exception:
             logger.exception("releasing stale reminder claims failed")
+        for job in self._periodic:
+            try:
+                await job()
+            except Exception:
+                logger.exception("periodic job %s failed", getattr(job, "__name__", job))
         await self._run()
 
 

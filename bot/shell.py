@@ -114,7 +114,7 @@ async def run_shell(
         # Reminders print in the shell too, as they fall due while it waits for input.
         reminders = ReminderRuntime(
             bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock,
-            settings=settings,
+            settings=settings, series=dispatcher["series"],
         )
         await reminders.start()
         user_id = min(settings.allowed_user_ids) if settings.allowed_user_ids else 1

@@ -22,7 +22,9 @@ from bot.keyboards import (
     single_button,
 )
 from bot.pending import recall_name, remember_name
-from bot.services.render import client_card, quoted, shorten
+from bot.services.recurrence import describe
+from bot.services.render import client_card, format_moment, quoted, shorten
+from bot.services.series import SeriesService
 from bot.services.text import FIELD_LIMIT, NAME_LIMIT, clean_line
 from handlers.replies import edit_or_send, stale_button
 from storage.errors import DuplicateClientError
@@ -104,6 +106,33 @@ async def create_client(
         )
         return None
     return client
+
+
+async def cadence_note(
+    client: Client, cadence: str | None, series: SeriesService, user: UserContext, clock: Clock
+) -> str:
+    """Keep the cadence's recurring task in step with the card, and say what happened."""
+    synced = await series.sync_cadence(
+        client, cadence, tz=user.tz, morning_hour=user.morning_hour, default_text=_("report")
+    )
+    if synced is None:
+        if not cadence:
+            return _("No cadence: its recurring task is stopped.")
+        return "ℹ️ " + _(
+            "Kept as text. For reminders, write it as a schedule, e.g. "
+            "«отчёт 1 числа каждого месяца», «созвон каждый понедельник в 11», "
+            "“report every month on the 1st”."
+        )
+    created, first = synced
+    text = "🔁 " + _("Cadence → recurring task: {text} — {rule}.").format(
+        text=quoted(created.text), rule=describe(created.rule, user.locale)
+    )
+    if first is not None and first.due_at is not None:
+        text += "\n" + _("Next: {moment}, task #{number}.").format(
+            moment=format_moment(first.due_at, user.tz, user.locale, clock.now()),
+            number=first.number,
+        )
+    return text
 
 
 async def confirm_created(
@@ -376,6 +405,7 @@ def create_router() -> Router:
         message: Message,
         clients: ClientRepo,
         tasks: TaskRepo,
+        series: SeriesService,
         user: UserContext,
         clock: Clock,
         state: FSMContext,
@@ -433,6 +463,8 @@ def create_router() -> Router:
             await message.answer(_("That client no longer exists."))
             return
         await message.answer(_("Saved."))
+        if field == "report_cadence":
+            await message.answer(await cadence_note(client, value, series, user, clock))
         await send_card(message, client, tasks, user, clock)
 
     return router

@@ -66,6 +66,8 @@ def help_text() -> str:
         _("/done 41 — complete task #41 · /undo — reopen the last completed task"),
         _("/edit 41 — change or delete task #41"),
         _("/nodate — tasks without a time"),
+        _("/task Acme: report every month on the 1st at 10:00 — a recurring task; "
+          "/recurring — all of them"),
         "",
         html.bold(_("Reminders")),
         _("Every task with a time reminds you at that time, and calls, reports and invoices "

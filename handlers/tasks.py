@@ -27,7 +27,17 @@ from bot.pending import recall_name, remember_name
 from bot.services.dates import DateParser
 from bot.services.kinds import detect_kind
 from bot.services.quick_picks import resolve_quick_pick
-from bot.services.render import format_moment, plain_quoted, quoted, shorten, task_card
+from bot.services.recurrence import describe
+from bot.services.render import (
+    KIND_ICONS,
+    format_moment,
+    kind_label,
+    plain_quoted,
+    quoted,
+    shorten,
+    task_card,
+)
+from bot.services.series import SeriesService
 from bot.services.task_input import parse_task_line
 from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text
 from handlers.replies import edit_or_send, stale_button
@@ -150,6 +160,51 @@ async def save_task(
     return task
 
 
+async def start_series(
+    message: Message,
+    client_query: str | None,
+    text: str,
+    kind: TaskKind,
+    rule: str,
+    *,
+    clients: ClientRepo,
+    series: SeriesService,
+    user: UserContext,
+    clock: Clock,
+) -> None:
+    """A recurring task: the series and its first occurrence, confirmed in one message."""
+    client: Client | None = None
+    if client_query:
+        found = await clients.match(user.id, client_query)
+        if len(found) != 1:
+            await message.answer(
+                _("For a recurring task the client must be known: {name} is not one of "
+                  "yours (or matches several). Add it with /newclient or write the full name.")
+                .format(name=quoted(client_query))
+            )
+            return
+        client = found[0]
+    _series, first = await series.start(
+        user.id, client_id=client.id if client else None, text=text, kind=kind, rule=rule,
+        timezone=user.tz.key,
+    )
+    lines = [
+        html.bold(_("🔁 Recurring task"))
+        + (f" · {html.quote(client.name)}" if client else "")
+        + f" · {KIND_ICONS[kind]} {kind_label(kind)}",
+        f"{quoted(text)} — {describe(rule, user.locale)}",
+    ]
+    if first is not None and first.due_at is not None:
+        lines.append(
+            _("Next: {moment}, task #{number}.").format(
+                moment=format_moment(first.due_at, user.tz, user.locale, clock.now()),
+                number=first.number,
+            )
+        )
+    lines.append(_("All series: /recurring"))
+    await message.answer("\n".join(lines))
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
 
@@ -161,6 +216,7 @@ def create_router() -> Router:
         command: CommandObject,
         tasks: TaskRepo,
         clients: ClientRepo,
+        series: SeriesService,
         dates: DateParser,
         user: UserContext,
         clock: Clock,
@@ -194,6 +250,12 @@ def create_router() -> Router:
             await message.answer(
                 (" · ".join(known) + "\n" if known else "")
                 + _("What needs doing? Send the task text.") + "\n" + _("/cancel to stop.")
+            )
+            return
+        if draft.rule is not None:
+            await start_series(
+                message, draft.client_query, draft.text, draft.kind, draft.rule,
+                clients=clients, series=series, user=user, clock=clock,
             )
             return
         note = None

@@ -13,3 +13,7 @@ class DuplicateClientError(StorageError):
 
 class NotFoundError(StorageError):
     """The object does not exist or belongs to someone else."""
+
+
+class DuplicateOccurrenceError(StorageError):
+    """That occurrence of the series exists already (another worker made it)."""

@@ -17,6 +17,8 @@ from storage.models import (
     ClientSummary,
     DueReminder,
     PlannedReminder,
+    Series,
+    SeriesStatus,
     Task,
     TaskKind,
     UserProfile,
@@ -78,6 +80,7 @@ class TaskRepo(Protocol):
         kind: TaskKind,
         due_at: datetime | None,
         now: datetime,
+        series_id: int | None = None,
     ) -> Task: ...
 
     async def get(self, owner_id: int, task_id: int) -> Task | None:
@@ -181,6 +184,35 @@ class DialogStateRepo(Protocol):
     ) -> None: ...
 
 
+class SeriesRepo(Protocol):
+    async def create(
+        self,
+        owner_id: int,
+        *,
+        client_id: int | None,
+        text: str,
+        kind: TaskKind,
+        rule: str,
+        timezone: str,
+        source: str,
+        now: datetime,
+    ) -> Series: ...
+    async def get(self, owner_id: int, series_id: int) -> Series | None: ...
+    async def list_live(self, owner_id: int) -> list[Series]: ...
+    async def for_client(self, owner_id: int, client_id: int, source: str) -> list[Series]: ...
+    async def set_status(
+        self, owner_id: int, series_id: int, status: SeriesStatus, now: datetime
+    ) -> Series | None: ...
+    async def set_rule(
+        self, owner_id: int, series_id: int, rule: str, timezone: str, now: datetime
+    ) -> Series | None: ...
+    async def needing_next(self, now: datetime, limit: int) -> list[Series]: ...
+    async def last_occurrence(self, series_id: int) -> datetime | None: ...
+    async def next_open_task_id(
+        self, owner_id: int, series_id: int, now: datetime
+    ) -> int | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Storage:
     """Everything the app needs from a backend, plus a way to close it."""
@@ -190,6 +222,7 @@ class Storage:
     tasks: TaskRepo
     dialogs: DialogStateRepo
     reminders: ReminderRepo
+    series: SeriesRepo
     backend: StorageBackend
 
 

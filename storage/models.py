@@ -102,6 +102,7 @@ class Task:
     created_at: datetime
     done_at: datetime | None
     remind_ahead_minutes: int | None = None
+    series_id: int | None = None
 
 
 # Client card fields a user may edit, and the column behind each.
@@ -135,3 +136,25 @@ class DueReminder:
     task: Task
     user: UserProfile
     client: Client | None
+
+
+class SeriesStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A recurring task: a dateutil rule in the user's wall-clock time."""
+
+    id: int
+    owner_id: int
+    client_id: int | None
+    client_name: str | None
+    text: str
+    kind: TaskKind
+    rule: str
+    timezone: str
+    source: str
+    status: SeriesStatus

@@ -8,7 +8,7 @@ process dies between the task write and the planning, start-up (`reconcile`) pla
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.clock import Clock
@@ -83,6 +83,8 @@ class PlannedTasks:
     def __init__(self, tasks: TaskRepo, planner: ReminderPlanner) -> None:
         self._tasks = tasks
         self._planner = planner
+        # Called with a task just done or deleted (a series shows its next occurrence).
+        self.after_close: list[Callable[[Task], Awaitable[None]]] = []
         self.get = tasks.get
         self.get_by_number = tasks.get_by_number
         self.due_between = tasks.due_between
@@ -113,15 +115,24 @@ class PlannedTasks:
         kind: TaskKind,
         due_at: datetime | None,
         now: datetime,
+        series_id: int | None = None,
     ) -> Task:
         task = await self._tasks.create(
-            owner_id, client_id=client_id, text=text, kind=kind, due_at=due_at, now=now
+            owner_id, client_id=client_id, text=text, kind=kind, due_at=due_at, now=now,
+            series_id=series_id,
         )
         await self._planner.plan(task)
         return task
 
+    async def _closed(self, task: Task | None) -> Task | None:
+        await self._replanned(task)
+        if task is not None:
+            for listener in self.after_close:
+                await listener(task)
+        return task
+
     async def complete(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
-        return await self._replanned(await self._tasks.complete(owner_id, task_id, now))
+        return await self._closed(await self._tasks.complete(owner_id, task_id, now))
 
     async def reopen(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
         return await self._replanned(await self._tasks.reopen(owner_id, task_id, now))
@@ -130,7 +141,7 @@ class PlannedTasks:
         return await self._replanned(await self._tasks.reopen_last_completed(owner_id, now))
 
     async def delete(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
-        return await self._replanned(await self._tasks.delete(owner_id, task_id, now))
+        return await self._closed(await self._tasks.delete(owner_id, task_id, now))
 
     async def restore(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
         return await self._replanned(await self._tasks.restore(owner_id, task_id, now))

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.services.dates import DateParser
 from bot.services.kinds import detect_kind
+from bot.services.recurrence import split_recurrence
 from bot.services.text import NAME_LIMIT, clean_line
 from storage.models import TaskKind
 
@@ -25,6 +26,7 @@ class TaskDraft:
     text: str
     kind: TaskKind
     due: datetime | None
+    rule: str | None = None  # a recurring schedule instead of a single moment
 
 
 def split_client_prefix(line: str) -> tuple[str | None, str]:
@@ -42,6 +44,15 @@ def parse_task_line(
 ) -> TaskDraft:
     client_query, rest = split_client_prefix(line)
     rest = clean_line(rest)
+    recurring = split_recurrence(rest, tz=tz, now=now, morning_hour=morning_hour)
+    if recurring is not None:
+        return TaskDraft(
+            client_query=client_query,
+            text=recurring.text,
+            kind=detect_kind(recurring.text),
+            due=None,
+            rule=recurring.rule,
+        )
     when = dates.split(rest, tz=tz, now=now, morning_hour=morning_hour)
     text, due = (when.text, when.due) if when is not None else (rest, None)
     return TaskDraft(client_query=client_query, text=text, kind=detect_kind(text), due=due)

@@ -9,6 +9,7 @@ from storage.sqlite.clients import SqliteClientRepo
 from storage.sqlite.database import Database
 from storage.sqlite.dialogs import SqliteDialogStateRepo
 from storage.sqlite.reminders import SqliteReminderRepo
+from storage.sqlite.series import SqliteSeriesRepo
 from storage.sqlite.tasks import SqliteTaskRepo
 from storage.sqlite.users import SqliteUserRepo
 
@@ -22,6 +23,7 @@ async def open_sqlite_storage(path: Path) -> Storage:
         tasks=SqliteTaskRepo(database),
         dialogs=SqliteDialogStateRepo(database),
         reminders=SqliteReminderRepo(database),
+        series=SqliteSeriesRepo(database),
         backend=database,
     )
 

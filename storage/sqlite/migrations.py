@@ -100,4 +100,26 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX reminders_pending ON reminders(status, fire_at);
     CREATE INDEX reminders_task ON reminders(task_id, status);
     """,
+    # 5: recurring series. A rule in the user's wall-clock time; each occurrence is a task
+    # of its own (series_id, occurrence_at), unique, so no worker creates one twice.
+    """
+    CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        owner_id INTEGER NOT NULL REFERENCES users(id),
+        client_id INTEGER REFERENCES clients(id),
+        text TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT 'user' CHECK (source IN ('user', 'cadence')),
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'stopped')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX series_owner ON series(owner_id, status);
+    ALTER TABLE tasks ADD COLUMN series_id INTEGER REFERENCES series(id);
+    ALTER TABLE tasks ADD COLUMN occurrence_at TEXT;
+    CREATE UNIQUE INDEX tasks_series_occurrence ON tasks(series_id, occurrence_at)
+        WHERE series_id IS NOT NULL AND status != 'deleted';
+    """,
 )

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 import aiosqlite
 
+from storage.errors import DuplicateOccurrenceError
 from storage.models import Task, TaskKind, TaskStatus
 from storage.sqlite.codec import decode_optional, decode_time, encode_time
 from storage.sqlite.database import Database
@@ -28,6 +30,7 @@ def task_from_row(row: aiosqlite.Row) -> Task:
         created_at=decode_time(row["created_at"]),
         done_at=decode_optional(row["done_at"]),
         remind_ahead_minutes=row["remind_ahead_minutes"],
+        series_id=row["series_id"],
     )
 
 
@@ -44,23 +47,51 @@ class SqliteTaskRepo:
         kind: TaskKind,
         due_at: datetime | None,
         now: datetime,
+        series_id: int | None = None,
     ) -> Task:
+        """A new task; with series_id, the occurrence of that series due at due_at.
+
+        Raises sqlite3.IntegrityError if that occurrence exists already.
+        """
         stamp = encode_time(now)
+        due = None if due_at is None else encode_time(due_at)
+        try:
+            task_id = await self._insert(owner_id, client_id, text, kind, due, stamp, series_id)
+        except sqlite3.IntegrityError as exc:
+            if series_id is not None and "tasks.series_id" in str(exc):
+                raise DuplicateOccurrenceError from exc
+            raise
+        task = await self._get_any(owner_id, task_id)
+        assert task is not None
+        return task
+
+    async def _insert(
+        self,
+        owner_id: int,
+        client_id: int | None,
+        text: str,
+        kind: TaskKind,
+        due: str | None,
+        stamp: str,
+        series_id: int | None,
+    ) -> int:
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO tasks (owner_id, number, client_id, text, kind, due_at,"
-                " created_at, updated_at)"
+                " created_at, updated_at, series_id, occurrence_at)"
                 " VALUES (?, (SELECT coalesce(max(number), 0) + 1 FROM tasks WHERE owner_id = ?),"
-                " ?, ?, ?, ?, ?, ?) RETURNING id",
+                " ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     owner_id,
                     owner_id,
                     client_id,
                     text,
                     kind.value,
-                    None if due_at is None else encode_time(due_at),
+                    due,
                     stamp,
                     stamp,
+                    series_id,
+                    due if series_id is not None else None,
                 ),
             )
             row = await cursor.fetchone()
@@ -71,9 +102,7 @@ class SqliteTaskRepo:
                     "UPDATE clients SET last_used_at = ? WHERE id = ? AND owner_id = ?",
                     (stamp, client_id, owner_id),
                 )
-        task = await self._get_any(owner_id, int(row[0]))
-        assert task is not None
-        return task
+        return int(row[0])
 
     async def _get_any(self, owner_id: int, task_id: int) -> Task | None:
         row = await self._db.fetchone(
