@@ -26,7 +26,17 @@ from bot.services.dates import DateParser
 from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.services.series import SeriesService
 from bot.settings import Settings
-from handlers import clients, common, errors, fallback, lists, reminders, series, tasks
+from handlers import (
+    clients,
+    common,
+    digest,
+    errors,
+    fallback,
+    lists,
+    reminders,
+    series,
+    tasks,
+)
 from storage.interfaces import Storage
 
 logger = logging.getLogger(__name__)
@@ -118,6 +128,7 @@ def create_dispatcher(
         lists.create_router(),
         reminders.create_router(),
         series.create_router(),
+        digest.create_router(),
         fallback.create_router(),
     )
     return dispatcher
@@ -135,6 +146,7 @@ _MENU = (
     ("recurring", mark("Recurring tasks")),
     ("done", mark("Complete a task by its number")),
     ("undo", mark("Reopen the last completed task")),
+    ("digest", mark("The daily digest")),
     ("hours", mark("Working hours for reminders")),
     ("tz", mark("Your timezone")),
     ("lang", mark("Language")),

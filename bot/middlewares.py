@@ -93,6 +93,9 @@ class UserMiddleware(BaseMiddleware):
         if not profile.active:
             # They blocked the bot once and are back: reminders may flow again.
             await self._users.set_active(profile.id, True)
+        if event_user.language_code and event_user.language_code != profile.telegram_language:
+            # Remembered for messages the bot starts itself (reminders, digests).
+            await self._users.set_telegram_language(profile.id, event_user.language_code)
         tz = self._settings.timezone
         if profile.timezone:
             try:

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import I18n
 from bot.clock import Clock
 from bot.reminder_scheduler import ReminderScheduler
 from bot.sender import Sender
+from bot.services.digest import DigestDelivery
 from bot.services.reminder_delivery import ReminderDelivery
 from bot.services.reminders import ReminderPlanner
 from bot.services.series import SeriesService
@@ -50,11 +51,15 @@ class ReminderRuntime:
             storage.reminders, storage.users, self.sender, i18n, clock, settings
         )
         self._series = series
+        self.digests = DigestDelivery(
+            users=storage.users, tasks=storage.tasks, clients=storage.clients,
+            sender=self.sender, i18n=i18n, clock=clock, settings=settings,
+        )
+        periodic: list[Callable[[], Awaitable[object]]] = [self.digests.run]
+        if series is not None:
+            periodic.insert(0, series.advance_all)
         self.scheduler = ReminderScheduler(
-            self.delivery,
-            storage.reminders,
-            clock,
-            periodic=[series.advance_all] if series is not None else [],
+            self.delivery, storage.reminders, clock, periodic=periodic
         )
         planner.on_change(self.scheduler.wake)
 

@@ -74,6 +74,8 @@ def help_text() -> str:
           "also ahead of it. Buttons on a reminder: done, snooze, reschedule."),
         _("/hours 9-19 — working hours: reminders outside them wait for the morning; "
           "/hours off — any time"),
+        _("/digest — today, overdue and clients not heard from; it also comes every working "
+          "morning (/digest 8:30, /digest off)"),
         "",
         html.bold(_("Settings")),
         _("/tz Moscow — your timezone (a city or a name like Europe/Moscow)"),

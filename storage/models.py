@@ -63,6 +63,10 @@ class UserProfile:
     created_at: datetime
     active: bool = True
     hours: WorkingHours = WorkingHours()
+    digest_enabled: bool = True
+    digest_minute: int = 9 * 60
+    # What Telegram last said the user's app language is; /lang (language) wins over it.
+    telegram_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +162,9 @@ class Series:
     timezone: str
     source: str
     status: SeriesStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StaleClient:
+    client: Client
+    last_contact: datetime

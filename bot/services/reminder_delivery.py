@@ -94,7 +94,9 @@ class ReminderDelivery:
             await self._reminders.hold_over(reminder.id, start, reminder.fire_at)
             return False
         locale = pick_language(
-            reminder.user.language, None, self._settings.default_language
+            reminder.user.language,
+            reminder.user.telegram_language,
+            self._settings.default_language,
         )
         with self._i18n.context(), self._i18n.use_locale(locale):
             late = now - reminder.fire_at > LATE_AFTER

@@ -6,7 +6,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.errors import DuplicateClientError
-from storage.models import Channel, Client, ClientStatus, ClientSummary, Segment
+from storage.models import Channel, Client, ClientStatus, ClientSummary, Segment, StaleClient
 from storage.sqlite.codec import decode_time, encode_time, name_key
 from storage.sqlite.database import Database
 
@@ -209,3 +209,23 @@ class SqliteClientRepo:
         except sqlite3.IntegrityError as exc:
             raise DuplicateClientError("") from exc
         return None if row is None else client_from_row(row)
+
+    async def stale(
+        self, owner_id: int, active_before: datetime, former_before: datetime, limit: int
+    ) -> list[StaleClient]:
+        """Clients with no done task since the cutoff for their status, longest silent first.
+
+        A client never worked with counts from when it was added.
+        """
+        rows = await self._db.fetchall(
+            "SELECT c.*, coalesce((SELECT max(t.done_at) FROM tasks t WHERE t.client_id = c.id"
+            " AND t.status = 'done'), c.created_at) AS last_contact"
+            f" FROM clients c WHERE c.owner_id = ? AND c.{_LIVE}"
+            " AND last_contact < CASE c.status WHEN 'former' THEN ? ELSE ? END"
+            " ORDER BY last_contact LIMIT ?",
+            (owner_id, encode_time(former_before), encode_time(active_before), limit),
+        )
+        return [
+            StaleClient(client=client_from_row(row), last_contact=decode_time(row["last_contact"]))
+            for row in rows
+        ]

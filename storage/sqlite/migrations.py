@@ -122,4 +122,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX tasks_series_occurrence ON tasks(series_id, occurrence_at)
         WHERE series_id IS NOT NULL AND status != 'deleted';
     """,
+    # 6: the daily digest. digest_next_at is when the next one is due (UTC); a sender
+    # claims it by moving it forward in one UPDATE, so each digest goes out once.
+    """
+    ALTER TABLE users ADD COLUMN digest_enabled INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE users ADD COLUMN digest_minute INTEGER NOT NULL DEFAULT 540;
+    ALTER TABLE users ADD COLUMN digest_next_at TEXT;
+    ALTER TABLE users ADD COLUMN telegram_language TEXT;
+    CREATE INDEX users_digest_next ON users(digest_next_at) WHERE digest_enabled = 1;
+    """,
 )

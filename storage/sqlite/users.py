@@ -19,6 +19,9 @@ def user_from_row(row: aiosqlite.Row, prefix: str = "") -> UserProfile:
         morning_hour=row[f"{prefix}morning_hour"],
         created_at=decode_time(row[f"{prefix}created_at"]),
         active=bool(row[f"{prefix}active"]),
+        digest_enabled=bool(row[f"{prefix}digest_enabled"]),
+        digest_minute=row[f"{prefix}digest_minute"],
+        telegram_language=row[f"{prefix}telegram_language"],
         hours=WorkingHours(
             start_minute=row[f"{prefix}work_start_minute"],
             end_minute=row[f"{prefix}work_end_minute"],
@@ -68,4 +71,50 @@ class SqliteUserRepo:
                 ",".join(str(day) for day in sorted(set(hours.days))),
                 user_id,
             ),
+        )
+
+    async def set_digest(self, user_id: int, *, enabled: bool, minute: int) -> None:
+        """New settings; the next digest moment is recomputed by the digest sweep."""
+        await self._db.execute(
+            "UPDATE users SET digest_enabled = ?, digest_minute = ?, digest_next_at = NULL"
+            " WHERE id = ?",
+            (int(enabled), minute, user_id),
+        )
+
+    async def digest_unplanned(self, limit: int) -> list[UserProfile]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM users WHERE digest_enabled = 1 AND active = 1"
+            " AND digest_next_at IS NULL LIMIT ?",
+            (limit,),
+        )
+        return [user_from_row(row) for row in rows]
+
+    async def digest_due(self, now: datetime, limit: int) -> list[tuple[UserProfile, datetime]]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM users WHERE digest_enabled = 1 AND active = 1"
+            " AND digest_next_at <= ? ORDER BY digest_next_at LIMIT ?",
+            (encode_time(now), limit),
+        )
+        return [(user_from_row(row), decode_time(row["digest_next_at"])) for row in rows]
+
+    async def plan_digest(
+        self, user_id: int, expected: datetime | None, next_at: datetime
+    ) -> bool:
+        """Move the next digest moment forward if it is still `expected`: whoever succeeds
+        owns (sends) the digest that was due; a second worker gets False."""
+        if expected is None:
+            changed = await self._db.execute(
+                "UPDATE users SET digest_next_at = ? WHERE id = ? AND digest_next_at IS NULL",
+                (encode_time(next_at), user_id),
+            )
+        else:
+            changed = await self._db.execute(
+                "UPDATE users SET digest_next_at = ? WHERE id = ? AND digest_next_at = ?",
+                (encode_time(next_at), user_id, encode_time(expected)),
+            )
+        return changed == 1
+
+    async def set_telegram_language(self, user_id: int, language: str | None) -> None:
+        await self._db.execute(
+            "UPDATE users SET telegram_language = ? WHERE id = ?", (language, user_id)
         )
