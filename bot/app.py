@@ -23,6 +23,7 @@ from bot.fsm_storage import DatabaseFSMStorage
 from bot.i18n import UserLocaleMiddleware, mark
 from bot.middlewares import AccessMiddleware, CommandEndsPromptMiddleware, UserMiddleware
 from bot.services.dates import DateParser
+from bot.services.invoices import InvoiceService
 from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.services.series import SeriesService
 from bot.settings import Settings
@@ -32,6 +33,7 @@ from handlers import (
     digest,
     errors,
     fallback,
+    invoices,
     lists,
     reminders,
     series,
@@ -94,11 +96,13 @@ def create_dispatcher(
     series_service: SeriesService | None = None,
 ) -> Dispatcher:
     in_flight = InFlightUpdates()
-    planner = planner or ReminderPlanner(storage.reminders, clock)
+    planner = planner or ReminderPlanner(storage.reminders, clock, settings.invoice_ladder_days)
     # Task writes go through the planner so reminders always follow the task.
     planned_tasks = PlannedTasks(storage.tasks, planner)
     series_service = series_service or SeriesService(storage.series, planned_tasks, clock)
     planned_tasks.after_close.append(series_service.after_task_closed)
+    invoice_service = InvoiceService(storage.invoices, planned_tasks, clock)
+    planned_tasks.after_close.append(invoice_service.after_task_closed)
     dispatcher = Dispatcher(
         storage=fsm_storage or DatabaseFSMStorage(storage.dialogs, clock),
         # One update at a time per chat: two quick taps must not race through a dialog.
@@ -110,6 +114,8 @@ def create_dispatcher(
         planner=planner,
         series=series_service,
         series_repo=storage.series,
+        invoices=storage.invoices,
+        invoice_service=invoice_service,
         clock=clock,
         dates=dates,
         i18n=i18n,
@@ -129,6 +135,7 @@ def create_dispatcher(
         reminders.create_router(),
         series.create_router(),
         digest.create_router(),
+        invoices.create_router(),
         fallback.create_router(),
     )
     return dispatcher
@@ -146,6 +153,7 @@ _MENU = (
     ("recurring", mark("Recurring tasks")),
     ("done", mark("Complete a task by its number")),
     ("undo", mark("Reopen the last completed task")),
+    ("invoices", mark("Unpaid invoices")),
     ("digest", mark("The daily digest")),
     ("hours", mark("Working hours for reminders")),
     ("tz", mark("Your timezone")),

@@ -60,3 +60,10 @@ class SeriesAction(CallbackData, prefix="sr"):
 
     op: str
     id: int
+
+
+class InvoiceAction(CallbackData, prefix="i"):
+    """paid / part (partially paid) / promise (client promised to pay on a date)."""
+
+    op: str
+    id: int

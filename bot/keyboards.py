@@ -10,8 +10,17 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ClientAction, ListDone, ListPage, PickClient, RemindAction, TaskAction
+from bot.callbacks import (
+    ClientAction,
+    InvoiceAction,
+    ListDone,
+    ListPage,
+    PickClient,
+    RemindAction,
+    TaskAction,
+)
 from bot.services.quick_picks import quick_picks
+from bot.services.reminder_plan import AHEAD_CHOICES
 from bot.services.render import KIND_ICONS, channel_label, kind_label, shorten
 from storage.models import Channel, Client, ClientStatus, Task, TaskKind, TaskStatus
 
@@ -103,6 +112,7 @@ def task_edit_keyboard(task: Task) -> InlineKeyboardMarkup:
             [
                 _button(_("👤 Client"), TaskAction(op="client", id=task.id).pack()),
                 _button(_("🏷 Kind"), TaskAction(op="kind", id=task.id).pack()),
+                _button(_("🔔 Ahead"), TaskAction(op="ahead", id=task.id).pack()),
             ],
             [
                 _button(_("✅ Done"), TaskAction(op="done", id=task.id).pack()),
@@ -212,21 +222,61 @@ def list_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
+def invoice_buttons(invoice_id: int) -> list[InlineKeyboardButton]:
+    return [
+        _button(_("✅ Paid"), InvoiceAction(op="paid", id=invoice_id).pack()),
+        _button(_("½ Partly"), InvoiceAction(op="part", id=invoice_id).pack()),
+        _button(_("🤝 Promised…"), InvoiceAction(op="promise", id=invoice_id).pack()),
+    ]
+
+
 def reminder_keyboard(task: Task) -> InlineKeyboardMarkup:
     def snooze(label: str, arg: str) -> InlineKeyboardButton:
         return _button(label, RemindAction(op="snooze", id=task.id, arg=arg).pack())
 
+    first_row = (
+        invoice_buttons(task.invoice_id)
+        if task.invoice_id is not None
+        else [
+            _button(_("✅ Done"), RemindAction(op="done", id=task.id).pack()),
+            _button(_("✏️ Reschedule"), TaskAction(op="time", id=task.id).pack()),
+        ]
+    )
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                _button(_("✅ Done"), RemindAction(op="done", id=task.id).pack()),
-                _button(_("✏️ Reschedule"), TaskAction(op="time", id=task.id).pack()),
-            ],
+            first_row,
             [
                 snooze(_("⏰ 15 min"), "15"),
                 snooze(_("⏰ 1 h"), "60"),
                 snooze(_("⏰ Tomorrow"), "tm"),
                 snooze(_("⏰ Pick…"), "pick"),
             ],
+        ]
+    )
+
+
+def ahead_label(minutes: int) -> str:
+    if minutes == 0:
+        return _("only at the time")
+    if minutes % (24 * 60) == 0:
+        return _("{count} d before").format(count=minutes // (24 * 60))
+    if minutes % 60 == 0:
+        return _("{count} h before").format(count=minutes // 60)
+    return _("{count} min before").format(count=minutes)
+
+
+def ahead_keyboard(task: Task, current: int) -> InlineKeyboardMarkup:
+    buttons = [
+        _button(
+            ("• " if minutes == current else "") + ahead_label(minutes),
+            TaskAction(op="setahead", id=task.id, arg=str(minutes)).pack(),
+        )
+        for minutes in AHEAD_CHOICES
+    ]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            buttons[:2],
+            buttons[2:],
+            [_button(_("« Back"), TaskAction(op="edit", id=task.id).pack())],
         ]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +30,26 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     default_language: Literal["ru", "en"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    default_currency: str = "RUB"
+    invoice_ladder_days: Annotated[tuple[int, ...], NoDecode] = (-3, 0, 3, 7)
+
+    @field_validator("default_currency")
+    @classmethod
+    def _check_currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError("must be a 3-letter ISO code")
+        return code
+
+    @field_validator("invoice_ladder_days", mode="before")
+    @classmethod
+    def _parse_ladder(cls, value: object) -> object:
+        if isinstance(value, str):
+            days = tuple(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+            if not days or any(abs(day) > 365 for day in days):
+                raise ValueError("must be a few day offsets like -3,0,3,7")
+            return days
+        return value
 
     @field_validator("allowed_user_ids", mode="before")
     @classmethod
@@ -90,6 +111,8 @@ _HINTS = {
     "default_timezone": "use an IANA name such as Europe/Moscow or UTC",
     "default_language": "use ru or en",
     "log_level": "use DEBUG, INFO, WARNING or ERROR",
+    "default_currency": "use a 3-letter ISO code such as RUB, USD or EUR",
+    "invoice_ladder_days": "use day offsets from the due date, e.g. -3,0,3,7",
 }
 
 

@@ -14,7 +14,7 @@ from bot.context import UserContext
 from bot.services.digest import build_digest
 from bot.services.render import quoted
 from handlers.replies import send_long
-from storage.interfaces import ClientRepo, TaskRepo, UserRepo
+from storage.interfaces import ClientRepo, InvoiceRepo, TaskRepo, UserRepo
 
 _TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$")
 _OFF = {"off", "выкл", "нет", "no", "stop"}
@@ -31,6 +31,7 @@ def create_router() -> Router:
         users: UserRepo,
         tasks: TaskRepo,
         clients: ClientRepo,
+        invoices: InvoiceRepo,
         user: UserContext,
         clock: Clock,
     ) -> None:
@@ -41,7 +42,7 @@ def create_router() -> Router:
         if not args:
             text, markup = await build_digest(
                 owner_id=user.id, tz=user.tz, locale=user.locale, now=clock.now(),
-                tasks=tasks, clients=clients, morning=False,
+                tasks=tasks, clients=clients, morning=False, invoices=invoices,
             )
             minute = profile.digest_minute
             setting = (

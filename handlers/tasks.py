@@ -16,6 +16,7 @@ from bot.callbacks import ClientAction, Dialog, PickClient, TaskAction
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.keyboards import (
+    ahead_keyboard,
     change_time_keyboard,
     client_pick_keyboard,
     created_task_keyboard,
@@ -28,6 +29,7 @@ from bot.services.dates import DateParser
 from bot.services.kinds import detect_kind
 from bot.services.quick_picks import resolve_quick_pick
 from bot.services.recurrence import describe
+from bot.services.reminder_plan import AHEAD_CHOICES, ahead_minutes
 from bot.services.render import (
     KIND_ICONS,
     format_moment,
@@ -500,6 +502,24 @@ def create_router() -> Router:
                 await stale_button(query)
                 return
             updated = await tasks.set_kind(user.id, task.id, TaskKind(callback_data.arg), now)
+            if updated is None:
+                await stale_button(query)
+                return
+            await query.answer()
+            await send_edit_card(query, updated, user, clock)
+            return
+        if op == "ahead":
+            await query.answer()
+            await edit_or_send(
+                query, task_card(task, user.tz, user.locale, now, created=False),
+                ahead_keyboard(task, ahead_minutes(task)),
+            )
+            return
+        if op == "setahead":
+            if not callback_data.arg.isdigit() or int(callback_data.arg) not in AHEAD_CHOICES:
+                await stale_button(query)
+                return
+            updated = await tasks.set_remind_ahead(user.id, task.id, int(callback_data.arg), now)
             if updated is None:
                 await stale_button(query)
                 return

@@ -16,6 +16,7 @@ from storage.models import (
     ClientStatus,
     ClientSummary,
     DueReminder,
+    Invoice,
     PlannedReminder,
     Series,
     SeriesStatus,
@@ -95,6 +96,7 @@ class TaskRepo(Protocol):
         due_at: datetime | None,
         now: datetime,
         series_id: int | None = None,
+        invoice_id: int | None = None,
     ) -> Task: ...
 
     async def get(self, owner_id: int, task_id: int) -> Task | None:
@@ -227,6 +229,30 @@ class SeriesRepo(Protocol):
     ) -> int | None: ...
 
 
+class InvoiceRepo(Protocol):
+    async def create(
+        self,
+        owner_id: int,
+        *,
+        client_id: int,
+        amount_minor: int,
+        currency: str,
+        due_at: datetime,
+        note: str | None,
+        now: datetime,
+    ) -> Invoice: ...
+    async def get(self, owner_id: int, invoice_id: int) -> Invoice | None: ...
+    async def get_by_number(self, owner_id: int, number: int) -> Invoice | None: ...
+    async def unpaid(self, owner_id: int, limit: int = 500) -> list[Invoice]: ...
+    async def link_task(self, owner_id: int, invoice_id: int, task_id: int) -> None: ...
+    async def add_payment(
+        self, owner_id: int, invoice_id: int, amount_minor: int, now: datetime
+    ) -> Invoice | None: ...
+    async def set_promised(
+        self, owner_id: int, invoice_id: int, promised_at: datetime, now: datetime
+    ) -> Invoice | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Storage:
     """Everything the app needs from a backend, plus a way to close it."""
@@ -237,6 +263,7 @@ class Storage:
     dialogs: DialogStateRepo
     reminders: ReminderRepo
     series: SeriesRepo
+    invoices: InvoiceRepo
     backend: StorageBackend
 
 

@@ -42,6 +42,7 @@ class ClientStatus(StrEnum):
 class ReminderPurpose(StrEnum):
     AHEAD = "ahead"
     DUE = "due"
+    FOLLOWUP = "followup"  # after the due moment: an unpaid invoice's ladder
     SNOOZE = "snooze"
 
 
@@ -107,6 +108,7 @@ class Task:
     done_at: datetime | None
     remind_ahead_minutes: int | None = None
     series_id: int | None = None
+    invoice_id: int | None = None
 
 
 # Client card fields a user may edit, and the column behind each.
@@ -168,3 +170,27 @@ class Series:
 class StaleClient:
     client: Client
     last_contact: datetime
+
+
+class InvoiceStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    id: int
+    owner_id: int
+    client_id: int
+    client_name: str
+    number: int
+    amount_minor: int
+    paid_minor: int
+    currency: str
+    due_at: datetime
+    promised_at: datetime | None
+    note: str | None
+    status: InvoiceStatus
+    paid_at: datetime | None
+    task_id: int | None

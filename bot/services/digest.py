@@ -17,10 +17,11 @@ from bot.clock import Clock
 from bot.i18n import pick_language
 from bot.keyboards import list_keyboard
 from bot.sender import Outcome, Priority, Sender
-from bot.services.agenda import today_page
+from bot.services.agenda import day_bounds, today_page
+from bot.services.money import format_money
 from bot.services.render import format_duration
 from bot.settings import Settings
-from storage.interfaces import ClientRepo, TaskRepo, UserRepo
+from storage.interfaces import ClientRepo, InvoiceRepo, TaskRepo, UserRepo
 from storage.models import UserProfile, WorkingHours
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ async def build_digest(
     tasks: TaskRepo,
     clients: ClientRepo,
     morning: bool,
+    invoices: InvoiceRepo | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     agenda = await today_page(tasks, owner_id, tz, locale, now, 0)
     greeting = _("☀️ Good morning!") if morning else _("📋 Your digest")
@@ -70,6 +72,22 @@ async def build_digest(
             for item in stale
         )
         lines += ["", "🕰 " + _("Haven't talked to: {names}").format(names=names)]
+    if invoices is not None:
+        _start, end_of_today = day_bounds(now, tz)
+        owed = [item for item in await invoices.unpaid(owner_id) if
+                (item.promised_at or item.due_at) < end_of_today]
+        if owed:
+            listed = ", ".join(
+                _("{amount} ({client})").format(
+                    amount=format_money(item.amount_minor - item.paid_minor, item.currency,
+                                        locale),
+                    client=html.quote(item.client_name),
+                )
+                for item in owed[:STALE_SHOWN]
+            )
+            lines += ["", "💰 " + _("Invoices to collect: {count} — {list} · /invoices").format(
+                count=len(owed), list=listed
+            )]
     markup = list_keyboard("today", agenda.page, agenda.pages, agenda.tasks)
     overdue = InlineKeyboardButton(
         text=_("⚠️ Overdue"), callback_data=ListPage(view="overdue", page=0).pack()
@@ -85,6 +103,7 @@ class DigestDelivery:
         users: UserRepo,
         tasks: TaskRepo,
         clients: ClientRepo,
+        invoices: InvoiceRepo,
         sender: Sender,
         i18n: I18n,
         clock: Clock,
@@ -93,6 +112,7 @@ class DigestDelivery:
         self._users = users
         self._tasks = tasks
         self._clients = clients
+        self._invoices = invoices
         self._sender = sender
         self._i18n = i18n
         self._clock = clock
@@ -136,6 +156,7 @@ class DigestDelivery:
             text, markup = await build_digest(
                 owner_id=user.id, tz=self._zone(user), locale=locale, now=now,
                 tasks=self._tasks, clients=self._clients, morning=True,
+                invoices=self._invoices,
             )
         delivery = await self._sender.send(
             user.id, text, reply_markup=markup, priority=Priority.BULK

@@ -36,9 +36,40 @@ def ahead_minutes(task: Task) -> int:
     return DEFAULT_AHEAD_MINUTES[task.kind]
 
 
-def plan_reminders(task: Task, now: datetime) -> list[PlannedReminder]:
-    """Reminders still ahead of now for an open task with a due moment."""
-    if task.status is not TaskStatus.OPEN or task.due_at is None or task.due_at <= now:
+# Days from an invoice's due date: 3 before, on the day, then 3 and 7 after until paid.
+DEFAULT_PAYMENT_LADDER: tuple[int, ...] = (-3, 0, 3, 7)
+
+
+def plan_payment_ladder(
+    task: Task, now: datetime, ladder: tuple[int, ...]
+) -> list[PlannedReminder]:
+    assert task.due_at is not None
+    planned = []
+    for days in sorted(set(ladder)):
+        fire_at = task.due_at + timedelta(days=days)
+        if fire_at <= now:
+            continue
+        purpose = (
+            ReminderPurpose.AHEAD
+            if days < 0
+            else ReminderPurpose.DUE
+            if days == 0
+            else ReminderPurpose.FOLLOWUP
+        )
+        planned.append(PlannedReminder(purpose, fire_at, task.due_at))
+    return planned
+
+
+def plan_reminders(
+    task: Task, now: datetime, ladder: tuple[int, ...] = DEFAULT_PAYMENT_LADDER
+) -> list[PlannedReminder]:
+    """Reminders still ahead of now for an open task with a due moment; an invoice's
+    payment task follows the payment ladder, which goes on after the due day."""
+    if task.status is not TaskStatus.OPEN or task.due_at is None:
+        return []
+    if task.invoice_id is not None:
+        return plan_payment_ladder(task, now, ladder)
+    if task.due_at <= now:
         return []
     planned: list[PlannedReminder] = []
     ahead = ahead_minutes(task)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.clock import Clock
-from bot.services.reminder_plan import plan_reminders
+from bot.services.reminder_plan import DEFAULT_PAYMENT_LADDER, plan_reminders
 from storage.interfaces import ReminderRepo, TaskRepo
 from storage.models import PlannedReminder, ReminderPurpose, Task, TaskKind, TaskStatus
 
@@ -22,9 +22,15 @@ RECONCILE_BATCH = 1000
 
 
 class ReminderPlanner:
-    def __init__(self, reminders: ReminderRepo, clock: Clock) -> None:
+    def __init__(
+        self,
+        reminders: ReminderRepo,
+        clock: Clock,
+        payment_ladder: tuple[int, ...] = DEFAULT_PAYMENT_LADDER,
+    ) -> None:
         self._reminders = reminders
         self._clock = clock
+        self._ladder = payment_ladder
         self._listeners: list[Callable[[], None]] = []
 
     def on_change(self, listener: Callable[[], None]) -> None:
@@ -36,7 +42,7 @@ class ReminderPlanner:
             listener()
 
     async def plan(self, task: Task, *, keep_snoozes: bool = False) -> None:
-        planned = plan_reminders(task, self._clock.now())
+        planned = plan_reminders(task, self._clock.now(), self._ladder)
         await self._reminders.replace_for_task(
             task.owner_id, task.id, planned, self._clock.now(), keep_snoozes=keep_snoozes
         )
@@ -65,7 +71,8 @@ class ReminderPlanner:
             )
             for task in batch:
                 await self._reminders.replace_for_task(
-                    task.owner_id, task.id, plan_reminders(task, self._clock.now()),
+                    task.owner_id, task.id,
+                    plan_reminders(task, self._clock.now(), self._ladder),
                     self._clock.now(),
                 )
             planned += len(batch)
@@ -116,10 +123,11 @@ class PlannedTasks:
         due_at: datetime | None,
         now: datetime,
         series_id: int | None = None,
+        invoice_id: int | None = None,
     ) -> Task:
         task = await self._tasks.create(
             owner_id, client_id=client_id, text=text, kind=kind, due_at=due_at, now=now,
-            series_id=series_id,
+            series_id=series_id, invoice_id=invoice_id,
         )
         await self._planner.plan(task)
         return task

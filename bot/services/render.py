@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, format_datetime
 from babel.units import format_unit
 
+from bot.services.reminder_plan import ahead_minutes
 from storage.models import (
     Channel,
     Client,
@@ -249,6 +250,17 @@ def task_card(task: Task, tz: ZoneInfo, locale: str, now: datetime, *, created: 
         lines.append(f"{quoted(task.text)} — {format_moment(task.due_at, tz, locale, now)}")
     else:
         lines.append(quoted(task.text))
+    if task.status.value == "open" and task.due_at is not None and task.due_at > now:
+        ahead = ahead_minutes(task)
+        lines.append(
+            "🔔 " + (
+                _("Reminder: at the time")
+                if ahead == 0
+                else _("Reminder: {duration} before and at the time").format(
+                    duration=format_duration(timedelta(minutes=ahead), locale)
+                )
+            )
+        )
     if task.status.value == "done":
         lines.append(_("Done."))
     elif task.due_at is None:

@@ -8,6 +8,7 @@ from storage.interfaces import Storage
 from storage.sqlite.clients import SqliteClientRepo
 from storage.sqlite.database import Database
 from storage.sqlite.dialogs import SqliteDialogStateRepo
+from storage.sqlite.invoices import SqliteInvoiceRepo
 from storage.sqlite.reminders import SqliteReminderRepo
 from storage.sqlite.series import SqliteSeriesRepo
 from storage.sqlite.tasks import SqliteTaskRepo
@@ -24,6 +25,7 @@ async def open_sqlite_storage(path: Path) -> Storage:
         dialogs=SqliteDialogStateRepo(database),
         reminders=SqliteReminderRepo(database),
         series=SqliteSeriesRepo(database),
+        invoices=SqliteInvoiceRepo(database),
         backend=database,
     )
 

@@ -85,7 +85,7 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY,
         owner_id INTEGER NOT NULL REFERENCES users(id),
         task_id INTEGER NOT NULL REFERENCES tasks(id),
-        purpose TEXT NOT NULL CHECK (purpose IN ('ahead', 'due', 'snooze')),
+        purpose TEXT NOT NULL CHECK (purpose IN ('ahead', 'due', 'followup', 'snooze')),
         fire_at TEXT NOT NULL,
         for_due_at TEXT,
         held_over_from TEXT,
@@ -130,5 +130,29 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE users ADD COLUMN digest_next_at TEXT;
     ALTER TABLE users ADD COLUMN telegram_language TEXT;
     CREATE INDEX users_digest_next ON users(digest_next_at) WHERE digest_enabled = 1;
+    """,
+    # 7: invoices. Money as integer minor units with an ISO currency code. Each unpaid
+    # invoice has a payment task (kind invoice) whose reminders follow the payment ladder.
+    """
+    CREATE TABLE invoices (
+        id INTEGER PRIMARY KEY,
+        owner_id INTEGER NOT NULL REFERENCES users(id),
+        client_id INTEGER NOT NULL REFERENCES clients(id),
+        number INTEGER NOT NULL,
+        amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+        paid_minor INTEGER NOT NULL DEFAULT 0 CHECK (paid_minor >= 0),
+        currency TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        promised_at TEXT,
+        note TEXT,
+        status TEXT NOT NULL DEFAULT 'unpaid' CHECK (status IN ('unpaid', 'paid', 'cancelled')),
+        paid_at TEXT,
+        task_id INTEGER REFERENCES tasks(id),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (owner_id, number)
+    );
+    CREATE INDEX invoices_owner_status ON invoices(owner_id, status, due_at);
+    ALTER TABLE tasks ADD COLUMN invoice_id INTEGER REFERENCES invoices(id);
     """,
 )

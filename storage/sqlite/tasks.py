@@ -31,6 +31,7 @@ def task_from_row(row: aiosqlite.Row) -> Task:
         done_at=decode_optional(row["done_at"]),
         remind_ahead_minutes=row["remind_ahead_minutes"],
         series_id=row["series_id"],
+        invoice_id=row["invoice_id"],
     )
 
 
@@ -48,6 +49,7 @@ class SqliteTaskRepo:
         due_at: datetime | None,
         now: datetime,
         series_id: int | None = None,
+        invoice_id: int | None = None,
     ) -> Task:
         """A new task; with series_id, the occurrence of that series due at due_at.
 
@@ -56,7 +58,9 @@ class SqliteTaskRepo:
         stamp = encode_time(now)
         due = None if due_at is None else encode_time(due_at)
         try:
-            task_id = await self._insert(owner_id, client_id, text, kind, due, stamp, series_id)
+            task_id = await self._insert(
+                owner_id, client_id, text, kind, due, stamp, series_id, invoice_id
+            )
         except sqlite3.IntegrityError as exc:
             if series_id is not None and "tasks.series_id" in str(exc):
                 raise DuplicateOccurrenceError from exc
@@ -74,13 +78,14 @@ class SqliteTaskRepo:
         due: str | None,
         stamp: str,
         series_id: int | None,
+        invoice_id: int | None,
     ) -> int:
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO tasks (owner_id, number, client_id, text, kind, due_at,"
-                " created_at, updated_at, series_id, occurrence_at)"
+                " created_at, updated_at, series_id, occurrence_at, invoice_id)"
                 " VALUES (?, (SELECT coalesce(max(number), 0) + 1 FROM tasks WHERE owner_id = ?),"
-                " ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     owner_id,
                     owner_id,
@@ -92,6 +97,7 @@ class SqliteTaskRepo:
                     stamp,
                     series_id,
                     due if series_id is not None else None,
+                    invoice_id,
                 ),
             )
             row = await cursor.fetchone()

@@ -315,3 +315,20 @@ async def test_reminders_follow_kind_and_ahead_setting(
         ("ahead", moscow(29, 12, 0)),
         ("due", moscow(30, 12, 0)),
     ]
+
+
+async def test_remind_ahead_is_changeable_per_task(chat: ChatHarness, storage: Storage) -> None:
+    card = await chat.send("/task call Ivan 30.11 12:00")
+    assert "🔔 Reminder: 15 minutes before and at the time" in card.text
+    await chat.press("Edit")
+    await chat.press("Ahead")
+    changed = await chat.press("1 d before")
+    assert "🔔 Reminder: 1 day before and at the time" in changed.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None
+    planned = await storage.reminders.pending_for_task(USER_ID, task.id)
+    assert [r.fire_at for r in planned] == [moscow(29, 12, 0), moscow(30, 12, 0)]
+    await chat.press("Ahead")
+    only = await chat.press("only at the time")
+    assert "🔔 Reminder: at the time" in only.text
+    assert len(await storage.reminders.pending_for_task(USER_ID, task.id)) == 1
