@@ -39,6 +39,7 @@ from handlers import (
     series,
     tasks,
 )
+from handlers import settings as settings_handlers
 from storage.interfaces import Storage
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ def create_dispatcher(
         series.create_router(),
         digest.create_router(),
         invoices.create_router(),
+        settings_handlers.create_router(),
         fallback.create_router(),
     )
     return dispatcher
@@ -156,6 +158,7 @@ _MENU = (
     ("invoices", mark("Unpaid invoices")),
     ("digest", mark("The daily digest")),
     ("hours", mark("Working hours for reminders")),
+    ("settings", mark("Settings")),
     ("tz", mark("Your timezone")),
     ("lang", mark("Language")),
     ("help", mark("Help")),
