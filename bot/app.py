@@ -35,6 +35,7 @@ from handlers import (
     fallback,
     invoices,
     lists,
+    notes,
     reminders,
     series,
     tasks,
@@ -117,6 +118,7 @@ def create_dispatcher(
         series_repo=storage.series,
         invoices=storage.invoices,
         invoice_service=invoice_service,
+        notes=storage.notes,
         clock=clock,
         dates=dates,
         i18n=i18n,
@@ -138,6 +140,8 @@ def create_dispatcher(
         digest.create_router(),
         invoices.create_router(),
         settings_handlers.create_router(),
+        # Last but the fallback: plain text that no dialog is waiting for becomes a note.
+        notes.create_router(),
         fallback.create_router(),
     )
     return dispatcher
@@ -159,6 +163,8 @@ _MENU = (
     ("digest", mark("The daily digest")),
     ("hours", mark("Working hours for reminders")),
     ("settings", mark("Settings")),
+    ("notes", mark("Latest notes")),
+    ("find", mark("Search clients, tasks and notes")),
     ("tz", mark("Your timezone")),
     ("lang", mark("Language")),
     ("help", mark("Help")),

@@ -67,3 +67,16 @@ class InvoiceAction(CallbackData, prefix="i"):
 
     op: str
     id: int
+
+
+class NoteAction(CallbackData, prefix="n"):
+    """client (attach to arg), other (ask for a client), task, delete, restore."""
+
+    op: str
+    id: int
+    arg: int = 0
+
+
+class NotesPage(CallbackData, prefix="np"):
+    client: int  # 0: all clients
+    page: int

@@ -28,11 +28,12 @@ from bot.services.series import SeriesService
 from bot.services.text import FIELD_LIMIT, NAME_LIMIT, clean_line
 from handlers.replies import edit_or_send, stale_button
 from storage.errors import DuplicateClientError
-from storage.interfaces import ClientRepo, TaskRepo
+from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 from storage.models import Channel, Client, ClientStatus, Segment
 
 CLIENTS_PAGE_SIZE = 25
 CARD_TASKS = 10
+CARD_NOTES = 3
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Digits with the usual separators, extensions ("доб. 123", "ext 5") and several numbers.
 _PHONE = re.compile(r"^[\d\s()+.,;/#-]*(?:(?:доб|ext|x)\.?\s*\d+[\s,;]*)?[\d\s()+.,;/#-]*$",
@@ -66,9 +67,14 @@ async def send_card(
     tasks: TaskRepo,
     user: UserContext,
     clock: Clock,
+    notes: NoteRepo,
 ) -> None:
     open_tasks = await tasks.open_for_client(user.id, client.id, CARD_TASKS)
-    text = client_card(client, open_tasks, user.tz, user.locale, clock.now())
+    text = client_card(
+        client, open_tasks, user.tz, user.locale, clock.now(),
+        notes=await notes.latest(user.id, client.id, offset=0, limit=CARD_NOTES),
+        last_contact=await notes.last_contact(user.id, client.id),
+    )
     if len(open_tasks) == CARD_TASKS:
         more = await tasks.count_open_for_client(user.id, client.id) - CARD_TASKS
         if more > 0:
@@ -136,10 +142,15 @@ async def cadence_note(
 
 
 async def confirm_created(
-    message: Message, client: Client, tasks: TaskRepo, user: UserContext, clock: Clock
+    message: Message,
+    client: Client,
+    tasks: TaskRepo,
+    user: UserContext,
+    clock: Clock,
+    notes: NoteRepo,
 ) -> None:
     await message.answer(_("✅ Client {name} added.").format(name=quoted(client.name)))
-    await send_card(message, client, tasks, user, clock)
+    await send_card(message, client, tasks, user, clock, notes)
 
 
 def create_router() -> Router:
@@ -151,6 +162,7 @@ def create_router() -> Router:
         command: CommandObject,
         clients: ClientRepo,
         tasks: TaskRepo,
+        notes: NoteRepo,
         user: UserContext,
         clock: Clock,
         state: FSMContext,
@@ -161,13 +173,14 @@ def create_router() -> Router:
             return
         client = await create_client(message, command.args, clients, user, clock)
         if client is not None:
-            await confirm_created(message, client, tasks, user, clock)
+            await confirm_created(message, client, tasks, user, clock, notes)
 
     @router.message(StateFilter(ClientForm.name), F.text, ~F.text.startswith("/"))
     async def new_client_name(
         message: Message,
         clients: ClientRepo,
         tasks: TaskRepo,
+        notes: NoteRepo,
         user: UserContext,
         clock: Clock,
         state: FSMContext,
@@ -175,7 +188,7 @@ def create_router() -> Router:
         client = await create_client(message, message.text or "", clients, user, clock)
         if client is not None:
             await state.set_state(None)
-            await confirm_created(message, client, tasks, user, clock)
+            await confirm_created(message, client, tasks, user, clock, notes)
 
     async def render_clients(user: UserContext, clients: ClientRepo, page: int) -> (
         tuple[str, InlineKeyboardMarkup | None]
@@ -219,6 +232,7 @@ def create_router() -> Router:
         command: CommandObject,
         clients: ClientRepo,
         tasks: TaskRepo,
+        notes: NoteRepo,
         user: UserContext,
         clock: Clock,
         state: FSMContext,
@@ -236,7 +250,7 @@ def create_router() -> Router:
             return
         found = await clients.match(user.id, name)
         if len(found) == 1:
-            await send_card(message, found[0], tasks, user, clock)
+            await send_card(message, found[0], tasks, user, clock, notes)
         elif found:
             await message.answer(
                 _("Several clients start with {name}. Which one?").format(name=quoted(name)),
@@ -258,6 +272,7 @@ def create_router() -> Router:
         query: CallbackQuery,
         clients: ClientRepo,
         tasks: TaskRepo,
+        notes: NoteRepo,
         user: UserContext,
         clock: Clock,
         state: FSMContext,
@@ -269,7 +284,7 @@ def create_router() -> Router:
         await query.answer()
         client = await create_client(query.message, name, clients, user, clock)
         if client is not None:
-            await send_card(query, client, tasks, user, clock)
+            await send_card(query, client, tasks, user, clock, notes)
 
     @router.callback_query(PickClient.filter(F.purpose == "card"))
     async def open_picked(
@@ -277,6 +292,7 @@ def create_router() -> Router:
         callback_data: PickClient,
         clients: ClientRepo,
         tasks: TaskRepo,
+        notes: NoteRepo,
         user: UserContext,
         clock: Clock,
     ) -> None:
@@ -285,7 +301,7 @@ def create_router() -> Router:
             await stale_button(query)
             return
         await query.answer()
-        await send_card(query, client, tasks, user, clock)
+        await send_card(query, client, tasks, user, clock, notes)
 
     @router.callback_query(ClientAction.filter(F.op.in_({"open", "edit", "channel", "setchannel",
                                                          "segment", "former", "active",
@@ -295,6 +311,7 @@ def create_router() -> Router:
         callback_data: ClientAction,
         clients: ClientRepo,
         tasks: TaskRepo,
+        notes: NoteRepo,
         user: UserContext,
         clock: Clock,
         state: FSMContext,
@@ -376,7 +393,7 @@ def create_router() -> Router:
             await stale_button(query)
             return
         await query.answer()
-        await send_card(query, updated, tasks, user, clock)
+        await send_card(query, updated, tasks, user, clock, notes)
 
     @router.callback_query(ClientAction.filter(F.op == "restore"))
     async def restore_client(
@@ -384,6 +401,7 @@ def create_router() -> Router:
         callback_data: ClientAction,
         clients: ClientRepo,
         tasks: TaskRepo,
+        notes: NoteRepo,
         user: UserContext,
         clock: Clock,
     ) -> None:
@@ -398,13 +416,14 @@ def create_router() -> Router:
             await stale_button(query)
             return
         await query.answer(_("Restored."))
-        await send_card(query, client, tasks, user, clock)
+        await send_card(query, client, tasks, user, clock, notes)
 
     @router.message(StateFilter(ClientForm.field), F.text, ~F.text.startswith("/"))
     async def field_value(
         message: Message,
         clients: ClientRepo,
         tasks: TaskRepo,
+        notes: NoteRepo,
         series: SeriesService,
         user: UserContext,
         clock: Clock,
@@ -465,7 +484,7 @@ def create_router() -> Router:
         await message.answer(_("Saved."))
         if field == "report_cadence":
             await message.answer(await cadence_note(client, value, series, user, clock))
-        await send_card(message, client, tasks, user, clock)
+        await send_card(message, client, tasks, user, clock, notes)
 
     return router
 

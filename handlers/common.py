@@ -77,6 +77,10 @@ def help_text() -> str:
         _("/digest — today, overdue and clients not heard from; it also comes every working "
           "morning (/digest 8:30, /digest off)"),
         "",
+        html.bold(_("Notes")),
+        _("Any text you send is saved as a note; “Acme: …” or #acme attaches it to the client"),
+        _("/notes Acme — a client's notes · /find budget — search clients, tasks and notes"),
+        "",
         html.bold(_("Settings")),
         _("/tz Moscow — your timezone (a city or a name like Europe/Moscow)"),
         _("/lang ru — language: ru or en"),

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from aiogram import F, Router, html
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -154,7 +155,7 @@ async def save_task(
     if task.due_at is None:
         # The card asks "when?": a typed answer is taken as the time of this task.
         await state.set_state(TaskForm.edit_when)
-        await state.update_data(task_id=task.id)
+        await state.update_data(task_id=task.id, when_auto=True)
     await send_task_card(
         target, task, user, clock, client_choices=choices, unknown_client=unknown,
         note="\n".join(notes) or None,
@@ -457,7 +458,7 @@ def create_router() -> Router:
         if op == "when":
             if callback_data.arg == "pick":
                 await state.set_state(TaskForm.edit_when)
-                await state.update_data(task_id=task.id)
+                await state.update_data(task_id=task.id, when_auto=False)
                 await query.answer()
                 if query.bot is not None:
                     await query.bot.send_message(
@@ -673,6 +674,10 @@ def create_router() -> Router:
         now = clock.now()
         due = dates.parse(phrase, tz=user.tz, now=now, morning_hour=user.morning_hour)
         if due is None:
+            if (await state.get_data()).get("when_auto"):
+                # Nobody pressed "Pick…": this text is not an answer but a new thought.
+                await state.set_state(None)
+                raise SkipHandler
             await message.answer(
                 _("I could not understand the time {phrase}.").format(phrase=quoted(phrase))
                 + " " + when_examples(),

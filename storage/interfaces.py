@@ -17,7 +17,9 @@ from storage.models import (
     ClientSummary,
     DueReminder,
     Invoice,
+    Note,
     PlannedReminder,
+    SearchHit,
     Series,
     SeriesStatus,
     StaleClient,
@@ -253,6 +255,37 @@ class InvoiceRepo(Protocol):
     ) -> Invoice | None: ...
 
 
+class NoteRepo(Protocol):
+    async def create(
+        self,
+        owner_id: int,
+        *,
+        text: str,
+        client_id: int | None,
+        source_message_id: int | None,
+        now: datetime,
+    ) -> Note: ...
+    async def get(self, owner_id: int, note_id: int, *, deleted: bool = False) -> Note | None:
+        ...
+    async def by_source_message(self, owner_id: int, message_id: int) -> Note | None: ...
+    async def latest(
+        self, owner_id: int, client_id: int | None, *, offset: int, limit: int
+    ) -> list[Note]: ...
+    async def count(self, owner_id: int, client_id: int | None) -> int: ...
+    async def set_client(
+        self, owner_id: int, note_id: int, client_id: int | None, now: datetime
+    ) -> Note | None: ...
+    async def set_text(self, owner_id: int, note_id: int, text: str, now: datetime) -> (
+        Note | None
+    ): ...
+    async def delete(self, owner_id: int, note_id: int, now: datetime) -> Note | None: ...
+    async def restore(self, owner_id: int, note_id: int, now: datetime) -> Note | None: ...
+    async def last_contact(self, owner_id: int, client_id: int) -> datetime | None: ...
+
+    async def search(self, owner_id: int, words: list[str], limit: int) -> list[SearchHit]:
+        """Notes, tasks and clients of this owner matching every word as a prefix, best first."""
+
+
 @dataclass(frozen=True, slots=True)
 class Storage:
     """Everything the app needs from a backend, plus a way to close it."""
@@ -264,6 +297,7 @@ class Storage:
     reminders: ReminderRepo
     series: SeriesRepo
     invoices: InvoiceRepo
+    notes: NoteRepo
     backend: StorageBackend
 
 

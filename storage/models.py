@@ -194,3 +194,28 @@ class Invoice:
     status: InvoiceStatus
     paid_at: datetime | None
     task_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: int
+    owner_id: int
+    client_id: int | None
+    client_name: str | None
+    text: str
+    source_message_id: int | None
+    created_at: datetime
+    deleted: bool = False
+
+
+class SearchKind(StrEnum):
+    NOTE = "note"
+    TASK = "task"
+    CLIENT = "client"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    kind: SearchKind
+    ref_id: int
+    rank: float

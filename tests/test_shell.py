@@ -49,7 +49,7 @@ async def test_shell_loop_sends_messages_and_presses_buttons(tmp_path: Path) -> 
     assert "(no such button)" in text
     assert "bot (edited) ▸ Task #1" in text
     assert "10:00 📞 Acme — call about the budget sometime  #1" in text  # tags stripped
-    assert "To add a task" in text  # "10" went as text
+    assert "📝 Note saved." in text  # "10" went as text (and became a note)
     assert text.rstrip().endswith("bye")
     assert "Today," not in text
 

@@ -6,6 +6,7 @@ out of raw user input.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from storage.models import (
     Client,
     ClientStatus,
     DueReminder,
+    Note,
     ReminderPurpose,
     Segment,
     Task,
@@ -28,6 +30,7 @@ from storage.models import (
 )
 
 MESSAGE_LIMIT = 4096
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
 # Room left under the limit for a page header and footer.
 PAGE_BODY_LIMIT = 3500
 LINE_TEXT_LIMIT = 120
@@ -192,7 +195,14 @@ def split_message(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]
 
 
 def client_card(
-    client: Client, tasks: Sequence[Task], tz: ZoneInfo, locale: str, now: datetime
+    client: Client,
+    tasks: Sequence[Task],
+    tz: ZoneInfo,
+    locale: str,
+    now: datetime,
+    *,
+    notes: Sequence[Note] = (),
+    last_contact: datetime | None = None,
 ) -> str:
     empty = "—"
 
@@ -223,6 +233,13 @@ def client_card(
         ]
     else:
         lines.append(_("No open tasks."))
+    if notes:
+        lines += ["", html.bold(_("Latest notes:"))]
+        lines += [note_line(note, tz, locale, now, with_client=False) for note in notes]
+    if last_contact is not None:
+        lines += ["", _("Last contact: {moment}").format(
+            moment=format_moment(last_contact, tz, locale, now)
+        )]
     return "\n".join(lines)
 
 
@@ -324,3 +341,30 @@ def reminder_text(
             lines.append(_("Contact: {contact}").format(contact=", ".join(contact)))
     lines.append(f"<code>#{task.number}</code>")
     return "\n".join(lines)
+
+
+def highlight(text: str, words: Sequence[str]) -> str:
+    """Escaped text with every word that starts with a searched prefix in bold (case- and
+    ё-insensitive, as the search itself)."""
+    prefixes = [w.casefold().replace("ё", "е") for w in words if w]
+    out: list[str] = []
+    position = 0
+    for match in _WORD_RE.finditer(text):
+        out.append(html.quote(text[position : match.start()]))
+        word = match.group(0)
+        folded = word.casefold().replace("ё", "е")
+        if any(folded.startswith(prefix) for prefix in prefixes):
+            out.append(html.bold(html.quote(word)))
+        else:
+            out.append(html.quote(word))
+        position = match.end()
+    out.append(html.quote(text[position:]))
+    return "".join(out)
+
+
+def note_line(note: Note, tz: ZoneInfo, locale: str, now: datetime, *, with_client: bool) -> str:
+    when = format_moment(note.created_at, tz, locale, now)
+    head = f"📝 <i>{when}</i>"
+    if with_client and note.client_name:
+        head += f" · {html.quote(note.client_name)}"
+    return f"{head}\n{html.quote(shorten(note.text, 300))}"

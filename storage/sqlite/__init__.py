@@ -9,6 +9,7 @@ from storage.sqlite.clients import SqliteClientRepo
 from storage.sqlite.database import Database
 from storage.sqlite.dialogs import SqliteDialogStateRepo
 from storage.sqlite.invoices import SqliteInvoiceRepo
+from storage.sqlite.notes import SqliteNoteRepo
 from storage.sqlite.reminders import SqliteReminderRepo
 from storage.sqlite.series import SqliteSeriesRepo
 from storage.sqlite.tasks import SqliteTaskRepo
@@ -26,6 +27,7 @@ async def open_sqlite_storage(path: Path) -> Storage:
         reminders=SqliteReminderRepo(database),
         series=SqliteSeriesRepo(database),
         invoices=SqliteInvoiceRepo(database),
+        notes=SqliteNoteRepo(database),
         backend=database,
     )
 

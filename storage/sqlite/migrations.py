@@ -155,4 +155,74 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX invoices_owner_status ON invoices(owner_id, status, due_at);
     ALTER TABLE tasks ADD COLUMN invoice_id INTEGER REFERENCES invoices(id);
     """,
+    # 8: notes, and one full-text index over notes, tasks and clients. Triggers keep it in
+    # step with every write. The rowid encodes kind and id (id * 4 + kind) so a row is
+    # replaced without a scan; the owner is an indexed token so a search never leaves the
+    # owner's rows; ё is folded to е here, case by the unicode61 tokenizer.
+    """
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        owner_id INTEGER NOT NULL REFERENCES users(id),
+        client_id INTEGER REFERENCES clients(id),
+        text TEXT NOT NULL DEFAULT '',
+        source_message_id INTEGER,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        deleted_at TEXT
+    );
+    CREATE INDEX notes_owner_created ON notes(owner_id, created_at);
+    CREATE INDEX notes_client_created ON notes(client_id, created_at);
+    CREATE INDEX notes_source ON notes(owner_id, source_message_id);
+    CREATE VIRTUAL TABLE search_index USING fts5(
+        owner, body, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER notes_index_insert AFTER INSERT ON notes WHEN new.deleted_at IS NULL BEGIN
+        INSERT INTO search_index (rowid, owner, body) VALUES
+            (new.id * 4 + 1, 'o' || new.owner_id,
+             replace(replace(new.text, 'ё', 'е'), 'Ё', 'Е'));
+    END;
+    CREATE TRIGGER notes_index_update AFTER UPDATE ON notes BEGIN
+        DELETE FROM search_index WHERE rowid = old.id * 4 + 1;
+        INSERT INTO search_index (rowid, owner, body)
+            SELECT new.id * 4 + 1, 'o' || new.owner_id,
+                   replace(replace(new.text, 'ё', 'е'), 'Ё', 'Е')
+            WHERE new.deleted_at IS NULL;
+    END;
+    CREATE TRIGGER tasks_index_insert AFTER INSERT ON tasks WHEN new.status != 'deleted' BEGIN
+        INSERT INTO search_index (rowid, owner, body) VALUES
+            (new.id * 4 + 2, 'o' || new.owner_id,
+             replace(replace(new.text, 'ё', 'е'), 'Ё', 'Е'));
+    END;
+    CREATE TRIGGER tasks_index_update AFTER UPDATE OF text, status ON tasks BEGIN
+        DELETE FROM search_index WHERE rowid = old.id * 4 + 2;
+        INSERT INTO search_index (rowid, owner, body)
+            SELECT new.id * 4 + 2, 'o' || new.owner_id,
+                   replace(replace(new.text, 'ё', 'е'), 'Ё', 'Е')
+            WHERE new.status != 'deleted';
+    END;
+    CREATE TRIGGER clients_index_insert AFTER INSERT ON clients BEGIN
+        INSERT INTO search_index (rowid, owner, body) VALUES
+            (new.id * 4 + 3, 'o' || new.owner_id, replace(replace(
+                new.name || ' ' || coalesce(new.contact_person, '') || ' '
+                || coalesce(new.phone, '') || ' ' || coalesce(new.email, ''),
+                'ё', 'е'), 'Ё', 'Е'));
+    END;
+    CREATE TRIGGER clients_index_update AFTER UPDATE ON clients BEGIN
+        DELETE FROM search_index WHERE rowid = old.id * 4 + 3;
+        INSERT INTO search_index (rowid, owner, body)
+            SELECT new.id * 4 + 3, 'o' || new.owner_id, replace(replace(
+                new.name || ' ' || coalesce(new.contact_person, '') || ' '
+                || coalesce(new.phone, '') || ' ' || coalesce(new.email, ''),
+                'ё', 'е'), 'Ё', 'Е')
+            WHERE new.deleted_at IS NULL;
+    END;
+    INSERT INTO search_index (rowid, owner, body)
+        SELECT id * 4 + 2, 'o' || owner_id, replace(replace(text, 'ё', 'е'), 'Ё', 'Е')
+        FROM tasks WHERE status != 'deleted';
+    INSERT INTO search_index (rowid, owner, body)
+        SELECT id * 4 + 3, 'o' || owner_id, replace(replace(
+            name || ' ' || coalesce(contact_person, '') || ' ' || coalesce(phone, '') || ' '
+            || coalesce(email, ''), 'ё', 'е'), 'Ё', 'Е')
+        FROM clients WHERE deleted_at IS NULL;
+    """,
 )

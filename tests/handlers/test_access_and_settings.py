@@ -116,7 +116,7 @@ async def test_timezone_button(chat: ChatHarness, storage: Storage) -> None:
 
 async def test_unknown_command_and_stray_text(chat: ChatHarness) -> None:
     assert "/help" in (await chat.send("/frobnicate")).text
-    assert "/task" in (await chat.send("hello there")).text
+    assert "📝 Note saved." in (await chat.send("hello there")).text
 
 
 async def test_storage_failure_is_reported_not_silent(

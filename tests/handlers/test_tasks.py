@@ -202,7 +202,7 @@ async def test_cancel_leaves_dialog(chat: ChatHarness) -> None:
     cancelled = await chat.send("/cancel")
     assert "Cancelled." in cancelled.text
     after = await chat.send("hello")
-    assert "To add a task" in after.text
+    assert "Note saved" in after.text
 
 
 async def test_done_and_undo_commands(chat: ChatHarness, storage: Storage) -> None:

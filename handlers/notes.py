@@ -1,0 +1,393 @@
+"""Quick capture: any plain text is a note at once; /note, /notes, /find, edits follow."""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import F, Router, html
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import NoteAction, NotesPage, PickClient, TaskAction
+from bot.clock import Clock
+from bot.context import UserContext
+from bot.keyboards import BUTTON_TEXT_LIMIT, single_button
+from bot.services.kinds import detect_kind
+from bot.services.render import KIND_ICONS, highlight, note_line, quoted, shorten
+from bot.services.task_input import split_client_prefix
+from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text
+from handlers.replies import edit_or_send, send_long, stale_button
+from handlers.tasks import save_task
+from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
+from storage.models import Client, Note, SearchKind
+
+NOTE_LIMIT = 4000  # one Telegram message; longer texts arrive as several messages anyway
+NOTES_PAGE = 10
+FIND_LIMIT = 30
+_TAG = re.compile(r"(?<!\w)#(\w{2,64})")
+
+
+class NoteForm(StatesGroup):
+    client = State()
+
+
+def note_keyboard(note: Note, recent: list[Client]) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    if note.client_id is None:
+        rows += [
+            [
+                InlineKeyboardButton(
+                    text="👤 " + shorten(client.name, BUTTON_TEXT_LIMIT),
+                    callback_data=NoteAction(op="client", id=note.id, arg=client.id).pack(),
+                )
+                for client in recent[index : index + 2]
+            ]
+            for index in range(0, len(recent), 2)
+        ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=_("👤 Other client…") if note.client_id is None else _("👤 Another client"),
+                callback_data=NoteAction(op="other", id=note.id).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("📌 Make a task"), callback_data=NoteAction(op="task", id=note.id).pack()
+            ),
+            InlineKeyboardButton(
+                text=_("🗑 Delete"), callback_data=NoteAction(op="delete", id=note.id).pack()
+            ),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def saved_text(note: Note) -> str:
+    if note.client_name:
+        return "📝 " + _("Note saved → {client}").format(client=html.quote(note.client_name))
+    return "📝 " + _("Note saved.")
+
+
+async def resolve_prefix(text: str, clients: ClientRepo, user: UserContext) -> (
+    tuple[Client | None, str]
+):
+    """A leading "Client:" or a #tag naming exactly one client attaches the note."""
+    query, rest = split_client_prefix(text)
+    if query and rest:
+        found = await clients.match(user.id, query)
+        if len(found) == 1:
+            return found[0], rest
+    for tag in _TAG.findall(text):
+        found = await clients.match(user.id, tag.replace("_", " "))
+        if len(found) == 1:
+            return found[0], text
+    return None, text
+
+
+async def capture(
+    message: Message,
+    text: str,
+    *,
+    clients: ClientRepo,
+    notes: NoteRepo,
+    user: UserContext,
+    clock: Clock,
+) -> None:
+    """Save first (nothing is lost whatever happens next), then offer what to do with it."""
+    if len(text) > NOTE_LIMIT:
+        text = text[:NOTE_LIMIT]
+    client, body = await resolve_prefix(text, clients, user)
+    note = await notes.create(
+        user.id, text=body, client_id=client.id if client else None,
+        source_message_id=message.message_id, now=clock.now(),
+    )
+    recent = [] if client else await clients.recent(user.id, 4)
+    await message.answer(saved_text(note), reply_markup=note_keyboard(note, recent))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+
+    @router.message(Command("note"))
+    async def note_command(
+        message: Message,
+        command: CommandObject,
+        clients: ClientRepo,
+        notes: NoteRepo,
+        user: UserContext,
+        clock: Clock,
+    ) -> None:
+        text = clean_text(command.args or "")
+        if not text:
+            await message.answer(
+                _("Write the note after the command: <code>/note Acme: wants SMM in "
+                  "January</code>. Or just send any text: it becomes a note.")
+            )
+            return
+        await capture(message, text, clients=clients, notes=notes, user=user, clock=clock)
+
+    @router.callback_query(NoteAction.filter())
+    async def note_button(
+        query: CallbackQuery,
+        callback_data: NoteAction,
+        clients: ClientRepo,
+        notes: NoteRepo,
+        tasks: TaskRepo,
+        user: UserContext,
+        clock: Clock,
+        state: FSMContext,
+    ) -> None:
+        op = callback_data.op
+        if op == "restore":
+            restored = await notes.restore(user.id, callback_data.id, clock.now())
+            if restored is None:
+                await stale_button(query)
+                return
+            await query.answer(_("Restored."))
+            recent = [] if restored.client_id else await clients.recent(user.id, 4)
+            await edit_or_send(query, saved_text(restored), note_keyboard(restored, recent))
+            return
+        note = await notes.get(user.id, callback_data.id)
+        if note is None:
+            await stale_button(query)
+            return
+        if op == "client":
+            attached = await notes.set_client(user.id, note.id, callback_data.arg, clock.now())
+            if attached is None:
+                await stale_button(query)
+                return
+            await query.answer()
+            await edit_or_send(query, saved_text(attached), note_keyboard(attached, []))
+        elif op == "other":
+            await state.set_state(NoteForm.client)
+            await state.update_data(note_id=note.id)
+            await query.answer()
+            if query.bot is not None:
+                await query.bot.send_message(
+                    user.id, _("Which client is the note about? Type a name. /cancel to stop.")
+                )
+        elif op == "task":
+            if not isinstance(query.message, Message):
+                await stale_button(query)
+                return
+            text = clean_line(note.text)[:TASK_TEXT_LIMIT] or _("task from a note")
+            await query.answer()
+            await save_task(
+                query.message, tasks=tasks, clients=clients, user=user, clock=clock,
+                state=state, client_id=note.client_id, client_query=None, text=text,
+                kind=detect_kind(text), due=None,
+            )
+        elif op == "delete":
+            await notes.delete(user.id, note.id, clock.now())
+            await query.answer()
+            await edit_or_send(
+                query, "🗑 " + _("Note deleted."),
+                single_button(_("↩️ Undo"), NoteAction(op="restore", id=note.id).pack()),
+            )
+        else:
+            await stale_button(query)
+
+    @router.message(StateFilter(NoteForm.client), F.text, ~F.text.startswith("/"))
+    async def note_client_typed(
+        message: Message,
+        clients: ClientRepo,
+        notes: NoteRepo,
+        user: UserContext,
+        clock: Clock,
+        state: FSMContext,
+    ) -> None:
+        data = await state.get_data()
+        note_id = data.get("note_id")
+        note = await notes.get(user.id, note_id) if isinstance(note_id, int) else None
+        if note is None:
+            await state.set_state(None)
+            await message.answer(_("That note no longer exists."))
+            return
+        name = clean_line(message.text or "")[:NAME_LIMIT]
+        found = await clients.match(user.id, name) if name else []
+        if len(found) != 1:
+            await message.answer(
+                (_("Several clients start with {name}. Write the full name.") if found
+                 else _("No client {name}. Add it: /newclient {plain}"))
+                .format(name=quoted(name), plain=html.quote(name))
+            )
+            return
+        attached = await notes.set_client(user.id, note.id, found[0].id, clock.now())
+        await state.set_state(None)
+        if attached is not None:
+            await message.answer(saved_text(attached), reply_markup=note_keyboard(attached, []))
+
+    async def render_notes(
+        user: UserContext, notes: NoteRepo, clock: Clock, client_id: int, page: int
+    ) -> tuple[str, InlineKeyboardMarkup | None]:
+        scope = client_id or None
+        total = await notes.count(user.id, scope)
+        if not total:
+            return _("No notes yet. Send any text and it becomes a note."), None
+        pages = (total + NOTES_PAGE - 1) // NOTES_PAGE
+        page = min(max(page, 0), pages - 1)
+        shown = await notes.latest(user.id, scope, offset=page * NOTES_PAGE, limit=NOTES_PAGE)
+        header = _("📝 Notes: {count}").format(count=total)
+        if scope is not None and shown and shown[0].client_name:
+            header += f" · {html.quote(shown[0].client_name)}"
+        lines = [html.bold(header)]
+        lines += [
+            note_line(note, user.tz, user.locale, clock.now(), with_client=scope is None)
+            for note in shown
+        ]
+        nav = []
+        if page > 0:
+            nav.append(InlineKeyboardButton(
+                text="◀️", callback_data=NotesPage(client=client_id, page=page - 1).pack()
+            ))
+        if page + 1 < pages:
+            nav.append(InlineKeyboardButton(
+                text="▶️", callback_data=NotesPage(client=client_id, page=page + 1).pack()
+            ))
+        markup = InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
+        return "\n\n".join(lines), markup
+
+    @router.message(Command("notes"))
+    async def notes_command(
+        message: Message,
+        command: CommandObject,
+        clients: ClientRepo,
+        notes: NoteRepo,
+        user: UserContext,
+        clock: Clock,
+    ) -> None:
+        name = clean_line(command.args or "")
+        client_id = 0
+        if name:
+            found = await clients.match(user.id, name)
+            if len(found) != 1:
+                await message.answer(
+                    (_("Several clients start with {name}. Write the full name.") if found
+                     else _("No client {name}. Add it: /newclient {plain}"))
+                    .format(name=quoted(name), plain=html.quote(name))
+                )
+                return
+            client_id = found[0].id
+        text, markup = await render_notes(user, notes, clock, client_id, 0)
+        await send_long(message, text, markup)
+
+    @router.callback_query(NotesPage.filter())
+    async def notes_page(
+        query: CallbackQuery,
+        callback_data: NotesPage,
+        clients: ClientRepo,
+        notes: NoteRepo,
+        user: UserContext,
+        clock: Clock,
+    ) -> None:
+        if callback_data.client and await clients.get(user.id, callback_data.client) is None:
+            await stale_button(query)
+            return
+        text, markup = await render_notes(
+            user, notes, clock, callback_data.client, callback_data.page
+        )
+        await query.answer()
+        await edit_or_send(query, text, markup)
+
+    @router.message(Command("find"))
+    async def find(
+        message: Message,
+        command: CommandObject,
+        clients: ClientRepo,
+        notes: NoteRepo,
+        tasks: TaskRepo,
+        user: UserContext,
+        clock: Clock,
+    ) -> None:
+        query_text = clean_line(command.args or "")[:200]
+        words = query_text.split()
+        if not words:
+            await message.answer(_("What to look for? Example: /find бюджет январь"))
+            return
+        hits = await notes.search(user.id, words, FIND_LIMIT)
+        found_clients, found_tasks, found_notes = [], [], []
+        for hit in hits:
+            if hit.kind is SearchKind.CLIENT:
+                client = await clients.get(user.id, hit.ref_id)
+                if client is not None:
+                    found_clients.append(client)
+            elif hit.kind is SearchKind.TASK:
+                task = await tasks.get(user.id, hit.ref_id)
+                if task is not None:
+                    found_tasks.append(task)
+            else:
+                note = await notes.get(user.id, hit.ref_id)
+                if note is not None:
+                    found_notes.append(note)
+        if not (found_clients or found_tasks or found_notes):
+            await message.answer(
+                _("Nothing found for {query}.").format(query=quoted(query_text))
+            )
+            return
+        lines = [html.bold(_("🔎 Found for {query}:").format(query=quoted(query_text)))]
+        rows: list[list[InlineKeyboardButton]] = []
+        if found_clients:
+            lines += ["", html.bold(_("Clients"))]
+            for client in found_clients:
+                lines.append("👤 " + highlight(client.name, words))
+                rows.append([InlineKeyboardButton(
+                    text="👤 " + shorten(client.name, BUTTON_TEXT_LIMIT),
+                    callback_data=PickClient(purpose="card", id=client.id).pack(),
+                )])
+        if found_tasks:
+            lines += ["", html.bold(_("Tasks"))]
+            for task in found_tasks:
+                prefix = f"{html.quote(task.client_name)} — " if task.client_name else ""
+                done = "✅ " if task.status.value == "done" else ""
+                lines.append(
+                    f"{done}{KIND_ICONS[task.kind]} {prefix}{highlight(shorten(task.text), words)}"
+                    f"  <code>#{task.number}</code>"
+                )
+            rows += [
+                [
+                    InlineKeyboardButton(
+                        text=f"#{task.number}",
+                        callback_data=TaskAction(op="edit", id=task.id).pack(),
+                    )
+                    for task in found_tasks[index : index + 5]
+                ]
+                for index in range(0, min(len(found_tasks), 10), 5)
+            ]
+        if found_notes:
+            lines += ["", html.bold(_("Notes"))]
+            for note in found_notes:
+                who = f"{html.quote(note.client_name)}: " if note.client_name else ""
+                lines.append(f"📝 {who}{highlight(shorten(note.text, 200), words)}")
+        await send_long(
+            message, "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows[:20])
+            if rows else None,
+        )
+
+    @router.edited_message(F.text)
+    async def note_edited(
+        message: Message, notes: NoteRepo, user: UserContext, clock: Clock
+    ) -> None:
+        """Editing the Telegram message edits the note it became."""
+        note = await notes.by_source_message(user.id, message.message_id)
+        if note is None or (message.text or "").startswith("/"):
+            return
+        text = clean_text(message.text or "")[:NOTE_LIMIT]
+        if text:
+            await notes.set_text(user.id, note.id, text, clock.now())
+
+    # Registered last among message handlers of this router: text nobody else wanted.
+    @router.message(F.text, ~F.text.startswith("/"))
+    async def plain_text(
+        message: Message,
+        clients: ClientRepo,
+        notes: NoteRepo,
+        user: UserContext,
+        clock: Clock,
+    ) -> None:
+        text = clean_text(message.text or "")
+        if text:
+            await capture(message, text, clients=clients, notes=notes, user=user, clock=clock)
+
+    return router

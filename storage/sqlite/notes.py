@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import aiosqlite
+
+from storage.models import Note, SearchHit, SearchKind
+from storage.sqlite.codec import decode_time, encode_time
+from storage.sqlite.database import Database
+
+_SELECT = (
+    "SELECT n.*, c.name AS client_name FROM notes n LEFT JOIN clients c ON c.id = n.client_id"
+)
+_KINDS = {1: SearchKind.NOTE, 2: SearchKind.TASK, 3: SearchKind.CLIENT}
+# Words for the index: letters and digits only, so user input cannot become FTS syntax.
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def note_from_row(row: aiosqlite.Row) -> Note:
+    return Note(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        client_id=row["client_id"],
+        client_name=row["client_name"],
+        text=row["text"],
+        source_message_id=row["source_message_id"],
+        created_at=decode_time(row["created_at"]),
+        deleted=row["deleted_at"] is not None,
+    )
+
+
+def fts_query(owner_id: int, words: list[str]) -> str | None:
+    """Every word as a prefix ("бюдж" finds "бюджет"), ANDed, within the owner's rows."""
+    terms = [
+        word.replace("ё", "е").replace("Ё", "Е")
+        for text in words
+        for word in _WORD.findall(text)
+    ]
+    if not terms:
+        return None
+    body = " AND ".join(f'body:"{term}"*' for term in terms[:12])
+    return f'owner:"o{owner_id}" AND ({body})'
+
+
+class SqliteNoteRepo:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(
+        self,
+        owner_id: int,
+        *,
+        text: str,
+        client_id: int | None,
+        source_message_id: int | None,
+        now: datetime,
+    ) -> Note:
+        stamp = encode_time(now)
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO notes (owner_id, client_id, text, source_message_id, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (owner_id, client_id, text, source_message_id, stamp, stamp),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if client_id is not None:
+                await conn.execute(
+                    "UPDATE clients SET last_used_at = ? WHERE id = ? AND owner_id = ?",
+                    (stamp, client_id, owner_id),
+                )
+        assert row is not None
+        note = await self.get(owner_id, int(row[0]))
+        assert note is not None
+        return note
+
+    async def get(self, owner_id: int, note_id: int, *, deleted: bool = False) -> Note | None:
+        row = await self._db.fetchone(
+            f"{_SELECT} WHERE n.id = ? AND n.owner_id = ?"
+            + ("" if deleted else " AND n.deleted_at IS NULL"),
+            (note_id, owner_id),
+        )
+        return None if row is None else note_from_row(row)
+
+    async def by_source_message(self, owner_id: int, message_id: int) -> Note | None:
+        row = await self._db.fetchone(
+            f"{_SELECT} WHERE n.owner_id = ? AND n.source_message_id = ?"
+            " AND n.deleted_at IS NULL",
+            (owner_id, message_id),
+        )
+        return None if row is None else note_from_row(row)
+
+    async def latest(
+        self, owner_id: int, client_id: int | None, *, offset: int, limit: int
+    ) -> list[Note]:
+        """Newest first: one client's notes, or everyone's when client_id is None."""
+        where = "n.owner_id = ? AND n.deleted_at IS NULL"
+        params: list[object] = [owner_id]
+        if client_id is not None:
+            where += " AND n.client_id = ?"
+            params.append(client_id)
+        rows = await self._db.fetchall(
+            f"{_SELECT} WHERE {where} ORDER BY n.created_at DESC, n.id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [note_from_row(row) for row in rows]
+
+    async def count(self, owner_id: int, client_id: int | None) -> int:
+        where = "owner_id = ? AND deleted_at IS NULL"
+        params: list[object] = [owner_id]
+        if client_id is not None:
+            where += " AND client_id = ?"
+            params.append(client_id)
+        row = await self._db.fetchone(f"SELECT count(*) FROM notes WHERE {where}", params)
+        return int(row[0]) if row else 0
+
+    async def _set(self, owner_id: int, note_id: int, sql: str, params: tuple[object, ...]) -> (
+        Note | None
+    ):
+        changed = await self._db.execute(sql, params)
+        return await self.get(owner_id, note_id, deleted=True) if changed else None
+
+    async def set_client(
+        self, owner_id: int, note_id: int, client_id: int | None, now: datetime
+    ) -> Note | None:
+        if client_id is not None:
+            row = await self._db.fetchone(
+                "SELECT 1 FROM clients WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
+                (client_id, owner_id),
+            )
+            if row is None:
+                return None
+        return await self._set(
+            owner_id, note_id,
+            "UPDATE notes SET client_id = ?, updated_at = ? WHERE id = ? AND owner_id = ?"
+            " AND deleted_at IS NULL",
+            (client_id, encode_time(now), note_id, owner_id),
+        )
+
+    async def set_text(self, owner_id: int, note_id: int, text: str, now: datetime) -> (
+        Note | None
+    ):
+        return await self._set(
+            owner_id, note_id,
+            "UPDATE notes SET text = ?, updated_at = ? WHERE id = ? AND owner_id = ?"
+            " AND deleted_at IS NULL",
+            (text, encode_time(now), note_id, owner_id),
+        )
+
+    async def delete(self, owner_id: int, note_id: int, now: datetime) -> Note | None:
+        stamp = encode_time(now)
+        return await self._set(
+            owner_id, note_id,
+            "UPDATE notes SET deleted_at = ?, updated_at = ? WHERE id = ? AND owner_id = ?"
+            " AND deleted_at IS NULL",
+            (stamp, stamp, note_id, owner_id),
+        )
+
+    async def restore(self, owner_id: int, note_id: int, now: datetime) -> Note | None:
+        return await self._set(
+            owner_id, note_id,
+            "UPDATE notes SET deleted_at = NULL, updated_at = ? WHERE id = ? AND owner_id = ?"
+            " AND deleted_at IS NOT NULL",
+            (encode_time(now), note_id, owner_id),
+        )
+
+    async def last_contact(self, owner_id: int, client_id: int) -> datetime | None:
+        """The latest note or completed task about the client."""
+        row = await self._db.fetchone(
+            "SELECT max(moment) FROM ("
+            " SELECT max(created_at) AS moment FROM notes WHERE owner_id = ? AND client_id = ?"
+            " AND deleted_at IS NULL"
+            " UNION ALL SELECT max(done_at) FROM tasks WHERE owner_id = ? AND client_id = ?"
+            " AND status = 'done')",
+            (owner_id, client_id, owner_id, client_id),
+        )
+        return decode_time(row[0]) if row and row[0] else None
+
+    async def search(self, owner_id: int, words: list[str], limit: int) -> list[SearchHit]:
+        query = fts_query(owner_id, words)
+        if query is None:
+            return []
+        rows = await self._db.fetchall(
+            "SELECT rowid, bm25(search_index, 0.0, 1.0) AS rank FROM search_index"
+            " WHERE search_index MATCH ? ORDER BY rank LIMIT ?",
+            (query, limit),
+        )
+        return [
+            SearchHit(kind=_KINDS[row["rowid"] % 4], ref_id=row["rowid"] // 4, rank=row["rank"])
+            for row in rows
+            if row["rowid"] % 4 in _KINDS
+        ]

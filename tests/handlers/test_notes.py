@@ -1,0 +1,120 @@
+"""Quick capture and search through the real dispatcher."""
+
+from __future__ import annotations
+
+from aiogram.methods import SendMessage
+from aiogram.types import Chat, Message, Update, User
+
+from storage.interfaces import Storage
+from tests.handlers.harness import USER_ID, ChatHarness, buttons
+
+
+async def test_plain_text_is_a_note_at_once_with_buttons(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    replies = await chat.send("акме хотят расширить смм на январь")
+    [reply] = replies.of(SendMessage)
+    assert reply.text == "📝 Note saved."
+    labels = [text for text, _ in buttons(reply.reply_markup)]
+    assert labels == ["👤 Acme", "👤 Other client…", "📌 Make a task", "🗑 Delete"]
+    [note] = await storage.notes.latest(USER_ID, None, offset=0, limit=5)
+    assert note.text == "акме хотят расширить смм на январь"
+    attached = await chat.press("👤 Acme")
+    assert "Note saved → Acme" in attached.text
+
+
+async def test_client_prefix_and_tag_attach(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/newclient Ромашка")
+    prefixed = await chat.send("Acme: хотят скидку")
+    assert "Note saved → Acme" in prefixed.text
+    tagged = await chat.send("звонила бухгалтер #ромашка насчёт акта")
+    assert "Note saved → Ромашка" in tagged.text
+    notes = await storage.notes.latest(USER_ID, None, offset=0, limit=5)
+    assert [note.text for note in notes] == ["звонила бухгалтер #ромашка насчёт акта",
+                                             "хотят скидку"]
+
+
+async def test_note_survives_byte_for_byte_and_html_is_escaped(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    text = "<b>Bold</b> & «ёлка» 👩‍💻 שלום"
+    await chat.send(text)
+    [note] = await storage.notes.latest(USER_ID, None, offset=0, limit=1)
+    assert note.text == text
+    listing = await chat.send("/notes")
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; «ёлка» 👩‍💻 שלום" in listing.text
+
+
+async def test_make_a_task_from_a_note(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("Acme: подготовить КП")
+    replies = await chat.press("Make a task")
+    assert "✅ Task #1" in replies.text and "Acme" in replies.text
+    assert "When should it be done?" in replies.text
+    timed = await chat.send("завтра в 11")
+    assert "Fri 27 Nov, 11:00" in timed.text
+
+
+async def test_text_after_an_undated_task_is_a_note_not_a_time(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/task позвонить Ивану")
+    replies = await chat.send("клиент просил перезвонить позже")
+    assert "Note saved" in replies.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.due_at is None
+
+
+async def test_delete_and_undo(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("черновик")
+    deleted = await chat.press("Delete")
+    assert "Note deleted." in deleted.text
+    assert await storage.notes.count(USER_ID, None) == 0
+    await chat.press("Undo")
+    assert await storage.notes.count(USER_ID, None) == 1
+
+
+async def test_edited_message_edits_the_note(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("встреча в среду")
+    [note] = await storage.notes.latest(USER_ID, None, offset=0, limit=1)
+    assert note.source_message_id is not None
+    from datetime import UTC, datetime
+
+    edited = Message(
+        message_id=note.source_message_id, date=datetime.now(UTC),
+        chat=Chat(id=USER_ID, type="private"),
+        from_user=User(id=USER_ID, is_bot=False, first_name="Marina"),
+        text="встреча в четверг", edit_date=1,
+    )
+    await chat.dispatcher.feed_update(chat.bot, Update(update_id=10**6, edited_message=edited))
+    updated = await storage.notes.get(USER_ID, note.id)
+    assert updated is not None and updated.text == "встреча в четверг"
+
+
+async def test_find_groups_highlights_and_isolates(chat: ChatHarness) -> None:
+    await chat.send("/newclient Бюджетник")
+    await chat.send("/task согласовать бюджет завтра")
+    await chat.send("Обсудили <b>бюджет</b> на январь")
+    await chat.send("чужой бюджет", user_id=2002)
+    replies = await chat.send("/find бюдж")
+    text = replies.text
+    assert "👤 <b>Бюджетник</b>" in text
+    assert "согласовать <b>бюджет</b>" in text
+    assert "Обсудили &lt;b&gt;<b>бюджет</b>&lt;/b&gt; на январь" in text
+    assert "чужой" not in text
+    assert text.index("Clients") < text.index("Tasks") < text.index("Notes")
+    nothing = await chat.send("/find зебра")
+    assert "Nothing found for “зебра”." in nothing.text
+
+
+async def test_client_card_shows_last_notes_and_contact(chat: ChatHarness) -> None:
+    await chat.send("/newclient Acme")
+    for index in range(4):
+        await chat.send(f"Acme: заметка {index}")
+    card = await chat.send("/client Acme")
+    assert "Latest notes:" in card.text
+    assert "заметка 3" in card.text and "заметка 1" in card.text
+    assert "заметка 0" not in card.text
+    assert "Last contact: Thu 26 Nov, 14:37" in card.text
