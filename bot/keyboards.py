@@ -176,6 +176,7 @@ def client_card_keyboard(client: Client) -> InlineKeyboardMarkup:
                 edit(_("Emergency"), "emergency_contact"),
             ],
             [
+                edit(_("Telegram"), "contact_telegram"),
                 _button(_("B2B / B2C"), ClientAction(op="segment", id=client.id).pack()),
                 edit(_("Rename"), "name"),
             ],

@@ -83,6 +83,11 @@ class LocalSession(BaseSession):
             )
         if method.__returning__ is bool:
             return True
+        chat_id = getattr(method, "chat_id", None)
+        if method.__returning__ is Message and chat_id is not None:
+            # sendVoice, sendPhoto, sendDocument...: a message with the caption as its text.
+            return self._store(chat_id, next(self._message_ids), getattr(method, "caption", None),
+                               getattr(method, "reply_markup", None))
         raise NotImplementedError(f"{type(method).__name__} is not simulated locally")
 
     def _store(

@@ -40,6 +40,7 @@ _PHONE = re.compile(r"^[\d\s()+.,;/#-]*(?:(?:доб|ext|x)\.?\s*\d+[\s,;]*)?[\d\
                     re.IGNORECASE)
 _MIN_PHONE_DIGITS = 5
 _CLEAR = {"-", "—", "–"}
+_TELEGRAM = re.compile(r"^(@?[A-Za-z][A-Za-z0-9_]{4,31}|\d{5,15})$")
 
 
 class ClientForm(StatesGroup):
@@ -55,6 +56,8 @@ def field_prompt(field: str) -> str:
         "email": _("Email:"),
         "report_cadence": _("Report cadence, e.g. “monthly report on the 1st”:"),
         "emergency_contact": _("Whom to call in an emergency (name and phone):"),
+        "contact_telegram": _("The contact's Telegram: @username or numeric id (forwards from "
+                              "them are attached to this client):"),
     }
     if field == "name":
         return prompts[field] + "\n" + _("/cancel to stop.")
@@ -213,6 +216,45 @@ def create_router() -> Router:
         lines.append(_("Open a card: /client name"))
         return "\n".join(lines), list_keyboard("clients", page, pages, [])
 
+    @router.message(Command("alias"))
+    async def add_alias(
+        message: Message,
+        command: CommandObject,
+        clients: ClientRepo,
+        user: UserContext,
+        clock: Clock,
+    ) -> None:
+        args = clean_line(command.args or "")
+        if ":" in args:
+            name, _sep, alias = args.partition(":")
+        else:
+            name, _sep, alias = args.rpartition(" ")
+        name, alias = name.strip(), alias.strip()
+        if not name or not alias or len(alias) > NAME_LIMIT:
+            await message.answer(_("Write the client and another name for it: /alias Acme АКМЕ"))
+            return
+        found = await clients.match(user.id, name)
+        if len(found) != 1:
+            await message.answer(
+                (_("Several clients start with {name}. Write the full name.") if found
+                 else _("No client {name}. Add it: /newclient {plain}"))
+                .format(name=quoted(name), plain=html.quote(name))
+            )
+            return
+        try:
+            updated = await clients.add_alias(user.id, found[0].id, alias, clock.now())
+        except DuplicateClientError:
+            await message.answer(
+                _("{alias} already names a client.").format(alias=quoted(alias))
+            )
+            return
+        if updated is not None:
+            await message.answer(
+                _("{client} is also {alias} now: notes with it and #{tag} go to this client.")
+                .format(client=quoted(updated.name), alias=quoted(alias),
+                        tag=html.quote(alias.replace(" ", "_")))
+            )
+
     @router.message(Command("clients"))
     async def list_clients(message: Message, clients: ClientRepo, user: UserContext) -> None:
         text, keyboard = await render_clients(user, clients, 0)
@@ -324,7 +366,8 @@ def create_router() -> Router:
         updated: Client | None = client
         if op == "edit":
             if callback_data.arg not in {
-                "name", "contact_person", "phone", "email", "report_cadence", "emergency_contact"
+                "name", "contact_person", "phone", "email", "report_cadence", "emergency_contact",
+                "contact_telegram",
             }:
                 await stale_button(query)
                 return
@@ -457,6 +500,12 @@ def create_router() -> Router:
                 _("That does not look like an email: {value}. Try again or /cancel.").format(
                     value=quoted(value)
                 )
+            )
+            return
+        elif field == "contact_telegram" and not _TELEGRAM.match(value):
+            await message.answer(
+                _("That is not a Telegram account: {value}. Send @username or a numeric id, "
+                  "or /cancel.").format(value=quoted(value))
             )
             return
         elif field == "phone" and (

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 
-from aiogram import F, Router, html
+from aiogram import Bot, F, Router, html
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
+)
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import NoteAction, NotesPage, PickClient, TaskAction
@@ -22,7 +31,7 @@ from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_tex
 from handlers.replies import edit_or_send, send_long, stale_button
 from handlers.tasks import save_task
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
-from storage.models import Client, Note, SearchKind
+from storage.models import Client, Note, NoteMedia, SearchKind
 
 NOTE_LIMIT = 4000  # one Telegram message; longer texts arrive as several messages anyway
 NOTES_PAGE = 10
@@ -64,10 +73,71 @@ def note_keyboard(note: Note, recent: list[Client]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+MEDIA_ICONS = {
+    "voice": "🎤", "audio": "🎵", "photo": "🖼", "document": "📎", "video": "🎬",
+    "video_note": "⏺",
+}
+
+
+def media_of(message: Message) -> NoteMedia:
+    """File, kind, length and size of a media message, and where a forward came from."""
+    media_type: str | None = None
+    file_id: str | None = None
+    duration: int | None = None
+    size: int | None = None
+    if message.voice:
+        media_type, file_id = "voice", message.voice.file_id
+        duration, size = message.voice.duration, message.voice.file_size
+    elif message.audio:
+        media_type, file_id = "audio", message.audio.file_id
+        duration, size = message.audio.duration, message.audio.file_size
+    elif message.photo:
+        largest = message.photo[-1]
+        media_type, file_id, size = "photo", largest.file_id, largest.file_size
+    elif message.document:
+        media_type, file_id = "document", message.document.file_id
+        size = message.document.file_size
+    elif message.video:
+        media_type, file_id = "video", message.video.file_id
+        duration, size = message.video.duration, message.video.file_size
+    elif message.video_note:
+        media_type, file_id = "video_note", message.video_note.file_id
+        duration, size = message.video_note.duration, message.video_note.file_size
+    origin = message.forward_origin
+    forward_from = None
+    if isinstance(origin, MessageOriginUser):
+        forward_from = origin.sender_user.full_name
+    elif isinstance(origin, MessageOriginHiddenUser):
+        forward_from = origin.sender_user_name
+    elif isinstance(origin, MessageOriginChat):
+        forward_from = origin.sender_chat.title or _("a chat")
+    elif isinstance(origin, MessageOriginChannel):
+        forward_from = origin.chat.title or _("a channel")
+    return NoteMedia(
+        media_type=media_type, file_id=file_id, duration=duration, file_size=size,
+        forward_from=forward_from, forward_date=origin.date if origin is not None else None,
+    )
+
+
+def media_label(note: Note) -> str:
+    if note.media_type is None:
+        return ""
+    label = MEDIA_ICONS.get(note.media_type, "📎")
+    if note.duration:
+        label += f" {note.duration // 60}:{note.duration % 60:02}"
+    return label
+
+
 def saved_text(note: Note) -> str:
-    if note.client_name:
-        return "📝 " + _("Note saved → {client}").format(client=html.quote(note.client_name))
-    return "📝 " + _("Note saved.")
+    head = "📝 " + (
+        _("Note saved → {client}").format(client=html.quote(note.client_name))
+        if note.client_name
+        else _("Note saved.")
+    )
+    details = [media_label(note)] if note.media_type else []
+    if note.forward_from:
+        details.append(_("forwarded from {sender}").format(sender=html.quote(note.forward_from)))
+    return head + (" " + " · ".join(details) if details else "")
 
 
 async def resolve_prefix(text: str, clients: ClientRepo, user: UserContext) -> (
@@ -86,6 +156,22 @@ async def resolve_prefix(text: str, clients: ClientRepo, user: UserContext) -> (
     return None, text
 
 
+async def forward_client(message: Message, clients: ClientRepo, user: UserContext) -> (
+    Client | None
+):
+    """The client whose contact sent the forwarded message, by Telegram account or name."""
+    origin = message.forward_origin
+    if isinstance(origin, MessageOriginUser):
+        sender = origin.sender_user
+        handles = [str(sender.id), sender.username or ""]
+        return await clients.by_telegram(user.id, handles) or await clients.by_contact_name(
+            user.id, sender.full_name
+        )
+    if isinstance(origin, MessageOriginHiddenUser):
+        return await clients.by_contact_name(user.id, origin.sender_user_name)
+    return None
+
+
 async def capture(
     message: Message,
     text: str,
@@ -95,16 +181,38 @@ async def capture(
     user: UserContext,
     clock: Clock,
 ) -> None:
-    """Save first (nothing is lost whatever happens next), then offer what to do with it."""
-    if len(text) > NOTE_LIMIT:
-        text = text[:NOTE_LIMIT]
+    """Save first (nothing is lost whatever happens next), then offer what to do with it.
+
+    The text is kept exactly as sent; only a leading "Client:" that attached it is taken off.
+    """
+    media = media_of(message)
     client, body = await resolve_prefix(text, clients, user)
+    if client is None and media.forward_from is not None:
+        client = await forward_client(message, clients, user)
     note = await notes.create(
         user.id, text=body, client_id=client.id if client else None,
-        source_message_id=message.message_id, now=clock.now(),
+        source_message_id=message.message_id, now=clock.now(), media=media,
     )
     recent = [] if client else await clients.recent(user.id, 4)
     await message.answer(saved_text(note), reply_markup=note_keyboard(note, recent))
+
+
+async def send_media(bot: Bot, chat_id: int, note: Note) -> None:
+    """Send a media note back by its Telegram file_id, with its caption."""
+    assert note.file_id is not None
+    caption = note.text[:1024] or None
+    if note.media_type == "voice":
+        await bot.send_voice(chat_id, note.file_id, caption=caption, parse_mode=None)
+    elif note.media_type == "audio":
+        await bot.send_audio(chat_id, note.file_id, caption=caption, parse_mode=None)
+    elif note.media_type == "photo":
+        await bot.send_photo(chat_id, note.file_id, caption=caption, parse_mode=None)
+    elif note.media_type == "video":
+        await bot.send_video(chat_id, note.file_id, caption=caption, parse_mode=None)
+    elif note.media_type == "video_note":
+        await bot.send_video_note(chat_id, note.file_id)
+    else:
+        await bot.send_document(chat_id, note.file_id, caption=caption, parse_mode=None)
 
 
 def create_router() -> Router:
@@ -179,6 +287,12 @@ def create_router() -> Router:
                 state=state, client_id=note.client_id, client_query=None, text=text,
                 kind=detect_kind(text), due=None,
             )
+        elif op == "send":
+            if not note.file_id or note.media_type not in MEDIA_ICONS or query.bot is None:
+                await stale_button(query)
+                return
+            await query.answer()
+            await send_media(query.bot, user.id, note)
         elif op == "delete":
             await notes.delete(user.id, note.id, clock.now())
             await query.answer()
@@ -246,7 +360,18 @@ def create_router() -> Router:
             nav.append(InlineKeyboardButton(
                 text="▶️", callback_data=NotesPage(client=client_id, page=page + 1).pack()
             ))
-        markup = InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
+        resend = [
+            InlineKeyboardButton(
+                text=f"{media_label(note)} ▶️ N{note.id}",
+                callback_data=NoteAction(op="send", id=note.id).pack(),
+            )
+            for note in shown
+            if note.file_id
+        ]
+        rows = [resend[index : index + 3] for index in range(0, len(resend), 3)]
+        if nav:
+            rows.append(nav)
+        markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
         return "\n\n".join(lines), markup
 
     @router.message(Command("notes"))
@@ -386,8 +511,20 @@ def create_router() -> Router:
         user: UserContext,
         clock: Clock,
     ) -> None:
-        text = clean_text(message.text or "")
-        if text:
+        text = message.text or ""
+        if text.strip():
             await capture(message, text, clients=clients, notes=notes, user=user, clock=clock)
+
+    @router.message(F.voice | F.audio | F.photo | F.document | F.video | F.video_note)
+    async def media_note(
+        message: Message,
+        clients: ClientRepo,
+        notes: NoteRepo,
+        user: UserContext,
+        clock: Clock,
+    ) -> None:
+        await capture(
+            message, message.caption or "", clients=clients, notes=notes, user=user, clock=clock
+        )
 
     return router

@@ -18,6 +18,7 @@ from storage.models import (
     DueReminder,
     Invoice,
     Note,
+    NoteMedia,
     PlannedReminder,
     SearchHit,
     Series,
@@ -85,6 +86,14 @@ class ClientRepo(Protocol):
     async def stale(
         self, owner_id: int, active_before: datetime, former_before: datetime, limit: int
     ) -> list[StaleClient]: ...
+
+    async def add_alias(
+        self, owner_id: int, client_id: int, alias: str, now: datetime
+    ) -> Client | None:
+        """Raises DuplicateClientError when the alias is another client's name or alias."""
+
+    async def by_telegram(self, owner_id: int, handles: list[str]) -> Client | None: ...
+    async def by_contact_name(self, owner_id: int, name: str) -> Client | None: ...
 
 
 class TaskRepo(Protocol):
@@ -264,6 +273,7 @@ class NoteRepo(Protocol):
         client_id: int | None,
         source_message_id: int | None,
         now: datetime,
+        media: NoteMedia | None = None,
     ) -> Note: ...
     async def get(self, owner_id: int, note_id: int, *, deleted: bool = False) -> Note | None:
         ...

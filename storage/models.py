@@ -85,6 +85,8 @@ class Client:
     status: ClientStatus
     created_at: datetime
     updated_at: datetime
+    contact_telegram: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +208,24 @@ class Note:
     source_message_id: int | None
     created_at: datetime
     deleted: bool = False
+    media_type: str | None = None
+    file_id: str | None = None
+    duration: int | None = None
+    file_size: int | None = None
+    forward_from: str | None = None
+    forward_date: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoteMedia:
+    """What a media or forwarded message brings besides its text."""
+
+    media_type: str | None = None
+    file_id: str | None = None
+    duration: int | None = None
+    file_size: int | None = None
+    forward_from: str | None = None
+    forward_date: datetime | None = None
 
 
 class SearchKind(StrEnum):

@@ -212,6 +212,10 @@ def client_card(
     lines = [f"👤 {html.bold(html.quote(client.name))}"]
     if client.status is ClientStatus.FORMER:
         lines[0] += " · " + _("former client")
+    if client.aliases:
+        lines.append(_("Also known as: {aliases}").format(
+            aliases=", ".join(html.quote(alias) for alias in client.aliases)
+        ))
     lines += [
         _("Contact person: {value}").format(value=value(client.contact_person)),
         _("Phone: {value}").format(value=value(client.phone)),
@@ -221,6 +225,7 @@ def client_card(
         ),
         _("Report cadence: {value}").format(value=value(client.report_cadence)),
         _("Emergency contact: {value}").format(value=value(client.emergency_contact)),
+        _("Telegram: {value}").format(value=value(client.contact_telegram)),
         _("Segment: {value} · Status: {status}").format(
             value=segment_label(client.segment), status=status_label(client.status)
         ),
@@ -364,7 +369,13 @@ def highlight(text: str, words: Sequence[str]) -> str:
 
 def note_line(note: Note, tz: ZoneInfo, locale: str, now: datetime, *, with_client: bool) -> str:
     when = format_moment(note.created_at, tz, locale, now)
-    head = f"📝 <i>{when}</i>"
+    head = f"📝 <i>{when}</i> <code>N{note.id}</code>"
     if with_client and note.client_name:
         head += f" · {html.quote(note.client_name)}"
-    return f"{head}\n{html.quote(shorten(note.text, 300))}"
+    if note.media_type:
+        head += " · " + {"voice": "🎤", "audio": "🎵", "photo": "🖼", "video": "🎬"}.get(
+            note.media_type, "📎"
+        )
+    if note.forward_from:
+        head += " · " + _("from {sender}").format(sender=html.quote(note.forward_from))
+    return f"{head}\n{html.quote(shorten(note.text, 300))}" if note.text else head

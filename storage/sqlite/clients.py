@@ -21,6 +21,7 @@ _SETTABLE = frozenset(
         "report_cadence",
         "emergency_contact",
         "segment",
+        "contact_telegram",
     }
 )
 
@@ -42,6 +43,8 @@ def client_from_row(row: aiosqlite.Row) -> Client:
         status=ClientStatus(row["status"]),
         created_at=decode_time(row["created_at"]),
         updated_at=decode_time(row["updated_at"]),
+        contact_telegram=row["contact_telegram"],
+        aliases=tuple(alias for alias in row["aliases"].split("\n") if alias),
     )
 
 
@@ -82,8 +85,10 @@ class SqliteClientRepo:
         if not key:
             return []
         exact = await self._db.fetchone(
-            f"SELECT * FROM clients WHERE owner_id = ? AND name_key = ? AND {_LIVE}",
-            (owner_id, key),
+            f"SELECT * FROM clients WHERE owner_id = ? AND {_LIVE} AND (name_key = ? OR id ="
+            " (SELECT client_id FROM client_aliases WHERE owner_id = ? AND alias_key = ?))"
+            " ORDER BY name_key = ? DESC LIMIT 1",
+            (owner_id, key, owner_id, key, key),
         )
         if exact is not None:
             return [client_from_row(exact)]
@@ -229,3 +234,64 @@ class SqliteClientRepo:
             StaleClient(client=client_from_row(row), last_contact=decode_time(row["last_contact"]))
             for row in rows
         ]
+
+    async def add_alias(self, owner_id: int, client_id: int, alias: str, now: datetime) -> (
+        Client | None
+    ):
+        """Another name the client goes by; raises DuplicateClientError if it is taken."""
+        key = name_key(alias)
+        taken = await self._db.fetchone(
+            f"SELECT 1 FROM clients WHERE owner_id = ? AND name_key = ? AND {_LIVE}",
+            (owner_id, key),
+        )
+        if taken is not None:
+            raise DuplicateClientError(alias)
+        try:
+            async with self._db.transaction() as conn:
+                cursor = await conn.execute(
+                    f"SELECT aliases FROM clients WHERE id = ? AND owner_id = ? AND {_LIVE}",
+                    (client_id, owner_id),
+                )
+                row = await cursor.fetchone()
+                await cursor.close()
+                if row is None:
+                    return None
+                await conn.execute(
+                    "INSERT INTO client_aliases (owner_id, client_id, alias, alias_key)"
+                    " VALUES (?, ?, ?, ?)",
+                    (owner_id, client_id, alias, key),
+                )
+                aliases = "\n".join([*(a for a in row[0].split("\n") if a), alias])
+                await conn.execute(
+                    "UPDATE clients SET aliases = ?, updated_at = ? WHERE id = ?",
+                    (aliases, encode_time(now), client_id),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateClientError(alias) from exc
+        return await self.get(owner_id, client_id)
+
+    async def by_telegram(self, owner_id: int, handles: list[str]) -> Client | None:
+        """The one client whose contact's Telegram account (@name or id) is among handles."""
+        keys = [handle.casefold().lstrip("@") for handle in handles if handle]
+        if not keys:
+            return None
+        marks = ",".join("?" * len(keys))
+        rows = await self._db.fetchall(
+            f"SELECT * FROM clients WHERE owner_id = ? AND {_LIVE} AND contact_telegram"
+            f" IS NOT NULL AND lower(ltrim(contact_telegram, '@')) IN ({marks}) LIMIT 2",
+            (owner_id, *keys),
+        )
+        return client_from_row(rows[0]) if len(rows) == 1 else None
+
+    async def by_contact_name(self, owner_id: int, name: str) -> Client | None:
+        """The one client whose contact person is called so (case- and ё-insensitive)."""
+        key = name_key(name)
+        if not key:
+            return None
+        rows = await self._db.fetchall(
+            f"SELECT * FROM clients WHERE owner_id = ? AND {_LIVE}"
+            " AND contact_person IS NOT NULL",
+            (owner_id,),
+        )
+        found = [row for row in rows if name_key(row["contact_person"]) == key]
+        return client_from_row(found[0]) if len(found) == 1 else None

@@ -225,4 +225,42 @@ MIGRATIONS: tuple[str, ...] = (
             || coalesce(email, ''), 'ё', 'е'), 'Ё', 'Е')
         FROM clients WHERE deleted_at IS NULL;
     """,
+    # 9: media and forwarded notes; client aliases and the contact's Telegram account,
+    # used to attach notes and forwards to the right client.
+    """
+    ALTER TABLE notes ADD COLUMN media_type TEXT;
+    ALTER TABLE notes ADD COLUMN file_id TEXT;
+    ALTER TABLE notes ADD COLUMN duration INTEGER;
+    ALTER TABLE notes ADD COLUMN file_size INTEGER;
+    ALTER TABLE notes ADD COLUMN forward_from TEXT;
+    ALTER TABLE notes ADD COLUMN forward_date TEXT;
+    ALTER TABLE clients ADD COLUMN contact_telegram TEXT;
+    ALTER TABLE clients ADD COLUMN aliases TEXT NOT NULL DEFAULT '';
+    CREATE TABLE client_aliases (
+        owner_id INTEGER NOT NULL REFERENCES users(id),
+        client_id INTEGER NOT NULL REFERENCES clients(id),
+        alias TEXT NOT NULL,
+        alias_key TEXT NOT NULL,
+        PRIMARY KEY (owner_id, alias_key)
+    );
+    CREATE INDEX client_aliases_client ON client_aliases(client_id);
+    DROP TRIGGER clients_index_insert;
+    DROP TRIGGER clients_index_update;
+    CREATE TRIGGER clients_index_insert AFTER INSERT ON clients BEGIN
+        INSERT INTO search_index (rowid, owner, body) VALUES
+            (new.id * 4 + 3, 'o' || new.owner_id, replace(replace(
+                new.name || ' ' || new.aliases || ' ' || coalesce(new.contact_person, '')
+                || ' ' || coalesce(new.phone, '') || ' ' || coalesce(new.email, '') || ' '
+                || coalesce(new.contact_telegram, ''), 'ё', 'е'), 'Ё', 'Е'));
+    END;
+    CREATE TRIGGER clients_index_update AFTER UPDATE ON clients BEGIN
+        DELETE FROM search_index WHERE rowid = old.id * 4 + 3;
+        INSERT INTO search_index (rowid, owner, body)
+            SELECT new.id * 4 + 3, 'o' || new.owner_id, replace(replace(
+                new.name || ' ' || new.aliases || ' ' || coalesce(new.contact_person, '')
+                || ' ' || coalesce(new.phone, '') || ' ' || coalesce(new.email, '') || ' '
+                || coalesce(new.contact_telegram, ''), 'ё', 'е'), 'Ё', 'Е')
+            WHERE new.deleted_at IS NULL;
+    END;
+    """,
 )

@@ -5,8 +5,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.models import Note, SearchHit, SearchKind
-from storage.sqlite.codec import decode_time, encode_time
+from storage.models import Note, NoteMedia, SearchHit, SearchKind
+from storage.sqlite.codec import decode_optional, decode_time, encode_time
 from storage.sqlite.database import Database
 
 _SELECT = (
@@ -27,6 +27,12 @@ def note_from_row(row: aiosqlite.Row) -> Note:
         source_message_id=row["source_message_id"],
         created_at=decode_time(row["created_at"]),
         deleted=row["deleted_at"] is not None,
+        media_type=row["media_type"],
+        file_id=row["file_id"],
+        duration=row["duration"],
+        file_size=row["file_size"],
+        forward_from=row["forward_from"],
+        forward_date=decode_optional(row["forward_date"]),
     )
 
 
@@ -55,13 +61,21 @@ class SqliteNoteRepo:
         client_id: int | None,
         source_message_id: int | None,
         now: datetime,
+        media: NoteMedia | None = None,
     ) -> Note:
         stamp = encode_time(now)
+        extra = media or NoteMedia()
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO notes (owner_id, client_id, text, source_message_id, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                (owner_id, client_id, text, source_message_id, stamp, stamp),
+                " updated_at, media_type, file_id, duration, file_size, forward_from,"
+                " forward_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    owner_id, client_id, text, source_message_id, stamp, stamp,
+                    extra.media_type, extra.file_id, extra.duration, extra.file_size,
+                    extra.forward_from,
+                    None if extra.forward_date is None else encode_time(extra.forward_date),
+                ),
             )
             row = await cursor.fetchone()
             await cursor.close()

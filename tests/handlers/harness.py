@@ -113,6 +113,17 @@ class ChatHarness:
         )
         return await self._feed(Update(update_id=next(self._ids), message=message))
 
+    async def send_message(self, *, user_id: int = USER_ID, **fields: Any) -> Replies:
+        """Any message (voice, photo, forwarded...) from the user, fields as in the Bot API."""
+        message = Message(
+            message_id=next(self._ids),
+            date=datetime.now(UTC),
+            chat=Chat(id=user_id, type="private"),
+            from_user=self._user(user_id, "en"),
+            **fields,
+        )
+        return await self._feed(Update(update_id=next(self._ids), message=message))
+
     def last_keyboard(self, chat_id: int = USER_ID) -> tuple[Message, list[tuple[str, str]]]:
         message_id = self.keyboard_message[chat_id]
         message = self.session.message(chat_id, message_id)

@@ -118,3 +118,100 @@ async def test_client_card_shows_last_notes_and_contact(chat: ChatHarness) -> No
     assert "заметка 3" in card.text and "заметка 1" in card.text
     assert "заметка 0" not in card.text
     assert "Last contact: Thu 26 Nov, 14:37" in card.text
+
+
+async def test_voice_note_keeps_file_and_can_be_sent_back(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    from aiogram.methods import SendVoice
+    from aiogram.types import Voice
+
+    replies = await chat.send_message(
+        voice=Voice(file_id="VOICE-1", file_unique_id="u1", duration=42, file_size=9000),
+        caption="Acme: созвон, записал",
+    )
+    assert "🎤 0:42" in replies.text
+    [note] = await storage.notes.latest(USER_ID, None, offset=0, limit=1)
+    assert (note.media_type, note.file_id, note.duration, note.file_size) == (
+        "voice", "VOICE-1", 42, 9000
+    )
+    listing = await chat.send("/notes")
+    assert "🎤" in listing.text
+    resent = await chat.press("▶️")
+    [voice] = resent.of(SendVoice)
+    assert voice.voice == "VOICE-1" and voice.caption == "Acme: созвон, записал"
+    found = await chat.send("/find записал")
+    assert "записал" in found.text  # captions are searchable
+
+
+async def test_photo_with_caption_and_document(chat: ChatHarness, storage: Storage) -> None:
+    from aiogram.types import Document, PhotoSize
+
+    await chat.send_message(
+        photo=[PhotoSize(file_id="small", file_unique_id="s", width=90, height=90),
+               PhotoSize(file_id="big", file_unique_id="b", width=900, height=900,
+                         file_size=120000)],
+        caption="макет главной",
+    )
+    await chat.send_message(
+        document=Document(file_id="DOC", file_unique_id="d", file_name="act.pdf",
+                          file_size=5000),
+    )
+    notes = await storage.notes.latest(USER_ID, None, offset=0, limit=2)
+    assert [(n.media_type, n.file_id, n.text) for n in notes] == [
+        ("document", "DOC", ""), ("photo", "big", "макет главной")
+    ]
+
+
+async def test_forward_from_a_known_contact_attaches_to_the_client(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    from datetime import UTC, datetime
+
+    from aiogram.types import MessageOriginHiddenUser, MessageOriginUser, User
+
+    await chat.send("/newclient Acme")
+    await chat.press("Telegram")
+    await chat.send("@ivan_acme")
+    await chat.send("/newclient Ромашка")
+    await chat.press("Contact")
+    await chat.send("Ольга Петрова")
+    sent_at = datetime(2026, 11, 25, 14, 2, tzinfo=UTC)
+    known = await chat.send_message(
+        text="Когда будет отчёт?",
+        forward_origin=MessageOriginUser(
+            date=sent_at,
+            sender_user=User(id=777, is_bot=False, first_name="Иван", username="ivan_acme"),
+        ),
+    )
+    assert "Note saved → Acme" in known.text and "forwarded from Иван" in known.text
+    hidden = await chat.send_message(
+        text="Счёт получили", forward_origin=MessageOriginHiddenUser(
+            date=sent_at, sender_user_name="ольга петрова"
+        ),
+    )
+    assert "Note saved → Ромашка" in hidden.text
+    stranger = await chat.send_message(
+        text="реклама", forward_origin=MessageOriginHiddenUser(
+            date=sent_at, sender_user_name="Кто-то"
+        ),
+    )
+    assert "Note saved." in stranger.text and "forwarded from Кто-то" in stranger.text
+    [first] = await storage.notes.latest(USER_ID, None, offset=2, limit=1)
+    assert first.forward_from == "Иван" and first.forward_date == sent_at
+
+
+async def test_alias_attaches_notes(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/newclient Acme")
+    added = await chat.send("/alias Acme АКМЕ")
+    assert "“Acme” is also “АКМЕ” now" in added.text
+    note = await chat.send("акме: хотят расширить смм")
+    assert "Note saved → Acme" in note.text
+    card = await chat.send("/client акме")
+    assert "Also known as: АКМЕ" in card.text
+    taken = await chat.send("/newclient Beta")
+    assert taken.texts
+    clash = await chat.send("/alias Beta acme")
+    assert "already names a client" in clash.text
+    found = await chat.send("/find акме")
+    assert "Acme" in found.text
