@@ -3,7 +3,9 @@ it the way Telegram would. The shell prints through it; tests assert on what it 
 
 from __future__ import annotations
 
+import html
 import itertools
+import re
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,7 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
 
+_TAG = re.compile(r"<[^>]+>")
 LOCAL_BOT_USER = User(id=42, is_bot=True, first_name="Assistant", username="am_assistant_bot")
 
 
@@ -93,12 +96,14 @@ class LocalSession(BaseSession):
     def _store(
         self, chat_id: int | str, message_id: int, text: str | None, markup: object
     ) -> Message:
+        # Telegram returns the text without markup (formatting comes back as entities).
+        plain = html.unescape(_TAG.sub("", text)) if text is not None else None
         message = Message(
             message_id=message_id,
             date=datetime.now(UTC),
             chat=Chat(id=int(chat_id), type="private"),
             from_user=LOCAL_BOT_USER,
-            text=text,
+            text=plain,
             reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
         )
         self._messages[(chat_id, message_id)] = message

@@ -31,7 +31,7 @@ from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_tex
 from handlers.replies import edit_or_send, send_long, stale_button
 from handlers.tasks import save_task
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
-from storage.models import Client, Note, NoteMedia, SearchKind
+from storage.models import Client, Note, NoteMedia, SearchKind, Task
 
 NOTE_LIMIT = 4000  # one Telegram message; longer texts arrive as several messages anyway
 NOTES_PAGE = 10
@@ -137,6 +137,8 @@ def saved_text(note: Note) -> str:
     details = [media_label(note)] if note.media_type else []
     if note.forward_from:
         details.append(_("forwarded from {sender}").format(sender=html.quote(note.forward_from)))
+    if note.task_id is not None:
+        details.append(_("about the task"))
     return head + (" " + " · ".join(details) if details else "")
 
 
@@ -172,12 +174,45 @@ async def forward_client(message: Message, clients: ClientRepo, user: UserContex
     return None
 
 
+_TASK_REF = re.compile(r"#(\d{1,9})\b")
+_CARD_HEAD = "👤 "
+
+
+def _replied_bot_text(message: Message) -> str | None:
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+        return None
+    return replied.text or replied.caption
+
+
+async def replied_task(message: Message, tasks: TaskRepo, user: UserContext) -> Task | None:
+    """A reply to the bot's task card, reminder or list line names the task by its #number."""
+    text = _replied_bot_text(message)
+    numbers = _TASK_REF.findall(text or "")
+    if len(set(numbers)) != 1:
+        return None  # none, or a list of several: which one is meant is unclear
+    return await tasks.get_by_number(user.id, int(numbers[0]))
+
+
+async def replied_client(message: Message, clients: ClientRepo, user: UserContext) -> (
+    Client | None
+):
+    """A reply to a client card ("👤 Acme ...") attaches to that client."""
+    text = _replied_bot_text(message)
+    if not text or not text.startswith(_CARD_HEAD):
+        return None
+    name = text[len(_CARD_HEAD) :].split("\n", 1)[0].split(" · ", 1)[0]
+    found = await clients.match(user.id, name)
+    return found[0] if len(found) == 1 else None
+
+
 async def capture(
     message: Message,
     text: str,
     *,
     clients: ClientRepo,
     notes: NoteRepo,
+    tasks: TaskRepo,
     user: UserContext,
     clock: Clock,
 ) -> None:
@@ -189,9 +224,15 @@ async def capture(
     client, body = await resolve_prefix(text, clients, user)
     if client is None and media.forward_from is not None:
         client = await forward_client(message, clients, user)
+    task = await replied_task(message, tasks, user)
+    if client is None and task is not None and task.client_id is not None:
+        client = await clients.get(user.id, task.client_id)
+    if client is None and task is None:
+        client = await replied_client(message, clients, user)
     note = await notes.create(
         user.id, text=body, client_id=client.id if client else None,
         source_message_id=message.message_id, now=clock.now(), media=media,
+        task_id=task.id if task else None,
     )
     recent = [] if client else await clients.recent(user.id, 4)
     await message.answer(saved_text(note), reply_markup=note_keyboard(note, recent))
@@ -224,6 +265,7 @@ def create_router() -> Router:
         command: CommandObject,
         clients: ClientRepo,
         notes: NoteRepo,
+        tasks: TaskRepo,
         user: UserContext,
         clock: Clock,
     ) -> None:
@@ -234,7 +276,9 @@ def create_router() -> Router:
                   "January</code>. Or just send any text: it becomes a note.")
             )
             return
-        await capture(message, text, clients=clients, notes=notes, user=user, clock=clock)
+        await capture(
+            message, text, clients=clients, notes=notes, tasks=tasks, user=user, clock=clock
+        )
 
     @router.callback_query(NoteAction.filter())
     async def note_button(
@@ -508,23 +552,28 @@ def create_router() -> Router:
         message: Message,
         clients: ClientRepo,
         notes: NoteRepo,
+        tasks: TaskRepo,
         user: UserContext,
         clock: Clock,
     ) -> None:
         text = message.text or ""
         if text.strip():
-            await capture(message, text, clients=clients, notes=notes, user=user, clock=clock)
+            await capture(
+            message, text, clients=clients, notes=notes, tasks=tasks, user=user, clock=clock
+        )
 
     @router.message(F.voice | F.audio | F.photo | F.document | F.video | F.video_note)
     async def media_note(
         message: Message,
         clients: ClientRepo,
         notes: NoteRepo,
+        tasks: TaskRepo,
         user: UserContext,
         clock: Clock,
     ) -> None:
         await capture(
-            message, message.caption or "", clients=clients, notes=notes, user=user, clock=clock
+            message, message.caption or "", clients=clients, notes=notes, tasks=tasks,
+            user=user, clock=clock,
         )
 
     return router

@@ -274,6 +274,7 @@ class NoteRepo(Protocol):
         source_message_id: int | None,
         now: datetime,
         media: NoteMedia | None = None,
+        task_id: int | None = None,
     ) -> Note: ...
     async def get(self, owner_id: int, note_id: int, *, deleted: bool = False) -> Note | None:
         ...

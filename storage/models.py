@@ -214,6 +214,7 @@ class Note:
     file_size: int | None = None
     forward_from: str | None = None
     forward_date: datetime | None = None
+    task_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -263,4 +263,8 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE new.deleted_at IS NULL;
     END;
     """,
+    # 10: a note written as a reply to a task's message belongs to that task.
+    """
+    ALTER TABLE notes ADD COLUMN task_id INTEGER REFERENCES tasks(id);
+    """,
 )

@@ -33,6 +33,7 @@ def note_from_row(row: aiosqlite.Row) -> Note:
         file_size=row["file_size"],
         forward_from=row["forward_from"],
         forward_date=decode_optional(row["forward_date"]),
+        task_id=row["task_id"],
     )
 
 
@@ -62,6 +63,7 @@ class SqliteNoteRepo:
         source_message_id: int | None,
         now: datetime,
         media: NoteMedia | None = None,
+        task_id: int | None = None,
     ) -> Note:
         stamp = encode_time(now)
         extra = media or NoteMedia()
@@ -69,12 +71,14 @@ class SqliteNoteRepo:
             cursor = await conn.execute(
                 "INSERT INTO notes (owner_id, client_id, text, source_message_id, created_at,"
                 " updated_at, media_type, file_id, duration, file_size, forward_from,"
-                " forward_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " forward_date, task_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (
                     owner_id, client_id, text, source_message_id, stamp, stamp,
                     extra.media_type, extra.file_id, extra.duration, extra.file_size,
                     extra.forward_from,
                     None if extra.forward_date is None else encode_time(extra.forward_date),
+                    task_id,
                 ),
             )
             row = await cursor.fetchone()

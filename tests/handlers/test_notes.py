@@ -215,3 +215,22 @@ async def test_alias_attaches_notes(chat: ChatHarness, storage: Storage) -> None
     assert "already names a client" in clash.text
     found = await chat.send("/find акме")
     assert "Acme" in found.text
+
+
+async def test_reply_to_a_task_or_client_card_attaches_the_note(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/newclient Beta")
+    await chat.send("/task Acme: call about the budget tomorrow 10am")
+    task_card, _buttons = chat.last_keyboard()
+    replied = await chat.send_message(text="они просят перенести", reply_to_message=task_card)
+    assert "Note saved → Acme" in replied.text and "about the task" in replied.text
+    await chat.send("/client Beta")
+    card, _buttons = chat.last_keyboard()
+    on_card = await chat.send_message(text="новый бухгалтер", reply_to_message=card)
+    assert "Note saved → Beta" in on_card.text
+    notes = await storage.notes.latest(USER_ID, None, offset=0, limit=2)
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None
+    assert [(n.client_name, n.task_id) for n in notes] == [("Beta", None), ("Acme", task.id)]
