@@ -71,7 +71,9 @@ async def run_bot(settings: Settings) -> None:
     await asyncio.to_thread(dates.warm)
     i18n = create_i18n(settings.default_language)
     clock = SystemClock()
-    planner = ReminderPlanner(storage.reminders, clock, settings.invoice_ladder_days)
+    planner = ReminderPlanner(
+        storage.reminders, clock, settings.invoice_ladder_days, storage.users
+    )
     dispatcher = create_dispatcher(
         settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
         planner=planner,

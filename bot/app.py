@@ -98,7 +98,9 @@ def create_dispatcher(
     series_service: SeriesService | None = None,
 ) -> Dispatcher:
     in_flight = InFlightUpdates()
-    planner = planner or ReminderPlanner(storage.reminders, clock, settings.invoice_ladder_days)
+    planner = planner or ReminderPlanner(
+        storage.reminders, clock, settings.invoice_ladder_days, storage.users
+    )
     # Task writes go through the planner so reminders always follow the task.
     planned_tasks = PlannedTasks(storage.tasks, planner)
     series_service = series_service or SeriesService(storage.series, planned_tasks, clock)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
+
+from storage.models import TaskKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,3 +15,4 @@ class UserContext:
     locale: str
     morning_hour: int
     timezone_chosen: bool
+    ahead_defaults: dict[TaskKind, int] = field(default_factory=dict)

@@ -106,7 +106,9 @@ async def run_shell(
             settings.model_copy(update={"bot_token": SecretStr(SHELL_TOKEN)}), session=session
         )
         clock = clock or SystemClock()
-        planner = ReminderPlanner(storage.reminders, clock, settings.invoice_ladder_days)
+        planner = ReminderPlanner(
+        storage.reminders, clock, settings.invoice_ladder_days, storage.users
+    )
         dispatcher = create_dispatcher(
             settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
             planner=planner,

@@ -11,15 +11,33 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import Setting
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.services.reminder_plan import AHEAD_CHOICES, DEFAULT_AHEAD_MINUTES
+from bot.services.reminders import ReminderPlanner
+from bot.services.render import KIND_ICONS
 from bot.services.timezones import zone_label
 from handlers.reminders import hours_text
 from handlers.replies import edit_or_send, stale_button
-from storage.interfaces import UserRepo
-from storage.models import UserProfile, WorkingHours
+from storage.interfaces import TaskRepo, UserRepo
+from storage.models import TaskKind, UserProfile, WorkingHours
 
 # Presets offered as buttons; anything else: /hours 10:30-18:00, /digest 8:15.
 HOUR_PRESETS = {"8-17": (8, 17), "9-18": (9, 18), "9-19": (9, 19), "10-19": (10, 19)}
 DIGEST_PRESETS = (8 * 60, 9 * 60, 10 * 60)  # minutes: callback data cannot hold a colon
+
+
+def ahead_short(minutes: int) -> str:
+    if minutes == 0:
+        return "—"
+    if minutes % (24 * 60) == 0:
+        return _("{count} d").format(count=minutes // (24 * 60))
+    if minutes % 60 == 0:
+        return _("{count} h").format(count=minutes // 60)
+    return _("{count} min").format(count=minutes)
+
+
+def ahead_table(profile: UserProfile) -> list[tuple[TaskKind, int]]:
+    own = dict(profile.ahead_defaults)
+    return [(kind, own.get(kind, DEFAULT_AHEAD_MINUTES[kind])) for kind in TaskKind]
 
 
 def settings_card(profile: UserProfile, user: UserContext, now_label: str) -> str:
@@ -37,6 +55,10 @@ def settings_card(profile: UserProfile, user: UserContext, now_label: str) -> st
             _("Timezone: {tz}").format(tz=html.quote(now_label)),
             hours_text(profile.hours),
             _("Daily digest: {digest}").format(digest=digest),
+            _("Remind ahead: {defaults}").format(defaults=" · ".join(
+                f"{KIND_ICONS[kind]} {ahead_short(minutes)}"
+                for kind, minutes in ahead_table(profile)
+            )),
             "",
             _("Also: /tz city · /hours 10:30-18:00 · /digest 8:15"),
         ]
@@ -68,9 +90,15 @@ def settings_keyboard(profile: UserProfile) -> InlineKeyboardMarkup:
         button(_("Digest off") if profile.digest_enabled else _("Digest on"), "digest",
                "off" if profile.digest_enabled else "on")
     )
+    ahead_buttons = [
+        button(f"{KIND_ICONS[kind]} {ahead_short(minutes)}", "ahead", kind.value)
+        for kind, minutes in ahead_table(profile)
+    ]
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [button("Русский", "lang", "ru"), button("English", "lang", "en")],
+            ahead_buttons[:3],
+            ahead_buttons[3:],
             hours_row,
             [button(("• " if always else "") + _("Reminders any time"), "hours", "off")],
             digest_row,
@@ -95,11 +123,13 @@ def create_router() -> Router:
     ):
         await show(message, users, user, clock)
 
-    @router.callback_query(Setting.filter(F.key.in_({"hours", "digest"})))
+    @router.callback_query(Setting.filter(F.key.in_({"hours", "digest", "ahead"})))
     async def change(
         query: CallbackQuery,
         callback_data: Setting,
         users: UserRepo,
+        tasks: TaskRepo,
+        planner: ReminderPlanner,
         user: UserContext,
         clock: Clock,
         i18n: I18n,
@@ -109,7 +139,21 @@ def create_router() -> Router:
             await stale_button(query)
             return
         value = callback_data.value
-        if callback_data.key == "hours":
+        if callback_data.key == "ahead":
+            if value not in TaskKind._value2member_map_:
+                await stale_button(query)
+                return
+            kind = TaskKind(value)
+            current = dict(ahead_table(profile))[kind]
+            choices = AHEAD_CHOICES
+            following = choices[(choices.index(current) + 1) % len(choices)] if (
+                current in choices) else choices[0]
+            await users.set_ahead_default(user.id, kind, following)
+            # Upcoming tasks of that kind follow the new default (unless set per task).
+            for task in await tasks.open_with_due_after(user.id, clock.now()):
+                if task.kind is kind and task.remind_ahead_minutes is None:
+                    await planner.plan(task, keep_snoozes=True)
+        elif callback_data.key == "hours":
             if value == "off":
                 hours = WorkingHours(0, 24 * 60, tuple(range(7)))
             elif value in HOUR_PRESETS:

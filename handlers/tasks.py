@@ -88,7 +88,10 @@ async def send_task_card(
     now = clock.now()
     if unknown_client is None and task.client_id is None and state is not None:
         unknown_client = await recall_name(state, f"task:{task.id}")
-    text = task_card(task, user.tz, user.locale, now, created=created)
+    text = task_card(
+        task, user.tz, user.locale, now, created=created,
+        ahead_defaults=user.ahead_defaults,
+    )
     if note:
         text += "\n" + note
     keyboard = created_task_keyboard(
@@ -106,7 +109,10 @@ async def send_task_card(
 async def send_edit_card(
     target: Message | CallbackQuery, task: Task, user: UserContext, clock: Clock
 ) -> None:
-    text = task_card(task, user.tz, user.locale, clock.now(), created=False)
+    text = task_card(
+        task, user.tz, user.locale, clock.now(), created=False,
+        ahead_defaults=user.ahead_defaults,
+    )
     await edit_or_send(target, text, task_edit_keyboard(task))
 
 
@@ -479,7 +485,8 @@ def create_router() -> Router:
             await query.answer()
             await edit_or_send(
                 query,
-                task_card(task, user.tz, user.locale, now, created=False),
+                task_card(task, user.tz, user.locale, now, created=False,
+                          ahead_defaults=user.ahead_defaults),
                 change_time_keyboard(task, user.tz, now, user.morning_hour, user.locale),
             )
             return
@@ -494,7 +501,8 @@ def create_router() -> Router:
         if op == "kind":
             await query.answer()
             await edit_or_send(
-                query, task_card(task, user.tz, user.locale, now, created=False),
+                query, task_card(task, user.tz, user.locale, now, created=False,
+                          ahead_defaults=user.ahead_defaults),
                 kind_keyboard(task),
             )
             return
@@ -512,8 +520,9 @@ def create_router() -> Router:
         if op == "ahead":
             await query.answer()
             await edit_or_send(
-                query, task_card(task, user.tz, user.locale, now, created=False),
-                ahead_keyboard(task, ahead_minutes(task)),
+                query, task_card(task, user.tz, user.locale, now, created=False,
+                          ahead_defaults=user.ahead_defaults),
+                ahead_keyboard(task, ahead_minutes(task, user.ahead_defaults)),
             )
             return
         if op == "setahead":

@@ -68,6 +68,8 @@ class UserProfile:
     digest_minute: int = 9 * 60
     # What Telegram last said the user's app language is; /lang (language) wins over it.
     telegram_language: str | None = None
+    # Minutes ahead per task kind where the user changed our default.
+    ahead_defaults: tuple[tuple[TaskKind, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

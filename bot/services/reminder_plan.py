@@ -5,6 +5,7 @@ Pure functions of the task, the user's working hours and now; no storage, no Tel
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,9 +31,12 @@ DEFAULT_AHEAD_MINUTES: dict[TaskKind, int] = {
 AHEAD_CHOICES = (0, 15, 60, 24 * 60)
 
 
-def ahead_minutes(task: Task) -> int:
+def ahead_minutes(task: Task, defaults: Mapping[TaskKind, int] | None = None) -> int:
+    """The task's own setting, else the user's default for its kind, else ours."""
     if task.remind_ahead_minutes is not None:
         return task.remind_ahead_minutes
+    if defaults and task.kind in defaults:
+        return defaults[task.kind]
     return DEFAULT_AHEAD_MINUTES[task.kind]
 
 
@@ -61,7 +65,10 @@ def plan_payment_ladder(
 
 
 def plan_reminders(
-    task: Task, now: datetime, ladder: tuple[int, ...] = DEFAULT_PAYMENT_LADDER
+    task: Task,
+    now: datetime,
+    ladder: tuple[int, ...] = DEFAULT_PAYMENT_LADDER,
+    defaults: Mapping[TaskKind, int] | None = None,
 ) -> list[PlannedReminder]:
     """Reminders still ahead of now for an open task with a due moment; an invoice's
     payment task follows the payment ladder, which goes on after the due day."""
@@ -72,7 +79,7 @@ def plan_reminders(
     if task.due_at <= now:
         return []
     planned: list[PlannedReminder] = []
-    ahead = ahead_minutes(task)
+    ahead = ahead_minutes(task, defaults)
     if ahead > 0:
         early = task.due_at - timedelta(minutes=ahead)
         if early > now:

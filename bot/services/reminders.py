@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.services.reminder_plan import DEFAULT_PAYMENT_LADDER, plan_reminders
-from storage.interfaces import ReminderRepo, TaskRepo
+from storage.interfaces import ReminderRepo, TaskRepo, UserRepo
 from storage.models import PlannedReminder, ReminderPurpose, Task, TaskKind, TaskStatus
 
 logger = logging.getLogger(__name__)
@@ -27,11 +27,19 @@ class ReminderPlanner:
         reminders: ReminderRepo,
         clock: Clock,
         payment_ladder: tuple[int, ...] = DEFAULT_PAYMENT_LADDER,
+        users: UserRepo | None = None,
     ) -> None:
         self._reminders = reminders
         self._clock = clock
         self._ladder = payment_ladder
+        self._users = users
         self._listeners: list[Callable[[], None]] = []
+
+    async def _defaults(self, owner_id: int) -> dict[TaskKind, int]:
+        if self._users is None:
+            return {}
+        profile = await self._users.get(owner_id)
+        return dict(profile.ahead_defaults) if profile is not None else {}
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Called after reminders change (the scheduler re-arms its wake-up)."""
@@ -42,7 +50,9 @@ class ReminderPlanner:
             listener()
 
     async def plan(self, task: Task, *, keep_snoozes: bool = False) -> None:
-        planned = plan_reminders(task, self._clock.now(), self._ladder)
+        planned = plan_reminders(
+            task, self._clock.now(), self._ladder, await self._defaults(task.owner_id)
+        )
         await self._reminders.replace_for_task(
             task.owner_id, task.id, planned, self._clock.now(), keep_snoozes=keep_snoozes
         )
@@ -72,7 +82,10 @@ class ReminderPlanner:
             for task in batch:
                 await self._reminders.replace_for_task(
                     task.owner_id, task.id,
-                    plan_reminders(task, self._clock.now(), self._ladder),
+                    plan_reminders(
+                        task, self._clock.now(), self._ladder,
+                        await self._defaults(task.owner_id),
+                    ),
                     self._clock.now(),
                 )
             planned += len(batch)

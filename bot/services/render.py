@@ -7,7 +7,7 @@ out of raw user input.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -258,7 +258,15 @@ def plain_quoted(text: str) -> str:
     return _("“{text}”").format(text=text)
 
 
-def task_card(task: Task, tz: ZoneInfo, locale: str, now: datetime, *, created: bool) -> str:
+def task_card(
+    task: Task,
+    tz: ZoneInfo,
+    locale: str,
+    now: datetime,
+    *,
+    created: bool,
+    ahead_defaults: Mapping[TaskKind, int] | None = None,
+) -> str:
     """What the bot understood: number, client, kind, text, due moment with weekday."""
     head = _("✅ Task #{number}").format(number=task.number) if created else _(
         "Task #{number}"
@@ -273,7 +281,7 @@ def task_card(task: Task, tz: ZoneInfo, locale: str, now: datetime, *, created: 
     else:
         lines.append(quoted(task.text))
     if task.status.value == "open" and task.due_at is not None and task.due_at > now:
-        ahead = ahead_minutes(task)
+        ahead = ahead_minutes(task, ahead_defaults)
         lines.append(
             "🔔 " + (
                 _("Reminder: at the time")

@@ -267,4 +267,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE notes ADD COLUMN task_id INTEGER REFERENCES tasks(id);
     """,
+    # 11: a user's own "remind ahead" defaults per kind ("call=30,report=2880").
+    """
+    ALTER TABLE users ADD COLUMN ahead_defaults TEXT NOT NULL DEFAULT '';
+    """,
 )

@@ -4,9 +4,18 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.models import UserProfile, WorkingHours
+from storage.models import TaskKind, UserProfile, WorkingHours
 from storage.sqlite.codec import decode_time, encode_time
 from storage.sqlite.database import Database
+
+
+def decode_ahead(text: str) -> tuple[tuple[TaskKind, int], ...]:
+    pairs = []
+    for part in text.split(","):
+        kind, _sep, minutes = part.partition("=")
+        if kind in TaskKind._value2member_map_ and minutes.isdigit():
+            pairs.append((TaskKind(kind), int(minutes)))
+    return tuple(pairs)
 
 
 def user_from_row(row: aiosqlite.Row, prefix: str = "") -> UserProfile:
@@ -22,6 +31,7 @@ def user_from_row(row: aiosqlite.Row, prefix: str = "") -> UserProfile:
         digest_enabled=bool(row[f"{prefix}digest_enabled"]),
         digest_minute=row[f"{prefix}digest_minute"],
         telegram_language=row[f"{prefix}telegram_language"],
+        ahead_defaults=decode_ahead(row[f"{prefix}ahead_defaults"]),
         hours=WorkingHours(
             start_minute=row[f"{prefix}work_start_minute"],
             end_minute=row[f"{prefix}work_end_minute"],
@@ -117,4 +127,15 @@ class SqliteUserRepo:
     async def set_telegram_language(self, user_id: int, language: str | None) -> None:
         await self._db.execute(
             "UPDATE users SET telegram_language = ? WHERE id = ?", (language, user_id)
+        )
+
+    async def set_ahead_default(self, user_id: int, kind: TaskKind, minutes: int) -> None:
+        profile = await self.get(user_id)
+        if profile is None:
+            return
+        pairs = dict(profile.ahead_defaults)
+        pairs[kind] = minutes
+        encoded = ",".join(f"{key.value}={value}" for key, value in pairs.items())
+        await self._db.execute(
+            "UPDATE users SET ahead_defaults = ? WHERE id = ?", (encoded, user_id)
         )

@@ -31,3 +31,20 @@ async def test_forged_settings_button(chat: ChatHarness) -> None:
     await chat.send("/settings")
     replies = await chat.press_data("s:hours:3-4")
     assert "This button is no longer valid." in replies.alerts
+
+
+async def test_remind_ahead_defaults_per_kind(chat: ChatHarness, storage: Storage) -> None:
+    from datetime import UTC, datetime
+
+    await chat.send("/task call Ivan 30.11 12:00")
+    card = await chat.send("/settings")
+    assert "Remind ahead: 📞 15 min · 📄 1 d · 💰 1 d · 🤝 30 min · 📑 1 d · 📝 —" in card.text
+    changed = await chat.press("📞 15 min")
+    assert "📞 1 h" in changed.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None
+    planned = await storage.reminders.pending_for_task(USER_ID, task.id)
+    # The upcoming call follows the new default: an hour ahead (11:00 Moscow = 08:00 UTC).
+    assert planned[0].fire_at == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    new_task = await chat.send("/task call Olga 30.11 15:00")
+    assert "1 hour before" in new_task.text
