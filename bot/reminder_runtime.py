@@ -53,7 +53,7 @@ class ReminderRuntime:
         self._series = series
         self.digests = DigestDelivery(
             users=storage.users, tasks=storage.tasks, clients=storage.clients,
-            invoices=storage.invoices,
+            invoices=storage.invoices, series=storage.series,
             sender=self.sender, i18n=i18n, clock=clock, settings=settings,
         )
         periodic: list[Callable[[], Awaitable[object]]] = [self.digests.run]

@@ -14,7 +14,7 @@ from bot.context import UserContext
 from bot.services.digest import build_digest
 from bot.services.render import quoted
 from handlers.replies import send_long
-from storage.interfaces import ClientRepo, InvoiceRepo, TaskRepo, UserRepo
+from storage.interfaces import ClientRepo, InvoiceRepo, SeriesRepo, TaskRepo, UserRepo
 
 _TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$")
 _OFF = {"off", "выкл", "нет", "no", "stop"}
@@ -32,6 +32,7 @@ def create_router() -> Router:
         tasks: TaskRepo,
         clients: ClientRepo,
         invoices: InvoiceRepo,
+        series_repo: SeriesRepo,
         user: UserContext,
         clock: Clock,
     ) -> None:
@@ -43,6 +44,7 @@ def create_router() -> Router:
             text, markup = await build_digest(
                 owner_id=user.id, tz=user.tz, locale=user.locale, now=clock.now(),
                 tasks=tasks, clients=clients, morning=False, invoices=invoices,
+                series=series_repo,
             )
             minute = profile.digest_minute
             setting = (

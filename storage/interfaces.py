@@ -84,9 +84,8 @@ class ClientRepo(Protocol):
 
     async def restore(self, owner_id: int, client_id: int, now: datetime) -> Client | None: ...
 
-    async def stale(
-        self, owner_id: int, active_before: datetime, former_before: datetime, limit: int
-    ) -> list[StaleClient]: ...
+    async def last_contacts(self, owner_id: int, before: datetime) -> list[StaleClient]:
+        """Clients not heard from (done task or note) since the moment, longest silent first."""
 
     async def add_alias(
         self, owner_id: int, client_id: int, alias: str, now: datetime

@@ -19,10 +19,11 @@ from bot.keyboards import list_keyboard
 from bot.sender import Outcome, Priority, Sender
 from bot.services.agenda import day_bounds, today_page
 from bot.services.money import format_money
+from bot.services.recurrence import next_occurrence
 from bot.services.render import format_duration
 from bot.settings import Settings
-from storage.interfaces import ClientRepo, InvoiceRepo, TaskRepo, UserRepo
-from storage.models import UserProfile, WorkingHours
+from storage.interfaces import ClientRepo, InvoiceRepo, SeriesRepo, TaskRepo, UserRepo
+from storage.models import ClientStatus, Series, StaleClient, UserProfile, WorkingHours
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,38 @@ STALE_SHOWN = 5
 # A morning digest that could not go out by then is noise later in the day: skip it.
 TOO_LATE = timedelta(hours=3)
 BATCH = 200
+
+
+def cadence_periods(items: list[Series], now: datetime) -> dict[int, timedelta]:
+    """For clients with a cadence ("every Monday"), the time between two of its occurrences."""
+    periods: dict[int, timedelta] = {}
+    for item in items:
+        if item.client_id is None or item.source != "cadence":
+            continue
+        tz = ZoneInfo(item.timezone)
+        first = next_occurrence(item.rule, tz, now)
+        second = next_occurrence(item.rule, tz, first) if first else None
+        if first is not None and second is not None:
+            periods[item.client_id] = second - first
+    return periods
+
+
+async def stale_clients(
+    owner_id: int, now: datetime, clients: ClientRepo, series: SeriesRepo | None
+) -> list[StaleClient]:
+    """Clients silent for longer than their cadence (a day's grace), else than 30 days
+    (90 for former clients)."""
+    periods = cadence_periods(await series.list_live(owner_id), now) if series else {}
+    shortest = min([STALE_ACTIVE, *periods.values()])
+    stale = []
+    for item in await clients.last_contacts(owner_id, now - shortest):
+        default = STALE_FORMER if item.client.status is ClientStatus.FORMER else STALE_ACTIVE
+        limit = periods[item.client.id] + timedelta(days=1) if item.client.id in periods else (
+            default
+        )
+        if now - item.last_contact > limit:
+            stale.append(item)
+    return stale[:STALE_SHOWN]
 
 
 def next_digest_at(now: datetime, tz: ZoneInfo, minute: int, hours: WorkingHours) -> datetime:
@@ -58,11 +91,12 @@ async def build_digest(
     clients: ClientRepo,
     morning: bool,
     invoices: InvoiceRepo | None = None,
+    series: SeriesRepo | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     agenda = await today_page(tasks, owner_id, tz, locale, now, 0)
     greeting = _("☀️ Good morning!") if morning else _("📋 Your digest")
     lines = [html.bold(greeting), agenda.text]
-    stale = await clients.stale(owner_id, now - STALE_ACTIVE, now - STALE_FORMER, STALE_SHOWN)
+    stale = await stale_clients(owner_id, now, clients, series)
     if stale:
         names = ", ".join(
             _("{name} ({duration})").format(
@@ -104,6 +138,7 @@ class DigestDelivery:
         tasks: TaskRepo,
         clients: ClientRepo,
         invoices: InvoiceRepo,
+        series: SeriesRepo,
         sender: Sender,
         i18n: I18n,
         clock: Clock,
@@ -113,6 +148,7 @@ class DigestDelivery:
         self._tasks = tasks
         self._clients = clients
         self._invoices = invoices
+        self._series = series
         self._sender = sender
         self._i18n = i18n
         self._clock = clock
@@ -156,7 +192,7 @@ class DigestDelivery:
             text, markup = await build_digest(
                 owner_id=user.id, tz=self._zone(user), locale=locale, now=now,
                 tasks=self._tasks, clients=self._clients, morning=True,
-                invoices=self._invoices,
+                invoices=self._invoices, series=self._series,
             )
         delivery = await self._sender.send(
             user.id, text, reply_markup=markup, priority=Priority.BULK

@@ -215,20 +215,18 @@ class SqliteClientRepo:
             raise DuplicateClientError("") from exc
         return None if row is None else client_from_row(row)
 
-    async def stale(
-        self, owner_id: int, active_before: datetime, former_before: datetime, limit: int
-    ) -> list[StaleClient]:
-        """Clients with no done task since the cutoff for their status, longest silent first.
-
-        A client never worked with counts from when it was added.
-        """
+    async def last_contacts(self, owner_id: int, before: datetime) -> list[StaleClient]:
+        """Clients last heard from (a done task or a note) before the moment, longest silent
+        first; a client never worked with counts from when it was added."""
         rows = await self._db.fetchall(
-            "SELECT c.*, coalesce((SELECT max(t.done_at) FROM tasks t WHERE t.client_id = c.id"
-            " AND t.status = 'done'), c.created_at) AS last_contact"
-            f" FROM clients c WHERE c.owner_id = ? AND c.{_LIVE}"
-            " AND last_contact < CASE c.status WHEN 'former' THEN ? ELSE ? END"
-            " ORDER BY last_contact LIMIT ?",
-            (owner_id, encode_time(former_before), encode_time(active_before), limit),
+            "SELECT c.*, max(c.created_at,"
+            " coalesce((SELECT max(t.done_at) FROM tasks t WHERE t.client_id = c.id"
+            " AND t.status = 'done'), ''),"
+            " coalesce((SELECT max(n.created_at) FROM notes n WHERE n.client_id = c.id"
+            " AND n.deleted_at IS NULL), '')) AS last_contact"
+            f" FROM clients c WHERE c.owner_id = ? AND c.{_LIVE} AND last_contact < ?"
+            " ORDER BY last_contact",
+            (owner_id, encode_time(before)),
         )
         return [
             StaleClient(client=client_from_row(row), last_contact=decode_time(row["last_contact"]))

@@ -81,3 +81,21 @@ async def test_digest_on_demand_with_clients_not_heard_from(
     assert "Haven't talked to: Бета (45 days)" in replies.text
     assert "Acme (" not in replies.text
     assert "Every working day at 09:00" in replies.text
+
+
+async def test_silence_is_measured_against_the_clients_cadence(
+    chat: ChatHarness, clock: FrozenClock
+) -> None:
+    await chat.send("/newclient Weekly")
+    await chat.press("Cadence")
+    await chat.send("созвон каждый понедельник в 11")
+    await chat.send("/newclient Quiet")
+    await chat.send("/newclient Noted")
+    clock.advance(timedelta(days=10))
+    await chat.send("Noted: созвонились, всё хорошо")  # a note is a contact too
+    replies = await chat.send("/digest")
+    assert "Haven't talked to: Weekly (10 days)" in replies.text
+    assert "Quiet" not in replies.text and "Noted (" not in replies.text
+    clock.advance(timedelta(days=25))
+    later = await chat.send("/digest")
+    assert "Quiet (35 days)" in later.text
