@@ -31,7 +31,7 @@ from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_tex
 from handlers.replies import edit_or_send, send_long, stale_button
 from handlers.tasks import save_task
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
-from storage.models import Client, Note, NoteMedia, SearchKind, Task
+from storage.models import MIN_SEARCH_WORD, Client, Note, NoteMedia, SearchKind, Task
 
 NOTE_LIMIT = 4000  # one Telegram message; longer texts arrive as several messages anyway
 NOTES_PAGE = 10
@@ -475,7 +475,13 @@ def create_router() -> Router:
         if not words:
             await message.answer(_("What to look for? Example: /find бюджет январь"))
             return
+        if not any(len(word) >= MIN_SEARCH_WORD for word in re.findall(r"\w+", query_text)):
+            await message.answer(_("Type at least two letters of a word."))
+            return
         hits = await notes.search(user.id, words, FIND_LIMIT)
+        note_hits = await notes.get_many(
+            user.id, [hit.ref_id for hit in hits if hit.kind is SearchKind.NOTE]
+        )
         found_clients, found_tasks, found_notes = [], [], []
         for hit in hits:
             if hit.kind is SearchKind.CLIENT:
@@ -486,10 +492,8 @@ def create_router() -> Router:
                 task = await tasks.get(user.id, hit.ref_id)
                 if task is not None:
                     found_tasks.append(task)
-            else:
-                note = await notes.get(user.id, hit.ref_id)
-                if note is not None:
-                    found_notes.append(note)
+            elif hit.ref_id in note_hits:
+                found_notes.append(note_hits[hit.ref_id])
         if not (found_clients or found_tasks or found_notes):
             await message.answer(
                 _("Nothing found for {query}.").format(query=quoted(query_text))
@@ -540,11 +544,16 @@ def create_router() -> Router:
     ) -> None:
         """Editing the Telegram message edits the note it became."""
         note = await notes.by_source_message(user.id, message.message_id)
-        if note is None or (message.text or "").startswith("/"):
+        text = message.text or ""
+        if note is None or text.startswith("/") or not text.strip():
             return
-        text = clean_text(message.text or "")[:NOTE_LIMIT]
-        if text:
-            await notes.set_text(user.id, note.id, text, clock.now())
+        # Kept exactly as typed, like the original; a "Client:" prefix is not note text.
+        query, rest = split_client_prefix(text)
+        if query and rest and note.client_id is not None and note.client_name and (
+            query.casefold() == note.client_name.casefold()
+        ):
+            text = rest
+        await notes.set_text(user.id, note.id, text, clock.now())
 
     # Registered last among message handlers of this router: text nobody else wanted.
     @router.message(F.text, ~F.text.startswith("/"))

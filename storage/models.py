@@ -231,6 +231,10 @@ class NoteMedia:
     forward_date: datetime | None = None
 
 
+# Shorter words are not searched: one letter matches half the index.
+MIN_SEARCH_WORD = 2
+
+
 class SearchKind(StrEnum):
     NOTE = "note"
     TASK = "task"

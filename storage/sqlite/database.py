@@ -87,9 +87,9 @@ class Database:
             return count
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self._connection.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        # One trip to the database thread instead of execute, fetch and close.
+        rows = await self._connection.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self._connection.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._connection.execute_fetchall(sql, tuple(params)))

@@ -271,4 +271,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE users ADD COLUMN ahead_defaults TEXT NOT NULL DEFAULT '';
     """,
+    # 12: re-index only when indexed columns change, not on every touch of last_used_at.
+    """
+    DROP TRIGGER clients_index_update;
+    CREATE TRIGGER clients_index_update AFTER UPDATE OF name, aliases, contact_person, phone,
+            email, contact_telegram, deleted_at ON clients BEGIN
+        DELETE FROM search_index WHERE rowid = old.id * 4 + 3;
+        INSERT INTO search_index (rowid, owner, body)
+            SELECT new.id * 4 + 3, 'o' || new.owner_id, replace(replace(
+                new.name || ' ' || new.aliases || ' ' || coalesce(new.contact_person, '')
+                || ' ' || coalesce(new.phone, '') || ' ' || coalesce(new.email, '') || ' '
+                || coalesce(new.contact_telegram, ''), 'ё', 'е'), 'Ё', 'Е')
+            WHERE new.deleted_at IS NULL;
+    END;
+    DROP TRIGGER notes_index_update;
+    CREATE TRIGGER notes_index_update AFTER UPDATE OF text, deleted_at ON notes BEGIN
+        DELETE FROM search_index WHERE rowid = old.id * 4 + 1;
+        INSERT INTO search_index (rowid, owner, body)
+            SELECT new.id * 4 + 1, 'o' || new.owner_id,
+                   replace(replace(new.text, 'ё', 'е'), 'Ё', 'Е')
+            WHERE new.deleted_at IS NULL;
+    END;
+    """,
 )

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.models import Note, NoteMedia, SearchHit, SearchKind
+from storage.models import MIN_SEARCH_WORD, Note, NoteMedia, SearchHit, SearchKind
 from storage.sqlite.codec import decode_optional, decode_time, encode_time
 from storage.sqlite.database import Database
 
@@ -15,6 +15,7 @@ _SELECT = (
 _KINDS = {1: SearchKind.NOTE, 2: SearchKind.TASK, 3: SearchKind.CLIENT}
 # Words for the index: letters and digits only, so user input cannot become FTS syntax.
 _WORD = re.compile(r"\w+", re.UNICODE)
+_RANKED = 200
 
 
 def note_from_row(row: aiosqlite.Row) -> Note:
@@ -43,6 +44,7 @@ def fts_query(owner_id: int, words: list[str]) -> str | None:
         word.replace("ё", "е").replace("Ё", "Е")
         for text in words
         for word in _WORD.findall(text)
+        if len(word) >= MIN_SEARCH_WORD
     ]
     if not terms:
         return None
@@ -199,13 +201,27 @@ class SqliteNoteRepo:
         query = fts_query(owner_id, words)
         if query is None:
             return []
+        # Rank (bm25) only the newest matches: scoring every match of a common word costs
+        # tens of milliseconds at 100,000 notes, and the newest are what people look for.
         rows = await self._db.fetchall(
-            "SELECT rowid, bm25(search_index, 0.0, 1.0) AS rank FROM search_index"
-            " WHERE search_index MATCH ? ORDER BY rank LIMIT ?",
-            (query, limit),
+            "SELECT rowid, bm25(search_index, 0.0, 1.0) AS score FROM search_index"
+            " WHERE search_index MATCH ? ORDER BY rowid DESC LIMIT ?",
+            (query, _RANKED),
         )
-        return [
-            SearchHit(kind=_KINDS[row["rowid"] % 4], ref_id=row["rowid"] // 4, rank=row["rank"])
+        hits = [
+            SearchHit(kind=_KINDS[row["rowid"] % 4], ref_id=row["rowid"] // 4, rank=row["score"])
             for row in rows
             if row["rowid"] % 4 in _KINDS
         ]
+        return sorted(hits, key=lambda hit: hit.rank)[:limit]
+
+    async def get_many(self, owner_id: int, note_ids: list[int]) -> dict[int, Note]:
+        if not note_ids:
+            return {}
+        marks = ",".join("?" * len(note_ids))
+        # "+n.owner_id": filter, don't drive the search by the owner's index.
+        rows = await self._db.fetchall(
+            f"{_SELECT} WHERE n.id IN ({marks}) AND +n.owner_id = ? AND n.deleted_at IS NULL",
+            (*note_ids, owner_id),
+        )
+        return {row["id"]: note_from_row(row) for row in rows}

@@ -234,3 +234,23 @@ async def test_reply_to_a_task_or_client_card_attaches_the_note(
     task = await storage.tasks.get_by_number(USER_ID, 1)
     assert task is not None
     assert [(n.client_name, n.task_id) for n in notes] == [("Beta", None), ("Acme", task.id)]
+
+
+async def test_find_needs_two_letters_and_edit_keeps_text_exact(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    assert "at least two letters" in (await chat.send("/find п")).text
+    await chat.send("/newclient Acme")
+    await chat.send("Acme: первая  версия")
+    [note] = await storage.notes.latest(USER_ID, None, offset=0, limit=1)
+    from datetime import UTC, datetime
+
+    edited = Message(
+        message_id=note.source_message_id or 0, date=datetime.now(UTC),
+        chat=Chat(id=USER_ID, type="private"),
+        from_user=User(id=USER_ID, is_bot=False, first_name="Marina"),
+        text="Acme: вторая  версия\u200b", edit_date=1,
+    )
+    await chat.dispatcher.feed_update(chat.bot, Update(update_id=10**6 + 1, edited_message=edited))
+    updated = await storage.notes.get(USER_ID, note.id)
+    assert updated is not None and updated.text == "вторая  версия\u200b"
