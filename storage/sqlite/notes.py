@@ -15,7 +15,7 @@ _SELECT = (
 _KINDS = {1: SearchKind.NOTE, 2: SearchKind.TASK, 3: SearchKind.CLIENT}
 # Words for the index: letters and digits only, so user input cannot become FTS syntax.
 _WORD = re.compile(r"\w+", re.UNICODE)
-_RANKED = 200
+RANKED_MATCHES = 200
 
 
 def note_from_row(row: aiosqlite.Row) -> Note:
@@ -206,7 +206,7 @@ class SqliteNoteRepo:
         rows = await self._db.fetchall(
             "SELECT rowid, bm25(search_index, 0.0, 1.0) AS score FROM search_index"
             " WHERE search_index MATCH ? ORDER BY rowid DESC LIMIT ?",
-            (query, _RANKED),
+            (query, RANKED_MATCHES),
         )
         hits = [
             SearchHit(kind=_KINDS[row["rowid"] % 4], ref_id=row["rowid"] // 4, rank=row["score"])
