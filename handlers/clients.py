@@ -26,7 +26,7 @@ from bot.services.recurrence import describe
 from bot.services.render import client_card, format_moment, quoted, shorten
 from bot.services.series import SeriesService
 from bot.services.text import FIELD_LIMIT, NAME_LIMIT, clean_line
-from handlers.replies import edit_or_send, stale_button
+from handlers.replies import edit_or_send, stale_button, unresolved_client
 from storage.errors import DuplicateClientError
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 from storage.models import Channel, Client, ClientStatus, Segment
@@ -235,11 +235,7 @@ def create_router() -> Router:
             return
         found = await clients.match(user.id, name)
         if len(found) != 1:
-            await message.answer(
-                (_("Several clients start with {name}. Write the full name.") if found
-                 else _("No client {name}. Add it: /newclient {plain}"))
-                .format(name=quoted(name), plain=html.quote(name))
-            )
+            await message.answer(unresolved_client(name, found))
             return
         try:
             updated = await clients.add_alias(user.id, found[0].id, alias, clock.now())

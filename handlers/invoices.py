@@ -28,7 +28,7 @@ from bot.services.money import AmountError, format_money, parse_amount, to_minor
 from bot.services.render import format_day, quoted, shorten
 from bot.services.text import clean_line
 from bot.settings import Settings
-from handlers.replies import send_long, stale_button
+from handlers.replies import send_long, stale_button, unresolved_client
 from handlers.tasks import when_examples
 from storage.interfaces import ClientRepo, InvoiceRepo
 from storage.models import Invoice, InvoiceStatus
@@ -132,11 +132,7 @@ def create_router() -> Router:
             return
         found = await clients.match(user.id, draft.client_query)
         if len(found) != 1:
-            await message.answer(
-                (_("Several clients start with {name}. Write the full name.")
-                 if found else _("No client {name}. Add it: /newclient {plain}"))
-                .format(name=quoted(draft.client_query), plain=html.quote(draft.client_query))
-            )
+            await message.answer(unresolved_client(draft.client_query, found))
             return
         money = format_money(amount_minor, draft.currency, user.locale)
         due = draft.due or invoice_service.default_due(user.tz, user.morning_hour)

@@ -28,7 +28,7 @@ from bot.services.kinds import detect_kind
 from bot.services.render import KIND_ICONS, highlight, note_line, quoted, shorten
 from bot.services.task_input import split_client_prefix
 from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text
-from handlers.replies import edit_or_send, send_long, stale_button
+from handlers.replies import edit_or_send, send_long, stale_button, unresolved_client
 from handlers.tasks import save_task
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 from storage.models import MIN_SEARCH_WORD, Client, Note, NoteMedia, SearchKind, Task
@@ -366,11 +366,7 @@ def create_router() -> Router:
         name = clean_line(message.text or "")[:NAME_LIMIT]
         found = await clients.match(user.id, name) if name else []
         if len(found) != 1:
-            await message.answer(
-                (_("Several clients start with {name}. Write the full name.") if found
-                 else _("No client {name}. Add it: /newclient {plain}"))
-                .format(name=quoted(name), plain=html.quote(name))
-            )
+            await message.answer(unresolved_client(name, found))
             return
         attached = await notes.set_client(user.id, note.id, found[0].id, clock.now())
         await state.set_state(None)
@@ -432,11 +428,7 @@ def create_router() -> Router:
         if name:
             found = await clients.match(user.id, name)
             if len(found) != 1:
-                await message.answer(
-                    (_("Several clients start with {name}. Write the full name.") if found
-                     else _("No client {name}. Add it: /newclient {plain}"))
-                    .format(name=quoted(name), plain=html.quote(name))
-                )
+                await message.answer(unresolved_client(name, found))
                 return
             client_id = found[0].id
         text, markup = await render_notes(user, notes, clock, client_id, 0)

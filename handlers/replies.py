@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
+from aiogram import html
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.render import MESSAGE_LIMIT, split_message
+from bot.services.render import MESSAGE_LIMIT, quoted, split_message
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +54,14 @@ async def edit_or_send(
 
 async def stale_button(query: CallbackQuery) -> None:
     await query.answer(_("This button is no longer valid."), show_alert=True)
+
+
+def unresolved_client(name: str, found: Sequence[object]) -> str:
+    """Why a name did not pick exactly one client: several match, or none does."""
+    if found:
+        return _("Several clients start with {name}. Write the full name.").format(
+            name=quoted(name)
+        )
+    return _("No client {name}. Add it: /newclient {plain}").format(
+        name=quoted(name), plain=html.quote(name)
+    )
