@@ -1,10 +1,10 @@
 """Benchmark reminder delivery against a rate-limited fake Bot API on 127.0.0.1.
 
-Three measurements, each through the real reminder code (ReminderRuntime: Sender,
-ReminderDelivery, ReminderScheduler) and a real aiogram Bot whose AiohttpSession talks to a
-fake Bot API server running in a child process. The server enforces Telegram-like limits on
-sendMessage (at most 30 per sliding second overall, at most 1 per second per chat) and answers
-HTTP 429 "retry after 1" when they are exceeded.
+Three measurements (and an optional fourth), each through the real reminder code
+(ReminderRuntime: Sender, ReminderDelivery, ReminderScheduler) and a real aiogram Bot whose
+AiohttpSession talks to a fake Bot API server (tests/fakes) running in a child process. The
+server enforces Telegram-like limits on sendMessage (at most 30 per sliding second overall, at
+most 1 per second per chat) and answers HTTP 429 "retry after 1" when they are exceeded.
 
 1. burst:   N reminders (default 10,000) for U users (default 2,000), all due at the same
             whole minute, delivered by ``ReminderDelivery.deliver_due()``; total time against
@@ -19,7 +19,12 @@ HTTP 429 "retry after 1" when they are exceeded.
             get sent twice?
 
     python bench/bench_reminders.py [--burst 10000] [--users 2000] [--pending 100000]
-                                    [--samples 30] [--only burst,startup,idle,stale]
+                                    [--missing 5000] [--samples 30] [--seed 42]
+                                    [--only burst,startup,idle,stale]
+    python bench/bench_reminders.py --only burst --what-if-tolerance 0   # try a Sender fix
+
+The --what-if-* options patch the Sender's pacing attributes in this process only (the code
+is not changed) to measure a proposed fix; their output says WHAT-IF.
 
 This is a script that prints numbers, not a test; it checks its results with asserts where a
 wrong result would make the numbers meaningless, and counts (and reports) everything else.
@@ -31,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import inspect
 import itertools
 import json
 import logging
@@ -58,7 +64,6 @@ import aiosqlite
 from aiogram import Bot
 from pydantic import SecretStr
 
-import bot
 from bot.app import create_bot
 from bot.clock import SystemClock
 from bot.i18n import create_i18n
@@ -74,7 +79,7 @@ from storage.sqlite import open_sqlite_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
-CODE_FROM = Path(bot.__file__).resolve().parent.parent  # which tree the bot is imported from
+CODE_FROM = Path(inspect.getfile(create_bot)).resolve().parent.parent  # the tree bot/ is from
 TOKEN = "42:bench-reminders"
 GLOBAL_PER_SECOND = 30  # what the fake server allows (and Telegram documents)
 CHAT_INTERVAL = 1.0
