@@ -121,7 +121,9 @@ class Sender:
             raise ValueError("backoff delays must not be negative")
         self._bot = bot
         self._slot = 1.0 / global_rate
-        self._tolerance = self._slot / 2
+        # No early sends: half a slot of slack let 31 requests into one second, and a
+        # strict 30-per-second window answered 429, pausing every chat (bench_reminders).
+        self._tolerance = 0.0
         self._per_chat_interval = per_chat_interval
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
