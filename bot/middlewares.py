@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.enums import ChatType
@@ -16,6 +15,7 @@ from aiogram.utils.i18n import I18n
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.i18n import pick_language
+from bot.services.timezones import user_zone
 from bot.settings import Settings
 from storage.interfaces import UserRepo
 
@@ -96,12 +96,7 @@ class UserMiddleware(BaseMiddleware):
         if event_user.language_code and event_user.language_code != profile.telegram_language:
             # Remembered for messages the bot starts itself (reminders, digests).
             await self._users.set_telegram_language(profile.id, event_user.language_code)
-        tz = self._settings.timezone
-        if profile.timezone:
-            try:
-                tz = ZoneInfo(profile.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                logger.warning("user %s has an unknown timezone stored", profile.id)
+        tz = user_zone(profile.timezone, self._settings.timezone)
         data["user"] = UserContext(
             id=profile.id,
             tz=tz,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -21,6 +21,7 @@ from bot.services.agenda import day_bounds, today_page
 from bot.services.money import format_money
 from bot.services.recurrence import next_occurrence
 from bot.services.render import format_duration
+from bot.services.timezones import user_zone
 from bot.settings import Settings
 from storage.interfaces import ClientRepo, InvoiceRepo, SeriesRepo, TaskRepo, UserRepo
 from storage.models import ClientStatus, Series, StaleClient, UserProfile, WorkingHours
@@ -155,12 +156,7 @@ class DigestDelivery:
         self._settings = settings
 
     def _zone(self, user: UserProfile) -> ZoneInfo:
-        if user.timezone:
-            try:
-                return ZoneInfo(user.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-        return self._settings.timezone
+        return user_zone(user.timezone, self._settings.timezone)
 
     def _next(self, user: UserProfile, now: datetime) -> datetime:
         return next_digest_at(now, self._zone(user), user.digest_minute, user.hours)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import uuid
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
 
@@ -20,6 +20,7 @@ from bot.keyboards import reminder_keyboard
 from bot.sender import Outcome, Priority, Sender
 from bot.services.reminder_plan import next_working_start
 from bot.services.render import reminder_text
+from bot.services.timezones import user_zone
 from bot.settings import Settings
 from storage.interfaces import ReminderRepo, UserRepo
 from storage.models import DueReminder, ReminderPurpose
@@ -73,12 +74,7 @@ class ReminderDelivery:
                     return sent
 
     def _zone(self, reminder: DueReminder) -> ZoneInfo:
-        if reminder.user.timezone:
-            try:
-                return ZoneInfo(reminder.user.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-        return self._settings.timezone
+        return user_zone(reminder.user.timezone, self._settings.timezone)
 
     async def _deliver(self, reminder: DueReminder) -> bool:
         now = self._clock.now()

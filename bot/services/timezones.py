@@ -143,3 +143,13 @@ def zone_label(zone: str, now: datetime) -> str:
     local = now.astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
     return f"{zone} (UTC{offset[:3]}:{offset[3:]}, {local:%H:%M})"
+
+
+def user_zone(stored: str | None, default: ZoneInfo) -> ZoneInfo:
+    """The zone a user chose, or the default when none (or an unknown one) is stored."""
+    if stored:
+        try:
+            return ZoneInfo(stored)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return default
