@@ -2,7 +2,9 @@
 
 The database holds every pending reminder; the scheduler holds only one date job (the
 earliest pending reminder) plus a periodic sweep, so start-up costs the same with 10 or
-100,000 pending reminders, and a second worker process could run the same loop.
+100,000 pending reminders. A second worker process could run the same loop: the database
+hands each reminder to one claimer, and claims are leases renewed while they wait to be
+sent, so another worker's sweep does not take them back.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class ReminderScheduler:
         )
 
     async def _run(self) -> None:
+        if self._delivery.busy:
+            # The running delivery claims what is due and re-arms when it finishes;
+            # waiting on it here would only pile up sweeps.
+            return
         try:
             await self._delivery.deliver_due()
         except Exception:

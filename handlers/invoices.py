@@ -12,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.callbacks import InvoiceAction
 from bot.clock import Clock
@@ -90,6 +91,21 @@ def invoice_line(invoice: Invoice, tz: ZoneInfo, locale: str, now: datetime) -> 
     return line
 
 
+def ladder_steps(days: tuple[int, ...]) -> str:
+    """The payment ladder in words: "3 days before, on the due day, 3 days after"."""
+    steps = []
+    for offset in sorted(days):
+        if offset < 0:
+            steps.append(
+                ngettext("{n} day before", "{n} days before", -offset).format(n=-offset)
+            )
+        elif offset == 0:
+            steps.append(_("on the due day"))
+        else:
+            steps.append(ngettext("{n} day after", "{n} days after", offset).format(n=offset))
+    return ", ".join(steps)
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
 
@@ -150,8 +166,11 @@ def create_router() -> Router:
         ]
         if invoice.note:
             lines.append(html.quote(invoice.note))
-        lines.append(_("Payment reminders: 3 days before, on the day, then 3 and 7 days after, "
-                       "until it is paid. All unpaid: /invoices"))
+        lines.append(
+            _("Payment reminders: {steps}, until it is paid. All unpaid: /invoices").format(
+                steps=ladder_steps(settings.invoice_ladder_days)
+            )
+        )
         await message.answer(
             "\n".join(lines),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[invoice_buttons(invoice.id)]),

@@ -26,6 +26,7 @@ from storage.models import (
     StaleClient,
     Task,
     TaskKind,
+    TaskReminderPlan,
     UserProfile,
     WorkingHours,
 )
@@ -179,6 +180,15 @@ class ReminderRepo(Protocol):
     ) -> None:
         """Cancel the task's pending reminders and plan these instead, atomically."""
 
+    async def replace_for_tasks(
+        self,
+        plans: Sequence[TaskReminderPlan],
+        now: datetime,
+        *,
+        keep_snoozes: bool = False,
+    ) -> None:
+        """`replace_for_task` for many tasks in one transaction."""
+
     async def snooze(
         self, owner_id: int, task_id: int, planned: PlannedReminder, now: datetime
     ) -> None: ...
@@ -194,8 +204,15 @@ class ReminderRepo(Protocol):
     async def discard(self, reminder_id: int) -> None: ...
     async def hold_over(self, reminder_id: int, until: datetime, original: datetime) -> None: ...
     async def release(self, reminder_id: int, retry_at: datetime) -> None: ...
-    async def release_stale_claims(self, claimed_before: datetime) -> int: ...
-    async def tasks_without_reminders(self, now: datetime, limit: int) -> list[Task]: ...
+    async def renew_claims(self, token: str, now: datetime) -> int:
+        """Refresh the claim time of this claimer's unsent reminders (a lease renewal)."""
+
+    async def release_stale_claims(self, claimed_before: datetime) -> int:
+        """Claims not renewed since `claimed_before` go back to pending."""
+    async def tasks_without_reminders(
+        self, now: datetime, limit: int, *, after_id: int = 0
+    ) -> list[Task]:
+        """Open future tasks with no reminder for their due moment, by id after `after_id`."""
 
 
 class DialogStateRepo(Protocol):

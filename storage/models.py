@@ -135,6 +135,15 @@ class PlannedReminder:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskReminderPlan:
+    """The reminders one task should have (a batch item for `replace_for_tasks`)."""
+
+    owner_id: int
+    task_id: int
+    planned: tuple[PlannedReminder, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DueReminder:
     """A claimed reminder with everything needed to render and send it."""
 

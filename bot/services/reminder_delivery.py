@@ -30,8 +30,11 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 # A reminder sent this long after its moment says so ("late"): the bot was down or busy.
 LATE_AFTER = timedelta(minutes=2)
-# A claim older than this belongs to a process that died mid-send: send it again.
+# A claim not renewed for this long belongs to a process that died mid-send: send it again.
 STALE_CLAIM = timedelta(minutes=2)
+# While a batch waits in the sender's queue (one chat with many reminders, a long
+# RetryAfter), its claims are renewed this often, well inside STALE_CLAIM.
+RENEW_CLAIMS_SECONDS = 30.0
 RETRY_FAILED_SEND = timedelta(minutes=1)
 
 
@@ -44,7 +47,10 @@ class ReminderDelivery:
         i18n: I18n,
         clock: Clock,
         settings: Settings,
+        *,
+        renew_claims_seconds: float = RENEW_CLAIMS_SECONDS,
     ) -> None:
+        self._renew_seconds = renew_claims_seconds
         self._reminders = reminders
         self._users = users
         self._sender = sender
@@ -59,19 +65,36 @@ class ReminderDelivery:
             logger.warning("re-sending %s reminders whose sending was interrupted", released)
         return released
 
+    @property
+    def busy(self) -> bool:
+        """A delivery is running (it re-checks for due reminders before it finishes)."""
+        return self._lock.locked()
+
     async def deliver_due(self) -> int:
         """Send everything due now; returns how many reminders were sent."""
         async with self._lock:
             sent = 0
             token = uuid.uuid4().hex
-            while True:
-                batch = await self._reminders.claim_due(self._clock.now(), token, BATCH)
-                if not batch:
-                    return sent
-                results = await asyncio.gather(*(self._deliver(item) for item in batch))
-                sent += sum(results)
-                if len(batch) < BATCH:
-                    return sent
+            renewing = asyncio.create_task(self._keep_claims(token))
+            try:
+                while True:
+                    batch = await self._reminders.claim_due(self._clock.now(), token, BATCH)
+                    if not batch:
+                        return sent
+                    results = await asyncio.gather(*(self._deliver(item) for item in batch))
+                    sent += sum(results)
+                    if len(batch) < BATCH:
+                        return sent
+            finally:
+                renewing.cancel()
+
+    async def _keep_claims(self, token: str) -> None:
+        while True:
+            await asyncio.sleep(self._renew_seconds)
+            try:
+                await self._reminders.renew_claims(token, self._clock.now())
+            except Exception:
+                logger.exception("renewing reminder claims failed; will retry")
 
     def _zone(self, reminder: DueReminder) -> ZoneInfo:
         return user_zone(reminder.user.timezone, self._settings.timezone)

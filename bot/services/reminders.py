@@ -14,7 +14,14 @@ from datetime import datetime
 from bot.clock import Clock
 from bot.services.reminder_plan import DEFAULT_PAYMENT_LADDER, plan_reminders
 from storage.interfaces import ReminderRepo, TaskRepo, UserRepo
-from storage.models import PlannedReminder, ReminderPurpose, Task, TaskKind, TaskStatus
+from storage.models import (
+    PlannedReminder,
+    ReminderPurpose,
+    Task,
+    TaskKind,
+    TaskReminderPlan,
+    TaskStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,21 +80,35 @@ class ReminderPlanner:
         self._changed()
 
     async def reconcile(self) -> int:
-        """Plan open future tasks that have no reminder for their due moment."""
+        """Plan open future tasks that have no reminder for their due moment.
+
+        One transaction per batch: after the reminders migration, or a crash at a busy
+        moment, thousands of tasks may need planning and start-up must stay quick.
+        """
         planned = 0
+        defaults: dict[int, dict[TaskKind, int]] = {}
+        # Walk by task id: a task whose plan has no 'due' reminder (a payment ladder
+        # configured without the due day) still matches the query after planning.
+        after_id = 0
         while True:
+            now = self._clock.now()
             batch = await self._reminders.tasks_without_reminders(
-                self._clock.now(), RECONCILE_BATCH
+                now, RECONCILE_BATCH, after_id=after_id
             )
+            if not batch:
+                break
+            after_id = batch[-1].id
+            plans = []
             for task in batch:
-                await self._reminders.replace_for_task(
-                    task.owner_id, task.id,
-                    plan_reminders(
-                        task, self._clock.now(), self._ladder,
-                        await self._defaults(task.owner_id),
-                    ),
-                    self._clock.now(),
+                if task.owner_id not in defaults:
+                    defaults[task.owner_id] = await self._defaults(task.owner_id)
+                plans.append(
+                    TaskReminderPlan(
+                        task.owner_id, task.id,
+                        tuple(plan_reminders(task, now, self._ladder, defaults[task.owner_id])),
+                    )
                 )
+            await self._reminders.replace_for_tasks(plans, now)
             planned += len(batch)
             if len(batch) < RECONCILE_BATCH:
                 break

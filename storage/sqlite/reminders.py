@@ -1,8 +1,10 @@
 """Reminder rows: planned per task, claimed before sending, marked sent after.
 
-Claiming is one UPDATE ... RETURNING over pending rows, so two workers (or a PostgreSQL
-backend with SKIP LOCKED) never send the same reminder; a claim left by a crash is released
-after a while and sent again: at most one duplicate, never a loss.
+Claiming is one UPDATE over pending rows inside a write transaction, so two workers (or a
+PostgreSQL backend with SKIP LOCKED) never send the same reminder. A claim is a lease: the
+claimer renews it while its messages wait in the sender's queue, and a claim nobody renewed
+for a while (its process died mid-send) is released and sent again: at most one duplicate,
+never a loss.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from storage.models import (
     PlannedReminder,
     ReminderPurpose,
     Task,
+    TaskReminderPlan,
     UserProfile,
 )
 from storage.sqlite.clients import client_from_row
@@ -50,27 +53,42 @@ class SqliteReminderRepo:
         keep_snoozes: bool = False,
     ) -> None:
         """Cancel the task's pending reminders and plan these instead, atomically."""
+        await self.replace_for_tasks(
+            [TaskReminderPlan(owner_id, task_id, tuple(planned))], now, keep_snoozes=keep_snoozes
+        )
+
+    async def replace_for_tasks(
+        self,
+        plans: Sequence[TaskReminderPlan],
+        now: datetime,
+        *,
+        keep_snoozes: bool = False,
+    ) -> None:
+        """`replace_for_task` for many tasks in one transaction (start-up reconcile)."""
+        if not plans:
+            return
         stamp = encode_time(now)
         snooze_clause = " AND purpose != 'snooze'" if keep_snoozes else ""
         async with self._db.transaction() as conn:
-            await conn.execute(
+            await conn.executemany(
                 "UPDATE reminders SET status = 'cancelled'"
                 " WHERE task_id = ? AND owner_id = ? AND status = 'pending'" + snooze_clause,
-                (task_id, owner_id),
+                [(plan.task_id, plan.owner_id) for plan in plans],
             )
             await conn.executemany(
                 "INSERT INTO reminders (owner_id, task_id, purpose, fire_at, for_due_at,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        owner_id,
-                        task_id,
+                        plan.owner_id,
+                        plan.task_id,
                         item.purpose.value,
                         encode_time(item.fire_at),
                         _encode_optional(item.for_due_at),
                         stamp,
                     )
-                    for item in planned
+                    for plan in plans
+                    for item in plan.planned
                 ],
             )
 
@@ -216,6 +234,13 @@ class SqliteReminderRepo:
             (encode_time(retry_at), reminder_id),
         )
 
+    async def renew_claims(self, token: str, now: datetime) -> int:
+        """A live sender still holds these claims: keep them from being taken as stale."""
+        return await self._db.execute(
+            "UPDATE reminders SET claimed_at = ? WHERE claim_token = ? AND status = 'claimed'",
+            (encode_time(now), token),
+        )
+
     async def release_stale_claims(self, claimed_before: datetime) -> int:
         """Claims left by a process that died mid-send go back to pending (sent again)."""
         return await self._db.execute(
@@ -224,7 +249,9 @@ class SqliteReminderRepo:
             (encode_time(claimed_before),),
         )
 
-    async def tasks_without_reminders(self, now: datetime, limit: int) -> list[Task]:
+    async def tasks_without_reminders(
+        self, now: datetime, limit: int, *, after_id: int = 0
+    ) -> list[Task]:
         """Open tasks due in the future with no reminder planned for their due moment.
 
         Planning happens right after a task is written; if the process died in between,
@@ -236,7 +263,7 @@ class SqliteReminderRepo:
             " WHERE t.status = 'open' AND t.due_at > ? AND NOT EXISTS ("
             "   SELECT 1 FROM reminders r WHERE r.task_id = t.id AND r.purpose = 'due'"
             "   AND r.for_due_at = t.due_at AND r.status != 'cancelled')"
-            " LIMIT ?",
-            (encode_time(now), limit),
+            " AND t.id > ? ORDER BY t.id LIMIT ?",
+            (encode_time(now), after_id, limit),
         )
         return [task_from_row(row) for row in rows]

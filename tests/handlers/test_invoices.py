@@ -11,6 +11,7 @@ from aiogram.methods import SendMessage
 from bot.clock import FrozenClock
 from storage.interfaces import Storage
 from storage.models import InvoiceStatus
+from tests.handlers.conftest import MakeChat
 from tests.handlers.harness import USER_ID, ChatHarness, buttons
 from tests.handlers.test_reminders import Reminders
 
@@ -35,6 +36,10 @@ async def test_invoice_with_due_date_note_and_ladder(chat: ChatHarness, storage:
     assert "Invoice I1" in replies.text and "₽120,000" in replies.text
     assert "due Tue 1 December, in 5 d" in replies.text
     assert "#45 for November" in replies.text
+    assert (
+        "Payment reminders: 3 days before, on the due day, 3 days after, 7 days after, "
+        "until it is paid." in replies.text
+    )
     assert [text for text, _ in chat.last_keyboard()[1]] == [
         "✅ Paid", "½ Partly", "🤝 Promised…"
     ]
@@ -165,3 +170,14 @@ async def test_digest_lists_invoices_to_collect(chat: ChatHarness) -> None:
     await chat.send("/invoice Вектор 120 000 due 25.11")
     replies = await chat.send("/digest")
     assert "Invoices to collect: 1 — ₽120,000 (Вектор)" in replies.text
+
+
+async def test_confirmation_describes_the_configured_ladder(make_chat: MakeChat) -> None:
+    chat = make_chat(invoice_ladder_days=(0, 1, 5))
+    await chat.send("/lang ru")
+    await chat.send("/newclient Acme")
+    replies = await chat.send("/invoice Acme 100 due 01.12")
+    assert (
+        "Напоминания об оплате: в день оплаты, через 1 день, через 5 дней, пока счёт не оплачен."
+        in replies.text
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,8 +22,10 @@ from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.reminder_runtime import ReminderRuntime
-from bot.services.reminders import ReminderPlanner
+from bot.services.reminder_delivery import STALE_CLAIM, ReminderDelivery
+from bot.services.reminders import RECONCILE_BATCH, ReminderPlanner
 from storage.interfaces import Storage
+from storage.models import TaskKind
 from tests.handlers.conftest import MakeChat, make_settings
 from tests.handlers.harness import USER_ID, ChatHarness, Replies, buttons
 
@@ -332,3 +335,93 @@ async def test_remind_ahead_is_changeable_per_task(chat: ChatHarness, storage: S
     only = await chat.press("only at the time")
     assert "🔔 Reminder: at the time" in only.text
     assert len(await storage.reminders.pending_for_task(USER_ID, task.id)) == 1
+
+
+class BlockedSession(LocalSession):
+    """sendMessage waits until released: a reminder stuck in the sender's queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocking = False
+        self.waiting = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - BaseSession's signature
+    ) -> TelegramType:
+        if isinstance(method, SendMessage) and self.blocking:
+            self.waiting.set()
+            await self.released.wait()
+        return await super().make_request(bot, method, timeout)
+
+
+async def test_claims_waiting_in_the_sender_are_renewed_not_resent(
+    make_chat: MakeChat, storage: Storage, clock: FrozenClock
+) -> None:
+    """Another worker's sweep must not take back a claim this process is still sending."""
+    session = BlockedSession()
+    chat = make_chat(session=session)
+    await chat.send("/task buy flowers today 18:00")
+    driver = Reminders(chat, storage, clock)
+    runtime = driver.runtime
+    runtime.delivery = ReminderDelivery(
+        storage.reminders, storage.users, runtime.sender, create_i18n("en"), clock,
+        make_settings(), renew_claims_seconds=0.01,
+    )
+    await runtime.sender.start()
+    try:
+        clock.set(moscow(26, 18, 0))
+        start = len(session.requests)
+        session.blocking = True
+        delivering = asyncio.create_task(runtime.delivery.deliver_due())
+        await asyncio.wait_for(session.waiting.wait(), 5)
+        clock.advance(timedelta(minutes=5))  # far past STALE_CLAIM, still queued
+        await asyncio.sleep(0.1)  # several renewals
+        assert await storage.reminders.release_stale_claims(clock.now() - STALE_CLAIM) == 0
+        session.released.set()
+        assert await asyncio.wait_for(delivering, 5) == 1
+        assert await runtime.delivery.deliver_due() == 0
+    finally:
+        await runtime.sender.stop()
+    sent = Replies(session.requests[start:]).of(SendMessage)
+    assert [m.text.count("buy flowers") for m in sent] == [1]
+
+
+async def test_start_up_plans_tasks_written_without_reminders(
+    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FrozenClock
+) -> None:
+    """A crash between the task write and its planning: start-up plans it, in batches."""
+    await chat.send("/today")  # the user exists
+    due = moscow(27, 10, 0)
+    for number in range(RECONCILE_BATCH + 205):
+        await storage.tasks.create(  # the bare repository: nothing planned
+            USER_ID, client_id=None, text=f"call {number}", kind=TaskKind.CALL,
+            due_at=due, now=clock.now(),
+        )
+    planner = chat.dispatcher.workflow_data["planner"]
+    assert await planner.reconcile() == RECONCILE_BATCH + 205
+    assert await planner.reconcile() == 0
+    clock.set(due)
+    sent = (await reminders.deliver()).of(SendMessage)
+    numbers = sorted(int(n) for m in sent for n in re.findall(r"call (\d+)", m.text))
+    assert numbers == list(range(RECONCILE_BATCH + 205))  # each once
+
+
+async def test_reconcile_ends_with_a_ladder_that_skips_the_due_day(
+    chat: ChatHarness, storage: Storage, clock: FrozenClock
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/invoice Acme 100 due 01.12")
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.task_id is not None
+    await storage.reminders.cancel_for_task(USER_ID, invoice.task_id)
+    planner = ReminderPlanner(storage.reminders, clock, payment_ladder=(-3, 3))
+    # The task still has no 'due' reminder afterwards; reconcile must not loop on it.
+    assert await asyncio.wait_for(planner.reconcile(), 5) == 1
+    planned = await storage.reminders.pending_for_task(USER_ID, invoice.task_id)
+    assert [r.fire_at for r in planned] == [
+        datetime(2026, 11, 28, 7, tzinfo=UTC), datetime(2026, 12, 4, 7, tzinfo=UTC)
+    ]

@@ -15,6 +15,17 @@ LOCALES = ROOT / "bot" / "locales"
 PLACEHOLDER = re.compile(r"\{\w+\}")
 
 
+def text_of(value: object) -> str:
+    """A message id or string as one comparable text; plural forms joined by a bar."""
+    if isinstance(value, list | tuple):
+        return " | ".join(str(form) for form in value)
+    return str(value)
+
+
+def forms_of(value: object) -> list[str]:
+    return [str(form) for form in value] if isinstance(value, list | tuple) else [str(value)]
+
+
 def extracted_ids(tmp_path: Path) -> set[str]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
@@ -23,28 +34,35 @@ def extracted_ids(tmp_path: Path) -> set[str]:
         cwd=ROOT, check=True, capture_output=True,
     )
     with pot.open("rb") as handle:
-        return {str(message.id) for message in read_po(handle) if message.id}
+        return {text_of(message.id) for message in read_po(handle) if message.id}
 
 
 def test_every_message_is_translated_to_russian(tmp_path: Path) -> None:
     with (LOCALES / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         catalog = read_po(handle)
     translated = {
-        str(message.id): str(message.string)
+        text_of(message.id): message
         for message in catalog
-        if message.id and message.string and not message.fuzzy
+        if message.id and all(forms_of(message.string)) and not message.fuzzy
     }
     missing = extracted_ids(tmp_path) - translated.keys()
     assert not missing, f"untranslated: {sorted(missing)}"
-    for source, target in translated.items():
-        assert sorted(PLACEHOLDER.findall(source)) == sorted(PLACEHOLDER.findall(target)), source
+    for source, message in translated.items():
+        expected = sorted(PLACEHOLDER.findall(forms_of(message.id)[0]))
+        forms = forms_of(message.string)
+        if isinstance(message.id, list | tuple):
+            assert len(forms) == catalog.num_plurals, source  # one, few, many in Russian
+        for form in forms:
+            assert sorted(PLACEHOLDER.findall(form)) == expected, source
 
 
 def test_compiled_catalog_matches_the_po_file() -> None:
     with (LOCALES / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        source = {str(m.id): str(m.string) for m in read_po(handle) if m.id and not m.fuzzy}
+        source = {
+            text_of(m.id): text_of(m.string) for m in read_po(handle) if m.id and not m.fuzzy
+        }
     with (LOCALES / "ru" / "LC_MESSAGES" / "messages.mo").open("rb") as handle:
-        compiled = {str(m.id): str(m.string) for m in read_mo(handle) if m.id}
+        compiled = {text_of(m.id): text_of(m.string) for m in read_mo(handle) if m.id}
     assert compiled == {key: value for key, value in source.items() if value}, (
         "run: pybabel compile -d bot/locales -D messages"
     )

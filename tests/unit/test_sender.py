@@ -185,8 +185,8 @@ async def test_global_rate(make: Make, fake: FakeClock) -> None:
     times = [at for at, _ in session.calls]
     assert len(times) == 90
     assert 2.9 <= times[-1] - times[0] <= 3.3
-    # No burst: never more than about 30 requests in any one-second window.
-    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 31
+    # Never more than 30 requests in any one-second window (Telegram answers the 31st 429).
+    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 30
     assert fake.now <= 3.3
 
 
