@@ -1,5 +1,7 @@
 """A Bot API session that never leaves the process: it records each request and answers
-it the way Telegram would. The shell prints through it; tests assert on what it recorded."""
+it the way Telegram would. The shell prints through it; tests assert on what it recorded.
+Files registered with `add_file` can be fetched with getFile and downloaded, as a user's
+document would be."""
 
 from __future__ import annotations
 
@@ -12,15 +14,17 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     GetMe,
     SendMessage,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
+from aiogram.types import Chat, File, InlineKeyboardMarkup, Message, User
 
 _TAG = re.compile(r"<[^>]+>")
 LOCAL_BOT_USER = User(id=42, is_bot=True, first_name="Assistant", username="am_assistant_bot")
@@ -37,6 +41,8 @@ class LocalSession(BaseSession):
         self._on_request = on_request
         self._message_ids = itertools.count(1000)
         self._messages: dict[tuple[int | str, int], Message] = {}
+        # file_id -> (file_path, content): what a user "uploaded" (see add_file).
+        self._files: dict[str, tuple[str, bytes]] = {}
 
     async def close(self) -> None:
         return None
@@ -49,14 +55,29 @@ class LocalSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        raise NotImplementedError("no files in a local session")
-        yield b""  # type: ignore[unreachable]  # makes this a generator
+        for path, content in self._files.values():
+            if url.endswith("/" + path):
+                for start in range(0, len(content), chunk_size):
+                    yield content[start : start + chunk_size]
+                return
+        raise NotImplementedError("no such file in the local session")
+
+    def add_file(self, content: bytes) -> str:
+        """Keep a file as if a user had sent it; its file_id goes into a Document etc."""
+        number = len(self._files) + 1
+        file_id = f"local-file-{number}"
+        self._files[file_id] = (f"documents/file_{number}", content)
+        return file_id
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None  # noqa: ASYNC109
     ) -> TelegramType:
         self.requests.append(method)
-        result: Any = self._answer(method)
+        try:
+            result: Any = self._answer(method)
+        except Exception as exc:
+            self.responses.append(exc)  # keeps requests and responses index by index
+            raise
         self.responses.append(result)
         if self._on_request is not None:
             self._on_request(method, result)
@@ -68,6 +89,14 @@ class LocalSession(BaseSession):
     def _answer(self, method: TelegramMethod[Any]) -> object:
         if isinstance(method, GetMe):
             return LOCAL_BOT_USER
+        if isinstance(method, GetFile):
+            if method.file_id not in self._files:
+                raise TelegramBadRequest(method, "Bad Request: invalid file_id")
+            path, content = self._files[method.file_id]
+            return File(
+                file_id=method.file_id, file_unique_id=method.file_id, file_size=len(content),
+                file_path=path,
+            )
         if isinstance(method, SendMessage):
             return self._store(method.chat_id, next(self._message_ids), method.text,
                                method.reply_markup)
