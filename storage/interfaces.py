@@ -13,12 +13,15 @@ from typing import Any, Protocol
 
 from storage.models import (
     Client,
+    ClientDraft,
+    ClientImport,
     ClientStatus,
     ClientSummary,
     DueReminder,
     Invoice,
     Note,
     NoteMedia,
+    OwnedCounts,
     PlannedReminder,
     SearchHit,
     Series,
@@ -27,6 +30,7 @@ from storage.models import (
     Task,
     TaskKind,
     TaskReminderPlan,
+    UserData,
     UserProfile,
     WorkingHours,
 )
@@ -315,6 +319,26 @@ class NoteRepo(Protocol):
         """Notes, tasks and clients of this owner matching every word as a prefix, best first."""
 
 
+class UserDataRepo(Protocol):
+    """Everything one user owns at once: export, bulk import of clients, erasure."""
+
+    async def snapshot(self, owner_id: int) -> UserData:
+        """The owner's live clients, tasks, notes and invoices (and newer owned tables)."""
+
+    async def counts(self, owner_id: int) -> OwnedCounts: ...
+
+    async def import_clients(
+        self, owner_id: int, drafts: Sequence[ClientDraft], now: datetime
+    ) -> ClientImport:
+        """Create the drafts in one transaction, all or none; a draft whose name a live
+        client (name or alias) or an earlier draft has is skipped and reported."""
+
+    async def forget(self, owner_id: int) -> None:
+        """Delete everything the owner owns, their dialog state and user row, atomically.
+
+        Raises StorageError (and deletes nothing) when others' rows still refer to them."""
+
+
 @dataclass(frozen=True, slots=True)
 class Storage:
     """Everything the app needs from a backend, plus a way to close it."""
@@ -327,6 +351,7 @@ class Storage:
     series: SeriesRepo
     invoices: InvoiceRepo
     notes: NoteRepo
+    user_data: UserDataRepo
     backend: StorageBackend
 
 

@@ -255,3 +255,52 @@ class SearchHit:
     kind: SearchKind
     ref_id: int
     rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTable:
+    """Rows of a table the export knows only by its columns (a newer feature's, e.g. alerts)."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str | int | float | None, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UserData:
+    """Everything one user owns and can see, read as one consistent snapshot."""
+
+    clients: tuple[Client, ...]
+    tasks: tuple[Task, ...]
+    notes: tuple[Note, ...]
+    invoices: tuple[Invoice, ...]
+    extra: tuple[ExportTable, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClientDraft:
+    """A client to create with its card fields filled (an imported row)."""
+
+    name: str
+    contact_person: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    channel: Channel | None = None
+    report_cadence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientImport:
+    created: tuple[Client, ...]
+    # Positions in the drafts whose name a live client (or an earlier draft) already had.
+    duplicates: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedCounts:
+    """How much a user keeps (live rows), e.g. to say what /forget_me would delete."""
+
+    clients: int
+    tasks: int
+    notes: int
+    invoices: int

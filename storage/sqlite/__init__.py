@@ -13,6 +13,7 @@ from storage.sqlite.notes import SqliteNoteRepo
 from storage.sqlite.reminders import SqliteReminderRepo
 from storage.sqlite.series import SqliteSeriesRepo
 from storage.sqlite.tasks import SqliteTaskRepo
+from storage.sqlite.user_data import SqliteUserDataRepo
 from storage.sqlite.users import SqliteUserRepo
 
 
@@ -28,6 +29,7 @@ async def open_sqlite_storage(path: Path) -> Storage:
         series=SqliteSeriesRepo(database),
         invoices=SqliteInvoiceRepo(database),
         notes=SqliteNoteRepo(database),
+        user_data=SqliteUserDataRepo(database),
         backend=database,
     )
 
