@@ -8,6 +8,7 @@ import contextlib
 import gc
 import logging
 import sys
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
@@ -114,16 +115,34 @@ async def run_bot(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
-        "command", nargs="?", default="run", choices=["run", "shell"],
-        help="run: the Telegram bot (default); shell: try it locally without a token",
+        "command", nargs="?", default="run",
+        choices=["run", "shell", "backup", "restore", "check"],
+        help="run: the Telegram bot (default); shell: try it locally without a token; "
+        "backup: back up the database now; restore FILE: replace the database by a backup "
+        "(stop the bot first); check: settings, database and Telegram",
     )
+    parser.add_argument("file", nargs="?", type=Path, help="restore: the backup file")
     args = parser.parse_args(argv)
+    if (args.command == "restore") != (args.file is not None):
+        parser.error("restore takes one backup file; the other commands take none")
     try:
         settings = load_settings(require_token=args.command == "run")
+        if args.command == "check" and settings.bot_token is not None:
+            # A token that is set must look right, as for run.
+            load_settings(require_token=bool(settings.bot_token.get_secret_value().strip()))
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - before logging exists
         return EXIT_BAD_SETTINGS
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    if args.command in ("backup", "restore", "check"):
+        configure_logging(settings.log_level, [token, token.partition(":")[2]])
+        from bot import backup, check
+
+        if args.command == "backup":
+            return backup.backup_command(settings)
+        if args.command == "restore":
+            return backup.restore_command(settings, args.file)
+        return asyncio.run(check.run_check(settings, check_telegram))
     if args.command == "shell":
         from bot.shell import run_shell
 

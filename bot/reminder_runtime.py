@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
 
+from bot.backup import ScheduledBackups
 from bot.clock import Clock
 from bot.reminder_scheduler import ReminderScheduler
 from bot.sender import Sender
@@ -59,6 +60,9 @@ class ReminderRuntime:
         periodic: list[Callable[[], Awaitable[object]]] = [self.digests.run]
         if series is not None:
             periodic.insert(0, series.advance_all)
+        if settings.backup_every_hours:
+            # Returns at once on most sweeps; backs up when the newest backup is old enough.
+            periodic.append(ScheduledBackups.from_settings(settings, clock).run)
         self.scheduler = ReminderScheduler(
             self.delivery, storage.reminders, clock, periodic=periodic
         )

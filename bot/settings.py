@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("ru", "en")
 SQLITE_PREFIX = "sqlite:///"
+MAX_BACKUP_EVERY_HOURS = 24 * 366
+MAX_BACKUP_KEEP = 10_000
 
 
 class SettingsError(Exception):
@@ -32,6 +34,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     default_currency: str = "RUB"
     invoice_ladder_days: Annotated[tuple[int, ...], NoDecode] = (-3, 0, 3, 7)
+    backup_every_hours: int = 24
+    backup_keep: int = 14
+    backup_dir: Path | None = None
 
     @field_validator("default_currency")
     @classmethod
@@ -83,6 +88,27 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("backup_every_hours")
+    @classmethod
+    def _check_backup_every(cls, value: int) -> int:
+        if not 0 <= value <= MAX_BACKUP_EVERY_HOURS:
+            raise ValueError(f"must be 0 (off) to {MAX_BACKUP_EVERY_HOURS} hours")
+        return value
+
+    @field_validator("backup_keep")
+    @classmethod
+    def _check_backup_keep(cls, value: int) -> int:
+        if not 1 <= value <= MAX_BACKUP_KEEP:
+            raise ValueError(f"must be 1 to {MAX_BACKUP_KEEP} backups")
+        return value
+
+    @field_validator("backup_dir", mode="before")
+    @classmethod
+    def _blank_backup_dir(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -94,6 +120,13 @@ class Settings(BaseSettings):
     def database_path(self) -> Path:
         """`sqlite:///data/x.db` is relative to the working directory; `sqlite:////abs` is not."""
         return Path(self.database_url[len(SQLITE_PREFIX) :])
+
+    @property
+    def backup_path(self) -> Path:
+        """BACKUP_DIR, else a `backups` folder next to the database file."""
+        if self.backup_dir is not None:
+            return self.backup_dir
+        return self.database_path.parent / "backups"
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -113,6 +146,10 @@ _HINTS = {
     "log_level": "use DEBUG, INFO, WARNING or ERROR",
     "default_currency": "use a 3-letter ISO code such as RUB, USD or EUR",
     "invoice_ladder_days": "use day offsets from the due date, e.g. -3,0,3,7",
+    "backup_every_hours": "use whole hours between backups, e.g. 24, or 0 to turn them off",
+    "backup_keep": "use how many backups to keep, e.g. 14",
+    "backup_dir": "use a folder for backups, or leave it empty for a backups folder "
+    "next to the database",
 }
 
 

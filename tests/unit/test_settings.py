@@ -50,6 +50,9 @@ def test_values_from_env_file(tmp_path: Path) -> None:
         ("DATABASE_URL", "postgres://x", "DATABASE_URL is invalid"),
         ("TELEGRAM_API_URL", "ftp://x", "TELEGRAM_API_URL is invalid"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL is invalid"),
+        ("BACKUP_EVERY_HOURS", "-1", "BACKUP_EVERY_HOURS is invalid"),
+        ("BACKUP_EVERY_HOURS", "daily", "BACKUP_EVERY_HOURS is invalid"),
+        ("BACKUP_KEEP", "0", "BACKUP_KEEP is invalid"),
     ],
 )
 def test_each_mistake_names_the_variable(
@@ -62,3 +65,20 @@ def test_each_mistake_names_the_variable(
     message = str(error.value)
     assert message.startswith(expected)
     assert "\n" not in message
+
+
+def test_backups_default_to_daily_next_to_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BACKUP_EVERY_HOURS", "BACKUP_KEEP", "BACKUP_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(require_token=False)
+    assert (settings.backup_every_hours, settings.backup_keep) == (24, 14)
+    assert settings.backup_path == Path("data/backups")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////srv/am/db.sqlite3")
+    monkeypatch.setenv("BACKUP_DIR", " ")
+    assert load_settings(require_token=False).backup_path == Path("/srv/am/backups")
+    monkeypatch.setenv("BACKUP_DIR", "/var/backups/am")
+    monkeypatch.setenv("BACKUP_EVERY_HOURS", "0")
+    monkeypatch.setenv("BACKUP_KEEP", "30")
+    settings = load_settings(require_token=False)
+    assert settings.backup_path == Path("/var/backups/am")
+    assert (settings.backup_every_hours, settings.backup_keep) == (0, 30)

@@ -1,0 +1,115 @@
+"""`python -m bot check`: are settings, database and Telegram ready? One line each.
+
+Settings were loaded (and judged) by `main()` already. The database is opened as the bot
+opens it, so pending migrations are applied; then the schema version, the pending
+reminders and (once the alerts table exists) the open alerts are reported. With a BOT_TOKEN
+set, getMe proves the token and the Bot API. Exit 0 when all is well, 1 with one line
+otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from aiogram import Bot
+
+from bot.app import create_bot
+from bot.backup import list_backups
+from bot.settings import Settings
+from storage.sqlite import Database, open_sqlite_storage
+from storage.sqlite.migrations import MIGRATIONS
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+TELEGRAM_TIMEOUT = 20.0  # seconds for getMe
+
+TelegramCheck = Callable[[Bot, Settings], Awaitable[None]]
+
+
+class NewerSchemaError(Exception):
+    """The database was migrated by a newer version of the code."""
+
+
+async def run_check(
+    settings: Settings,
+    check_telegram: TelegramCheck,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    token = settings.bot_token.get_secret_value().strip() if settings.bot_token else ""
+    secrets = [secret for secret in (token, token.partition(":")[2]) if secret]
+
+    def fail(message: str) -> int:
+        for secret in secrets:
+            message = message.replace(secret, "***")
+        err.write(f"error: {message}\n")
+        return EXIT_FAILED
+
+    out.write("settings: ok\n")
+    try:
+        lines = await _check_database(settings)
+    except (sqlite3.Error, OSError) as exc:
+        return fail(f"database {settings.database_path}: {exc}")
+    except NewerSchemaError as exc:
+        return fail(str(exc))
+    out.writelines(f"{line}\n" for line in lines)
+    out.write(f"backups: {_describe_backups(settings)}\n")
+    if not token:
+        out.write("telegram: not checked (BOT_TOKEN is not set)\n")
+        return EXIT_OK
+    bot = create_bot(settings)
+    where = settings.telegram_api_url or "api.telegram.org"
+    try:
+        # check_telegram logs who the bot is; it raises StartupError with one line.
+        await asyncio.wait_for(check_telegram(bot, settings), TELEGRAM_TIMEOUT)
+    except TimeoutError:
+        return fail(f"no answer from the Bot API at {where} in {TELEGRAM_TIMEOUT:.0f} s")
+    except Exception as exc:  # StartupError, or any other API error: one line either way
+        return fail(str(exc) or type(exc).__name__)
+    finally:
+        await bot.session.close()
+    out.write(f"telegram: ok, {where} accepts the token\n")
+    return EXIT_OK
+
+
+async def _check_database(settings: Settings) -> list[str]:
+    storage = await open_sqlite_storage(settings.database_path)
+    try:
+        version = await storage.backend.schema_version()
+        if version > len(MIGRATIONS):
+            raise NewerSchemaError(
+                f"database {settings.database_path} has schema {version}, newer than this "
+                f"code knows ({len(MIGRATIONS)}): run the newer code or restore a backup"
+            )
+        lines = [f"database: {settings.database_path} (schema {version})"]
+        database = storage.backend
+        assert isinstance(database, Database)
+        row = await database.fetchone("SELECT count(*) FROM reminders WHERE status = 'pending'")
+        lines.append(f"pending reminders: {row[0] if row else 0}")
+        has_alerts = await database.fetchone(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'"
+        )
+        if has_alerts is not None:
+            row = await database.fetchone("SELECT count(*) FROM alerts WHERE state = 'open'")
+            lines.append(f"open alerts: {row[0] if row else 0}")
+        return lines
+    finally:
+        await storage.backend.close()
+
+
+def _describe_backups(settings: Settings) -> str:
+    if not settings.backup_every_hours:
+        where = f"; `python -m bot backup` writes to {settings.backup_path}"
+        return "scheduled backups are off (BACKUP_EVERY_HOURS=0)" + where
+    found = list_backups(settings.backup_path)
+    newest = (
+        f", newest {found[-1].taken_at:%Y-%m-%d %H:%M} UTC" if found else ", none yet"
+    )
+    return (
+        f"every {settings.backup_every_hours} h, keeping {settings.backup_keep}, "
+        f"in {settings.backup_path} ({len(found)} there{newest})"
+    )
