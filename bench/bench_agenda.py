@@ -515,7 +515,7 @@ async def main_async(args: argparse.Namespace) -> int:
                   f"{seeded.due_today_open} open due today, {seeded.overdue_open} open overdue "
                   f"({seeded.overdue_before_today} from before today)")
 
-            settings = Settings(_env_file=None, default_timezone=TIMEZONE)
+            settings = Settings(_env_file=None, default_timezone=TIMEZONE, throttle_burst=0)
             bot_settings = settings.model_copy(update={"bot_token": SecretStr(TOKEN)})
             dates = DateParser()
             dates.warm()

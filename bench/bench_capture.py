@@ -877,7 +877,7 @@ async def run(
     print(f"{args.clients} + {OTHER_CLIENTS} clients via clients.create in "
           f"{time.perf_counter() - started:.1f} s")
 
-    settings = Settings(_env_file=None, default_timezone=TIMEZONE)
+    settings = Settings(_env_file=None, default_timezone=TIMEZONE, throttle_burst=0)
     bot_settings = settings.model_copy(update={"bot_token": SecretStr(TOKEN)})
     dates = DateParser()
     dates.warm()

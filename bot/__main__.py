@@ -1,4 +1,5 @@
-"""Entry point: `python -m bot` runs the bot (long polling); `python -m bot shell` a console."""
+"""Entry point: `python -m bot` runs the bot (long polling, or a webhook when WEBHOOK_URL is
+set); `python -m bot shell` a console."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ from aiogram.exceptions import (
 from bot.app import InFlightUpdates, create_bot, create_dispatcher, register_commands
 from bot.clock import SystemClock
 from bot.i18n import create_i18n
+from bot.intake import IntakeServer, IntakeStartError
 from bot.logs import configure_logging
 from bot.reminder_runtime import ReminderRuntime
 from bot.services.dates import DateParser
 from bot.services.reminders import ReminderPlanner
 from bot.settings import Settings, SettingsError, load_settings
+from bot.webhook import WebhookError, remove_webhook, run_webhook
 from storage.sqlite import open_sqlite_storage
 
 logger = logging.getLogger("bot")
@@ -60,9 +63,15 @@ async def run_bot(settings: Settings) -> None:
     bot = create_bot(settings)
     try:
         await check_telegram(bot, settings)
+        if settings.webhook_url is None:
+            # Polling and a webhook exclude each other: drop one left by webhook mode.
+            await remove_webhook(bot)
     except StartupError:
         await bot.session.close()
         raise
+    except WebhookError as exc:
+        await bot.session.close()
+        raise StartupError(str(exc)) from None
     storage = await open_sqlite_storage(settings.database_path)
     dates = DateParser()
     # Everything imported so far lives as long as the process: keep it out of the full
@@ -81,7 +90,12 @@ async def run_bot(settings: Settings) -> None:
     )
     reminders = ReminderRuntime(
         bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock, settings=settings,
-        series=dispatcher["series"],
+        series=dispatcher["series"], alert_service=dispatcher["alert_service"],
+    )
+    intake = (
+        IntakeServer(dispatcher["alert_service"], settings)
+        if settings.intake_port is not None
+        else None
     )
 
     async def on_startup(bot: Bot) -> None:
@@ -91,6 +105,14 @@ async def run_bot(settings: Settings) -> None:
             # The menu is a convenience; the bot works without it.
             logger.warning("could not register the command menu: %s", exc)
         await reminders.start()
+        if intake is not None:
+            try:
+                await intake.start()
+            except IntakeStartError as exc:
+                await reminders.stop()
+                await storage.backend.close()
+                await bot.session.close()
+                raise StartupError(str(exc)) from None
         logger.info(
             "started: database %s (schema %s)",
             settings.database_path,
@@ -101,12 +123,20 @@ async def run_bot(settings: Settings) -> None:
         # Polling has stopped; let handlers already running commit and reply.
         if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             logger.warning("shutdown: some updates were still being handled")
+        if intake is not None:
+            await intake.stop()
         await reminders.stop()
         await storage.backend.close()
         logger.info("stopped: database closed")
 
     dispatcher.startup.register(on_startup)
     dispatcher.shutdown.register(on_shutdown)
+    if settings.webhook_url is not None:
+        try:
+            await run_webhook(bot, dispatcher, settings)
+        except WebhookError as exc:
+            raise StartupError(str(exc)) from None
+        return
     await dispatcher.start_polling(
         bot, allowed_updates=dispatcher.resolve_used_update_types(), polling_timeout=20
     )

@@ -22,12 +22,15 @@ from bot.clock import Clock
 from bot.fsm_storage import DatabaseFSMStorage
 from bot.i18n import UserLocaleMiddleware, mark
 from bot.middlewares import AccessMiddleware, CommandEndsPromptMiddleware, UserMiddleware
+from bot.services.alerts import AlertService
 from bot.services.dates import DateParser
 from bot.services.invoices import InvoiceService
 from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.services.series import SeriesService
 from bot.settings import Settings
+from bot.throttling import ThrottlingMiddleware
 from handlers import (
+    alerts,
     clients,
     common,
     digest,
@@ -40,6 +43,7 @@ from handlers import (
     reminders,
     series,
     tasks,
+    team,
 )
 from handlers import settings as settings_handlers
 from storage.interfaces import Storage
@@ -123,6 +127,12 @@ def create_dispatcher(
         invoice_service=invoice_service,
         notes=storage.notes,
         user_data=storage.user_data,
+        teams=storage.teams,
+        alerts=storage.alerts,
+        alert_service=AlertService(
+            alerts=storage.alerts, teams=storage.teams, users=storage.users,
+            clients=storage.clients, engine=None, clock=clock, settings=settings,
+        ),
         clock=clock,
         dates=dates,
         i18n=i18n,
@@ -131,10 +141,13 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(in_flight)
     dispatcher.update.outer_middleware(AccessMiddleware(settings, i18n))
     dispatcher.update.outer_middleware(UserMiddleware(storage.users, settings, clock))
+    dispatcher.update.outer_middleware(ThrottlingMiddleware(settings, i18n))
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
     dispatcher.message.outer_middleware(CommandEndsPromptMiddleware())
     dispatcher.include_routers(
         errors.create_router(),
+        # Before common: /start join-<code> is an invite, not a greeting.
+        team.create_router(),
         common.create_router(),
         clients.create_router(),
         tasks.create_router(),
@@ -145,6 +158,7 @@ def create_dispatcher(
         invoices.create_router(),
         settings_handlers.create_router(),
         export.create_router(),
+        alerts.create_router(),
         # Last but the fallback: plain text that no dialog is waiting for becomes a note.
         notes.create_router(),
         fallback.create_router(),
@@ -173,6 +187,9 @@ _MENU = (
     ("export", mark("Your data as files")),
     ("import", mark("Import clients from a CSV file")),
     ("forget_me", mark("Delete all your data")),
+    ("urgent", mark("Raise an urgent alert")),
+    ("alerts", mark("Open and recent alerts")),
+    ("team", mark("Your team")),
     ("tz", mark("Your timezone")),
     ("lang", mark("Language")),
     ("help", mark("Help")),

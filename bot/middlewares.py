@@ -96,6 +96,10 @@ class UserMiddleware(BaseMiddleware):
         if event_user.language_code and event_user.language_code != profile.telegram_language:
             # Remembered for messages the bot starts itself (reminders, digests).
             await self._users.set_telegram_language(profile.id, event_user.language_code)
+        username, full_name = event_user.username, event_user.full_name[:128] or None
+        if (username, full_name) != (profile.username, profile.full_name):
+            # Teammates find each other by @username and see names in /team.
+            await self._users.set_identity(profile.id, username, full_name)
         tz = user_zone(profile.timezone, self._settings.timezone)
         data["user"] = UserContext(
             id=profile.id,

@@ -14,6 +14,7 @@ from bot.backup import ScheduledBackups
 from bot.clock import Clock
 from bot.reminder_scheduler import ReminderScheduler
 from bot.sender import Sender
+from bot.services.alerts import AlertEngine, AlertService
 from bot.services.digest import DigestDelivery
 from bot.services.reminder_delivery import ReminderDelivery
 from bot.services.reminders import ReminderPlanner
@@ -35,6 +36,7 @@ class ReminderRuntime:
         clock: Clock,
         settings: Settings,
         series: SeriesService | None = None,
+        alert_service: AlertService | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -49,7 +51,8 @@ class ReminderRuntime:
             bot, on_blocked=user_blocked_us, sleep=sleep, monotonic=monotonic
         )
         self.delivery = ReminderDelivery(
-            storage.reminders, storage.users, self.sender, i18n, clock, settings
+            storage.reminders, storage.users, self.sender, i18n, clock, settings,
+            teams=storage.teams,
         )
         self._series = series
         self.digests = DigestDelivery(
@@ -67,6 +70,14 @@ class ReminderRuntime:
             self.delivery, storage.reminders, clock, periodic=periodic
         )
         planner.on_change(self.scheduler.wake)
+        # Alerts share the sender, in its urgent lane, ahead of any reminder burst.
+        self.alerts = AlertEngine(
+            alerts=storage.alerts, users=storage.users, teams=storage.teams,
+            clients=storage.clients, sender=self.sender, i18n=i18n, clock=clock,
+            settings=settings,
+        )
+        if alert_service is not None:
+            alert_service.engine = self.alerts
 
     async def start(self) -> None:
         await self.sender.start()
@@ -74,7 +85,9 @@ class ReminderRuntime:
         if self._series is not None:
             await self._series.advance_all()
         await self.scheduler.start()
+        await self.alerts.start()
 
     async def stop(self) -> None:
+        await self.alerts.stop()
         self.scheduler.shutdown()
         await self.sender.stop()

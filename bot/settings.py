@@ -5,15 +5,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("ru", "en")
 SQLITE_PREFIX = "sqlite:///"
 MAX_BACKUP_EVERY_HOURS = 24 * 366
 MAX_BACKUP_KEEP = 10_000
+# Telegram's rule for setWebhook's secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# The only ports api.telegram.org calls webhooks on (a self-hosted Bot API server calls any).
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 
 class SettingsError(Exception):
@@ -34,9 +39,28 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     default_currency: str = "RUB"
     invoice_ladder_days: Annotated[tuple[int, ...], NoDecode] = (-3, 0, 3, 7)
+    # Per-user flood control (bot/throttling.py): a burst, then so many updates a second;
+    # faster updates wait their turn, none is dropped. THROTTLE_BURST=0 turns it off.
+    throttle_burst: int = Field(default=10, ge=0, le=10_000)
+    throttle_per_second: float = Field(default=5.0, gt=0, le=1000)
     backup_every_hours: int = 24
     backup_keep: int = 14
     backup_dir: Path | None = None
+    # Urgent alerts: repeat until acknowledged, escalate after some unanswered repeats.
+    alert_repeat_seconds: int = Field(default=300, ge=5, le=86_400)
+    alert_repeats_before_escalation: int = Field(default=3, ge=1, le=100)
+    alert_max_repeats: int = Field(default=9, ge=1, le=1000)
+    alert_ack_timeout_minutes: int = Field(default=60, ge=1, le=10_080)
+    alert_dedup_minutes: int = Field(default=10, ge=0, le=1440)
+    # The HTTP intake for outside systems (POST /alerts/<secret>); off unless a port is set.
+    intake_host: str = "127.0.0.1"
+    intake_port: int | None = Field(default=None, ge=1, le=65_535)
+    intake_max_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
+    # Webhook mode instead of long polling when WEBHOOK_URL is set (see bot/webhook.py).
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65_535)
 
     @field_validator("default_currency")
     @classmethod
@@ -109,6 +133,41 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        # A self-hosted Bot API server (TELEGRAM_API_URL) may call plain http and any port.
+        self_hosted = bool(info.data.get("telegram_api_url"))
+        if parts.scheme != "https" and not (self_hosted and parts.scheme == "http"):
+            raise ValueError("must start with https://")
+        if not parts.hostname:
+            raise ValueError("has no host name")
+        if parts.fragment:
+            raise ValueError("must not contain #")
+        if not self_hosted and parts.port not in (None, *WEBHOOK_PORTS):
+            raise ValueError("Telegram only calls ports 443, 80, 88 and 8443")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        # Stray blanks around it in .env are not part of it; blank means not set.
+        secret = value.get_secret_value().strip() if value is not None else ""
+        value = SecretStr(secret) if secret else None
+        if value is None:
+            if info.data.get("webhook_url"):
+                raise ValueError("must be set when WEBHOOK_URL is set")
+            return None
+        if not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 characters, each A-Z, a-z, 0-9, _ or -")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -120,6 +179,11 @@ class Settings(BaseSettings):
     def database_path(self) -> Path:
         """`sqlite:///data/x.db` is relative to the working directory; `sqlite:////abs` is not."""
         return Path(self.database_url[len(SQLITE_PREFIX) :])
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL: where the webhook server takes Telegram's POSTs."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @property
     def backup_path(self) -> Path:
@@ -150,6 +214,20 @@ _HINTS = {
     "backup_keep": "use how many backups to keep, e.g. 14",
     "backup_dir": "use a folder for backups, or leave it empty for a backups folder "
     "next to the database",
+    "alert_repeat_seconds": "use seconds between repeats of an unanswered alert, e.g. 300",
+    "alert_repeats_before_escalation": "use a count such as 3",
+    "alert_max_repeats": "use a count such as 9",
+    "alert_ack_timeout_minutes": "use minutes such as 60",
+    "alert_dedup_minutes": "use minutes such as 10 (0: only dedup keys)",
+    "intake_host": "use an address to listen on, e.g. 127.0.0.1 or 0.0.0.0",
+    "intake_port": "use a TCP port such as 8080, or leave it empty to turn the intake off",
+    "intake_max_bytes": "use a body size limit in bytes, e.g. 16384",
+    "webhook_url": "use the public https URL Telegram should call, e.g. "
+    "https://bot.example.com/telegram, or leave it empty to poll",
+    "webhook_secret": "use 1-256 characters of A-Z, a-z, 0-9, _ and -, e.g. from "
+    "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+    "webhook_host": "use an address for the webhook server, e.g. 127.0.0.1 behind a proxy",
+    "webhook_port": "use a TCP port for the webhook server, e.g. 8080",
 }
 
 

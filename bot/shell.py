@@ -117,6 +117,7 @@ async def run_shell(
         reminders = ReminderRuntime(
             bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock,
             settings=settings, series=dispatcher["series"],
+            alert_service=dispatcher["alert_service"],
         )
         await reminders.start()
         user_id = min(settings.allowed_user_ids) if settings.allowed_user_ids else 1

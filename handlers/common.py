@@ -77,6 +77,18 @@ def help_text() -> str:
         _("/digest — today, overdue and clients not heard from; it also comes every working "
           "morning (/digest 8:30, /digest off)"),
         "",
+        html.bold(_("Invoices")),
+        _("/invoice Acme 120000 due 01.12 — an invoice with payment reminders; "
+          "/invoices — unpaid ones"),
+        "",
+        html.bold(_("Urgent alerts and your team")),
+        _("/urgent Acme: site is down — pages the client's manager until someone "
+          "acknowledges; /alerts — open and recent ones"),
+        _("/team new Agency · /team invite · /team — your team; /backup @colleague — who gets "
+          "your unanswered alerts"),
+        _("/handover Acme: @colleague until 15.12 — hand clients over while you are away; "
+          "/intake — addresses for monitors and forms"),
+        "",
         html.bold(_("Notes")),
         _("Any text you send is saved as a note; “Acme: …” or #acme attaches it to the client"),
         _("/notes Acme — a client's notes · /find budget — search clients, tasks and notes"),
@@ -85,6 +97,8 @@ def help_text() -> str:
         _("/tz Moscow — your timezone (a city or a name like Europe/Moscow)"),
         _("/lang ru — language: ru or en"),
         _("/cancel — stop the current dialog"),
+        _("/export — all your data as files · /import — clients from a CSV file · "
+          "/forget_me — delete everything"),
         "",
         _(
             "Dates: “tomorrow 10am”, “fri 15:00”, “in 2 hours”, “next monday”, “10.12 12:00”, "

@@ -27,7 +27,7 @@ from bot.keyboards import BUTTON_TEXT_LIMIT, single_button
 from bot.services.kinds import detect_kind
 from bot.services.render import KIND_ICONS, highlight, note_line, quoted, shorten
 from bot.services.task_input import split_client_prefix
-from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text
+from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text, name_words
 from handlers.replies import edit_or_send, send_long, stale_button, unresolved_client
 from handlers.tasks import save_task
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
@@ -142,14 +142,24 @@ def saved_text(note: Note) -> str:
     return head + (" " + " · ".join(details) if details else "")
 
 
+def names_by_words(query: str, client: Client) -> bool:
+    """The query is the client's name or alias, or its first whole words."""
+    words = name_words(query)
+    return any(name_words(name)[: len(words)] == words for name in (client.name, *client.aliases))
+
+
 async def resolve_prefix(text: str, clients: ClientRepo, user: UserContext) -> (
     tuple[Client | None, str]
 ):
-    """A leading "Client:" or a #tag naming exactly one client attaches the note."""
+    """A leading "Client:" or a #tag naming exactly one client attaches the note.
+
+    Unlike /task, a plain note's "Word:" must name the client by whole words ("Acme:" for
+    "Acme Corp", not "Итог:" for "Итоговая"): people start notes with "Итог:", "Note:".
+    """
     query, rest = split_client_prefix(text)
     if query and rest:
         found = await clients.match(user.id, query)
-        if len(found) == 1:
+        if len(found) == 1 and names_by_words(query, found[0]):
             return found[0], rest
     for tag in _TAG.findall(text):
         found = await clients.match(user.id, tag.replace("_", " "))

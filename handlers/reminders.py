@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -16,12 +16,13 @@ from bot.callbacks import RemindAction, TaskAction
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.dates import DateParser, at_local
+from bot.services.handover import covering_handover
 from bot.services.reminders import ReminderPlanner
 from bot.services.render import format_moment, quoted
 from bot.services.text import clean_line
 from handlers.replies import stale_button
 from handlers.tasks import send_edit_card, when_examples
-from storage.interfaces import TaskRepo, UserRepo
+from storage.interfaces import TaskRepo, TeamRepo, UserRepo
 from storage.models import Task, TaskStatus, WorkingHours
 
 _HOURS = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*[-–—]\s*(\d{1,2})(?:[:.](\d{2}))?$")
@@ -61,6 +62,23 @@ def hours_text(hours: WorkingHours) -> str:
     )
 
 
+async def task_for(
+    user_id: int, task_id: int, tasks: TaskRepo, teams: TeamRepo, now: datetime
+) -> Task | None:
+    """The user's own task, or one of a client handed over to them (they got its reminder)."""
+    task = await tasks.get(user_id, task_id)
+    if task is not None:
+        return task
+    handovers = await teams.active_handovers(now)
+    for owner in {h.owner_id for h in handovers if h.to_user_id == user_id}:
+        found = await tasks.get(owner, task_id)
+        if found is not None:
+            cover = covering_handover(handovers, owner, found.client_id)
+            if cover is not None and cover.to_user_id == user_id:
+                return found
+    return None
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
 
@@ -69,18 +87,19 @@ def create_router() -> Router:
         query: CallbackQuery,
         callback_data: RemindAction,
         tasks: TaskRepo,
+        teams: TeamRepo,
         planner: ReminderPlanner,
         user: UserContext,
         clock: Clock,
         state: FSMContext,
     ) -> None:
-        task = await tasks.get(user.id, callback_data.id)
+        now = clock.now()
+        task = await task_for(user.id, callback_data.id, tasks, teams, now)
         if task is None or task.status is not TaskStatus.OPEN:
             await stale_button(query)
             return
-        now = clock.now()
         if callback_data.op == "done":
-            completed = await tasks.complete(user.id, task.id, now)
+            completed = await tasks.complete(task.owner_id, task.id, now)
             if completed is None:
                 await stale_button(query)
                 return
@@ -124,6 +143,7 @@ def create_router() -> Router:
     async def snooze_picked(
         message: Message,
         tasks: TaskRepo,
+        teams: TeamRepo,
         planner: ReminderPlanner,
         dates: DateParser,
         user: UserContext,
@@ -132,7 +152,11 @@ def create_router() -> Router:
     ) -> None:
         data = await state.get_data()
         task_id = data.get("task_id")
-        task = await tasks.get(user.id, task_id) if isinstance(task_id, int) else None
+        task = (
+            await task_for(user.id, task_id, tasks, teams, clock.now())
+            if isinstance(task_id, int)
+            else None
+        )
         if task is None or task.status is not TaskStatus.OPEN:
             await state.set_state(None)
             await message.answer(_("That task is no longer open."))

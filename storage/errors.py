@@ -17,3 +17,11 @@ class NotFoundError(StorageError):
 
 class DuplicateOccurrenceError(StorageError):
     """That occurrence of the series exists already (another worker made it)."""
+
+
+class AlreadyInTeamError(StorageError):
+    """A user belongs to one team at a time."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(user_id)
+        self.user_id = user_id

@@ -70,6 +70,17 @@ class UserProfile:
     telegram_language: str | None = None
     # Minutes ahead per task kind where the user changed our default.
     ahead_defaults: tuple[tuple[TaskKind, int], ...] = ()
+    # As Telegram last showed them; for "@colleague" and lists of teammates.
+    username: str | None = None
+    full_name: str | None = None
+    # Who gets this user's unanswered alerts first.
+    backup_id: int | None = None
+
+    @property
+    def display_name(self) -> str:
+        if self.full_name:
+            return self.full_name
+        return f"@{self.username}" if self.username else f"id{self.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +164,11 @@ class DueReminder:
     held_over_from: datetime | None
     attempts: int
     task: Task
+    # Who receives it: the task's owner, or the colleague covering a handover.
     user: UserProfile
     client: Client | None
+    # Set when `user` is covering for the owner.
+    covering_for: UserProfile | None = None
 
 
 class SeriesStatus(StrEnum):
@@ -258,6 +272,116 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class Team:
+    id: int
+    name: str
+    lead_id: int
+    intake_secret: str
+    escalate_to_all: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TeamInvite:
+    code: str
+    team_id: int
+    created_by: int
+    expires_at: datetime
+    used_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    id: int
+    owner_id: int
+    # None: all of the owner's clients.
+    client_id: int | None
+    to_user_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+class AlertSeverity(StrEnum):
+    URGENT = "urgent"
+    NORMAL = "normal"
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKED = "acked"
+    RESOLVED = "resolved"
+
+
+class AlertSource(StrEnum):
+    CHAT = "chat"
+    INTAKE = "intake"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: int
+    # "t<team id>" or "u<user id>": whose alert it is, for dedup and listing.
+    scope: str
+    team_id: int | None
+    # The account manager whose client it is (or who raised it without a team).
+    owner_id: int | None
+    client_id: int | None
+    # The client's name as the raiser gave it (kept when it matched no client).
+    client_label: str | None
+    text: str
+    severity: AlertSeverity
+    dedup_key: str | None
+    source: AlertSource
+    raised_by: int | None
+    state: AlertState
+    count: int
+    last_seen_at: datetime
+    step: int
+    step_rounds: int
+    rounds: int
+    gave_up: bool
+    next_at: datetime | None
+    acked_by: int | None
+    acked_at: datetime | None
+    resolved_by: int | None
+    resolved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    """Who has been paged for an alert, and the message to edit when it changes."""
+
+    alert_id: int
+    user_id: int
+    message_id: int | None
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    at: datetime
+    kind: str
+    actor_id: int | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    scope: str
+    team_id: int | None
+    owner_id: int | None
+    client_id: int | None
+    client_label: str | None
+    text: str
+    severity: AlertSeverity
+    dedup_key: str | None
+    source: AlertSource
+    raised_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ExportTable:
     """Rows of a table the export knows only by its columns (a newer feature's, e.g. alerts)."""
 
@@ -304,3 +428,4 @@ class OwnedCounts:
     tasks: int
     notes: int
     invoices: int
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,11 +19,12 @@ from bot.clock import Clock
 from bot.i18n import pick_language
 from bot.keyboards import reminder_keyboard
 from bot.sender import Outcome, Priority, Sender
+from bot.services.handover import covering_handover
 from bot.services.reminder_plan import next_working_start
 from bot.services.render import reminder_text
 from bot.services.timezones import user_zone
 from bot.settings import Settings
-from storage.interfaces import ReminderRepo, UserRepo
+from storage.interfaces import ReminderRepo, TeamRepo, UserRepo
 from storage.models import DueReminder, ReminderPurpose
 
 logger = logging.getLogger(__name__)
@@ -48,8 +50,10 @@ class ReminderDelivery:
         clock: Clock,
         settings: Settings,
         *,
+        teams: TeamRepo | None = None,
         renew_claims_seconds: float = RENEW_CLAIMS_SECONDS,
     ) -> None:
+        self._teams = teams
         self._renew_seconds = renew_claims_seconds
         self._reminders = reminders
         self._users = users
@@ -81,12 +85,30 @@ class ReminderDelivery:
                     batch = await self._reminders.claim_due(self._clock.now(), token, BATCH)
                     if not batch:
                         return sent
+                    batch = await self._route_handovers(batch)
                     results = await asyncio.gather(*(self._deliver(item) for item in batch))
                     sent += sum(results)
                     if len(batch) < BATCH:
                         return sent
             finally:
                 renewing.cancel()
+
+    async def _route_handovers(self, batch: list[DueReminder]) -> list[DueReminder]:
+        """Reminders about a handed-over client go to the colleague covering it."""
+        if self._teams is None:
+            return batch
+        handovers = await self._teams.active_handovers(self._clock.now())
+        if not handovers:
+            return batch
+        routed = []
+        for item in batch:
+            cover = covering_handover(handovers, item.task.owner_id, item.task.client_id)
+            colleague = await self._users.get(cover.to_user_id) if cover is not None else None
+            if colleague is not None and colleague.active:
+                routed.append(replace(item, user=colleague, covering_for=item.user))
+            else:
+                routed.append(item)
+        return routed
 
     async def _keep_claims(self, token: str) -> None:
         while True:

@@ -311,6 +311,12 @@ def reminder_text(
     if task.client_name:
         title = f"{html.bold(html.quote(task.client_name))} — {title}"
     lines = [f"🔔 {KIND_ICONS[task.kind]} {title}"]
+    if reminder.covering_for is not None:
+        lines.append(
+            "🤝 " + _("You are covering for {name}.").format(
+                name=html.quote(reminder.covering_for.display_name)
+            )
+        )
     if task.due_at is not None:
         due = format_moment(task.due_at, tz, locale, now)
         if reminder.purpose is ReminderPurpose.AHEAD and task.due_at > now:

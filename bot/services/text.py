@@ -30,3 +30,8 @@ def clean_text(text: str) -> str:
     """Free text: invisible characters removed, lines kept, outer whitespace trimmed."""
     lines = [" ".join(line.split()) for line in strip_invisible(text).splitlines()]
     return "\n".join(lines).strip()
+
+
+def name_words(text: str) -> list[str]:
+    """A name's words for comparing: case- and ё/е-insensitive."""
+    return strip_invisible(text).casefold().replace("ё", "е").split()

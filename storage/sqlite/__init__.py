@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.interfaces import Storage
+from storage.sqlite.alerts import SqliteAlertRepo
 from storage.sqlite.clients import SqliteClientRepo
 from storage.sqlite.database import Database
 from storage.sqlite.dialogs import SqliteDialogStateRepo
@@ -13,6 +14,7 @@ from storage.sqlite.notes import SqliteNoteRepo
 from storage.sqlite.reminders import SqliteReminderRepo
 from storage.sqlite.series import SqliteSeriesRepo
 from storage.sqlite.tasks import SqliteTaskRepo
+from storage.sqlite.teams import SqliteTeamRepo
 from storage.sqlite.user_data import SqliteUserDataRepo
 from storage.sqlite.users import SqliteUserRepo
 
@@ -31,6 +33,8 @@ async def open_sqlite_storage(path: Path) -> Storage:
         notes=SqliteNoteRepo(database),
         user_data=SqliteUserDataRepo(database),
         backend=database,
+        teams=SqliteTeamRepo(database),
+        alerts=SqliteAlertRepo(database),
     )
 
 

@@ -293,4 +293,99 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE new.deleted_at IS NULL;
     END;
     """,
+    # 13: teams and urgent alerts. A user belongs to at most one team; an alert belongs to a
+    # team or (without one) to a user, its "scope". The engine acts on an alert when next_at
+    # comes (page, repeat, escalate, re-trigger), claiming it first like a reminder. An open
+    # alert's dedup key is unique in its scope, so a burst of duplicates is one alert.
+    """
+    ALTER TABLE users ADD COLUMN username TEXT;
+    ALTER TABLE users ADD COLUMN full_name TEXT;
+    ALTER TABLE users ADD COLUMN backup_id INTEGER REFERENCES users(id);
+    ALTER TABLE users ADD COLUMN intake_secret TEXT;
+    CREATE INDEX users_username ON users(lower(username));
+    CREATE TABLE teams (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        lead_id INTEGER NOT NULL REFERENCES users(id),
+        intake_secret TEXT NOT NULL,
+        escalate_to_all INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE team_members (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id),
+        team_id INTEGER NOT NULL REFERENCES teams(id),
+        joined_at TEXT NOT NULL
+    );
+    CREATE INDEX team_members_team ON team_members(team_id);
+    CREATE TABLE team_invites (
+        code TEXT PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id),
+        created_by INTEGER NOT NULL REFERENCES users(id),
+        expires_at TEXT NOT NULL,
+        used_by INTEGER REFERENCES users(id),
+        used_at TEXT
+    );
+    CREATE TABLE handovers (
+        id INTEGER PRIMARY KEY,
+        owner_id INTEGER NOT NULL REFERENCES users(id),
+        client_id INTEGER REFERENCES clients(id),
+        to_user_id INTEGER NOT NULL REFERENCES users(id),
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        cancelled_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX handovers_owner ON handovers(owner_id, ends_at);
+    CREATE INDEX handovers_to ON handovers(to_user_id, ends_at);
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        team_id INTEGER REFERENCES teams(id),
+        owner_id INTEGER REFERENCES users(id),
+        client_id INTEGER REFERENCES clients(id),
+        client_label TEXT,
+        text TEXT NOT NULL,
+        severity TEXT NOT NULL CHECK (severity IN ('urgent', 'normal')),
+        dedup_key TEXT,
+        source TEXT NOT NULL CHECK (source IN ('chat', 'intake')),
+        raised_by INTEGER REFERENCES users(id),
+        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acked', 'resolved')),
+        count INTEGER NOT NULL DEFAULT 1,
+        last_seen_at TEXT NOT NULL,
+        step INTEGER NOT NULL DEFAULT 0,
+        step_rounds INTEGER NOT NULL DEFAULT 0,
+        rounds INTEGER NOT NULL DEFAULT 0,
+        gave_up INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT,
+        claim_token TEXT,
+        claimed_at TEXT,
+        acked_by INTEGER REFERENCES users(id),
+        acked_at TEXT,
+        resolved_by INTEGER REFERENCES users(id),
+        resolved_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX alerts_next ON alerts(next_at) WHERE next_at IS NOT NULL;
+    CREATE INDEX alerts_scope ON alerts(scope, state, created_at);
+    CREATE UNIQUE INDEX alerts_open_dedup ON alerts(scope, dedup_key)
+        WHERE dedup_key IS NOT NULL AND state != 'resolved';
+    CREATE TABLE alert_pages (
+        alert_id INTEGER NOT NULL REFERENCES alerts(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        message_id INTEGER,
+        step INTEGER NOT NULL,
+        first_at TEXT NOT NULL,
+        PRIMARY KEY (alert_id, user_id)
+    );
+    CREATE TABLE alert_events (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id),
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        actor_id INTEGER,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX alert_events_alert ON alert_events(alert_id, id);
+    """,
 )

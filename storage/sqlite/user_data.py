@@ -199,6 +199,7 @@ class SqliteUserDataRepo:
     async def _forget(self, owner_id: int) -> None:
         params = (owner_id,)
         async with self._db.transaction() as conn:
+            await self._leave_team(conn, owner_id)
             # Newer owned tables first: their rows may point at tasks and clients. Rows of
             # other tables pointing at those rows (an alert's pages) go with them.
             for table in OPTIONAL_OWNED_TABLES:
@@ -222,6 +223,56 @@ class SqliteUserDataRepo:
             ):
                 await conn.execute(f"DELETE FROM {table} WHERE owner_id = ?", params)
             await self._forget_user_row(conn, owner_id)
+
+    @staticmethod
+    async def _leave_team(conn: aiosqlite.Connection, owner_id: int) -> None:
+        """Team data stays with the team; the user's place in it goes.
+
+        Team alerts about the user's clients keep the client's name but no longer point at
+        the card; a lead hands the team to the longest-serving member (a team of one goes).
+        """
+        await conn.execute(
+            "UPDATE alerts SET client_label = coalesce(client_label,"
+            " (SELECT name FROM clients WHERE clients.id = alerts.client_id)),"
+            " client_id = NULL, owner_id = NULL WHERE owner_id = ? AND team_id IS NOT NULL",
+            (owner_id,),
+        )
+        await conn.execute(
+            "DELETE FROM handovers WHERE owner_id = ? OR to_user_id = ?", (owner_id, owner_id)
+        )
+        await conn.execute("UPDATE users SET backup_id = NULL WHERE backup_id = ?", (owner_id,))
+        await conn.execute(
+            "DELETE FROM team_invites WHERE created_by = ? OR used_by = ?", (owner_id, owner_id)
+        )
+        cursor = await conn.execute("SELECT id FROM teams WHERE lead_id = ?", (owner_id,))
+        led = [row[0] for row in await cursor.fetchall()]
+        await cursor.close()
+        await conn.execute("DELETE FROM team_members WHERE user_id = ?", (owner_id,))
+        for team_id in led:
+            cursor = await conn.execute(
+                "SELECT user_id FROM team_members WHERE team_id = ?"
+                " ORDER BY joined_at, user_id LIMIT 1",
+                (team_id,),
+            )
+            successor = await cursor.fetchone()
+            await cursor.close()
+            if successor is not None:
+                await conn.execute(
+                    "UPDATE teams SET lead_id = ? WHERE id = ?", (successor[0], team_id)
+                )
+                continue
+            # Nobody is left: the team and everything it kept go.
+            await conn.execute(
+                "DELETE FROM alert_events WHERE alert_id IN"
+                " (SELECT id FROM alerts WHERE team_id = ?)", (team_id,),
+            )
+            await conn.execute(
+                "DELETE FROM alert_pages WHERE alert_id IN"
+                " (SELECT id FROM alerts WHERE team_id = ?)", (team_id,),
+            )
+            await conn.execute("DELETE FROM alerts WHERE team_id = ?", (team_id,))
+            await conn.execute("DELETE FROM team_invites WHERE team_id = ?", (team_id,))
+            await conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
 
     async def _forget_optional(
         self, conn: aiosqlite.Connection, table: str, owner_id: int

@@ -32,6 +32,9 @@ def user_from_row(row: aiosqlite.Row, prefix: str = "") -> UserProfile:
         digest_minute=row[f"{prefix}digest_minute"],
         telegram_language=row[f"{prefix}telegram_language"],
         ahead_defaults=decode_ahead(row[f"{prefix}ahead_defaults"]),
+        username=row[f"{prefix}username"],
+        full_name=row[f"{prefix}full_name"],
+        backup_id=row[f"{prefix}backup_id"],
         hours=WorkingHours(
             start_minute=row[f"{prefix}work_start_minute"],
             end_minute=row[f"{prefix}work_end_minute"],
@@ -65,6 +68,40 @@ class SqliteUserRepo:
 
     async def set_timezone(self, user_id: int, timezone: str) -> None:
         await self._db.execute("UPDATE users SET timezone = ? WHERE id = ?", (timezone, user_id))
+
+    async def set_identity(
+        self, user_id: int, username: str | None, full_name: str | None
+    ) -> None:
+        await self._db.execute(
+            "UPDATE users SET username = ?, full_name = ? WHERE id = ?",
+            (username, full_name, user_id),
+        )
+
+    async def by_username(self, username: str) -> UserProfile | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM users WHERE lower(username) = lower(?) ORDER BY id LIMIT 1",
+            (username.lstrip("@"),),
+        )
+        return None if row is None else user_from_row(row)
+
+    async def set_backup(self, user_id: int, backup_id: int | None) -> None:
+        await self._db.execute(
+            "UPDATE users SET backup_id = ? WHERE id = ?", (backup_id, user_id)
+        )
+
+    async def intake_secret(self, user_id: int, new_secret: str) -> str:
+        """The user's intake secret, set to `new_secret` the first time it is asked for."""
+        await self._db.execute(
+            "UPDATE users SET intake_secret = coalesce(intake_secret, ?) WHERE id = ?",
+            (new_secret, user_id),
+        )
+        row = await self._db.fetchone("SELECT intake_secret FROM users WHERE id = ?", (user_id,))
+        assert row is not None
+        return str(row[0])
+
+    async def stored_intake_secret(self, user_id: int) -> str | None:
+        row = await self._db.fetchone("SELECT intake_secret FROM users WHERE id = ?", (user_id,))
+        return None if row is None or row[0] is None else str(row[0])
 
     async def set_active(self, user_id: int, active: bool) -> None:
         await self._db.execute(

@@ -50,6 +50,12 @@ _INT_PARAMS = frozenset(
 # Free-text parameters: never decoded, whatever they look like.
 _TEXT_PARAMS = frozenset({"text", "caption", "description", "short_description", "name"})
 _MAX_POLL_SECONDS = 30.0
+_WEBHOOK_CONFLICT: JSON = {
+    "ok": False,
+    "error_code": 409,
+    "description": "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first",
+}
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,8 @@ class FakeBotAPI:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, JSON]] = []
+        # Wall-clock arrival time (time.time()) of each call, by the same index as `calls`.
+        self.call_times: list[float] = []
         self.raw_requests: list[RawRequest] = []
         self.tokens: set[str] = set()
         self.bot_user: JSON = dict(BOT_USER)
@@ -126,6 +134,8 @@ class FakeBotAPI:
         self._changed = asyncio.Event()  # replaced by a fresh Event after each change
         self._runner: web.AppRunner | None = None
         self._closing = False
+        # Set by setWebhook, cleared by deleteWebhook; while set, getUpdates fails with 409.
+        self.webhook_url = ""
         self.base_url = ""
 
     # ----------------------------------------------------------------- lifecycle
@@ -261,6 +271,11 @@ class FakeBotAPI:
         chat = self._chats.get(chat_id)
         return None if chat is None else chat.messages.get(message_id)
 
+    def messages_in(self, chat_id: int) -> list[JSON]:
+        """Every message of a chat (the user's and the bot's, as last edited), oldest first."""
+        chat = self._chats.get(chat_id)
+        return [] if chat is None else [chat.messages[key] for key in sorted(chat.messages)]
+
     @property
     def pending_updates(self) -> list[JSON]:
         return list(self._updates)
@@ -319,6 +334,7 @@ class FakeBotAPI:
         self.tokens.add(token)
         params = await self._read_params(request)
         self.calls.append((method, params))
+        self.call_times.append(time.time())
         self._notify()
         handler = {
             "getme": self._get_me,
@@ -327,7 +343,10 @@ class FakeBotAPI:
             "editmessagetext": self._edit_message,
             "editmessagereplymarkup": self._edit_message,
             "deletewebhook": self._delete_webhook,
+            "setwebhook": self._set_webhook,
         }.get(method.lower())
+        if method.lower() == "getupdates" and self.webhook_url:
+            return web.json_response(_WEBHOOK_CONFLICT, status=409)
         result: Any = True if handler is None else await handler(params)
         return web.json_response({"ok": True, "result": result})
 
@@ -335,6 +354,13 @@ class FakeBotAPI:
         return self.bot_user
 
     async def _delete_webhook(self, params: JSON) -> Any:
+        if params.get("drop_pending_updates") is True:
+            self._updates.clear()
+        self.webhook_url = ""
+        return True
+
+    async def _set_webhook(self, params: JSON) -> Any:
+        self.webhook_url = str(params.get("url", ""))
         if params.get("drop_pending_updates") is True:
             self._updates.clear()
         return True

@@ -23,6 +23,9 @@ def make_settings(**overrides: object) -> Settings:
         "bot_token": SecretStr("42:TEST"),
         "default_timezone": "Europe/Moscow",
         "default_language": "en",
+        # Scripted tests type faster than any person; tests/handlers/test_throttling.py
+        # turns the flood control on, in virtual time.
+        "throttle_burst": 0,
     }
     values.update(overrides)
     # model_validate reads no environment or .env: tests see only these values.

@@ -73,9 +73,15 @@ class ChatHarness:
         self._ids = itertools.count(1)
         # (chat id, message id) of the latest bot message that carried a keyboard, per user.
         self.keyboard_message: dict[int, int] = {}
+        # Other people in the test: user id -> (first name, @username).
+        self.people: dict[int, tuple[str, str | None]] = {}
 
     def _user(self, user_id: int, language_code: str) -> User:
-        return User(id=user_id, is_bot=False, first_name="Marina", language_code=language_code)
+        first_name, username = self.people.get(user_id, ("Marina", None))
+        return User(
+            id=user_id, is_bot=False, first_name=first_name, username=username,
+            language_code=language_code,
+        )
 
     async def _feed(self, update: Update) -> Replies:
         start = len(self.session.requests)

@@ -36,6 +36,21 @@ async def test_client_prefix_and_tag_attach(chat: ChatHarness, storage: Storage)
                                              "хотят скидку"]
 
 
+async def test_a_word_before_a_colon_is_not_a_client_by_a_prefix(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Итоговая компания")
+    await chat.send("/newclient Acme Corp")
+    summary = await chat.send("Итог: договорились о скидке")
+    assert summary.text.startswith("📝 Note saved.")
+    assert "Итоговая" not in summary.text
+    whole_word = await chat.send("acme: ждут счёт")
+    assert "Note saved → Acme Corp" in whole_word.text
+    [latest, first] = await storage.notes.latest(USER_ID, None, offset=0, limit=2)
+    assert first.text == "Итог: договорились о скидке" and first.client_id is None
+    assert latest.text == "ждут счёт"
+
+
 async def test_note_survives_byte_for_byte_and_html_is_escaped(
     chat: ChatHarness, storage: Storage
 ) -> None:

@@ -1,0 +1,631 @@
+"""Urgent alerts: raising them, answering them, and the engine that pages until someone does.
+
+The database decides: an alert is stored before anyone is paged (the intake answers 2xx
+only then), the engine acts when an alert's `next_at` comes and claims it first, and an
+answer (acknowledge, resolve, snooze) clears the claim, so it always beats a repeat being
+prepared. A restart resumes from `next_at`: no step skipped, at most one in flight repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.clock import Clock
+from bot.i18n import pick_language
+from bot.sender import Outcome, Priority, Sender
+from bot.services.alert_render import alert_keyboard, alert_ref, alert_text, names, role_label
+from bot.services.alert_routing import AlertRouter, Step
+from bot.services.reminder_plan import next_working_start
+from bot.services.timezones import user_zone
+from bot.settings import Settings
+from storage.interfaces import AlertRepo, ClientRepo, TeamRepo, UserRepo
+from storage.models import (
+    Alert,
+    AlertSeverity,
+    AlertSource,
+    AlertState,
+    Client,
+    NewAlert,
+    Team,
+    UserProfile,
+)
+
+logger = logging.getLogger(__name__)
+
+SNOOZE = timedelta(minutes=15)
+STALE_CLAIM = timedelta(minutes=2)
+RETRY_AFTER_ERROR = timedelta(seconds=30)
+IDLE_CHECK_SECONDS = 30.0
+CLAIM_BATCH = 50
+TEXT_LIMIT = 2000
+CLIENT_LIMIT = 200
+DEDUP_KEY_LIMIT = 200
+_NO_SECRET = "-" * 32
+
+
+def whole_second_after(moment: datetime) -> datetime:
+    """Moments are stored to the second: round up, so a repeat never comes early."""
+    if moment.microsecond == 0:
+        return moment
+    return moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def team_scope(team_id: int) -> str:
+    return f"t{team_id}"
+
+
+def user_scope(user_id: int) -> str:
+    return f"u{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    alert: Alert
+    created: bool
+    client: Client | None
+
+
+class Answer(StrEnum):
+    DONE = "done"
+    ALREADY = "already"  # someone answered first: the alert shows who
+    NOT_YOURS = "not_yours"
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerResult:
+    answer: Answer
+    alert: Alert | None = None
+
+
+class AlertEngine:
+    """Pages, repeats, escalates, re-triggers; renders each message for its recipient."""
+
+    def __init__(
+        self,
+        *,
+        alerts: AlertRepo,
+        users: UserRepo,
+        teams: TeamRepo,
+        clients: ClientRepo,
+        sender: Sender,
+        i18n: I18n,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self._alerts = alerts
+        self._users = users
+        self._teams = teams
+        self._clients = clients
+        self._sender = sender
+        self._i18n = i18n
+        self._clock = clock
+        self._settings = settings
+        self.router = AlertRouter(users, teams)
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        # Alerts whose pages are being refreshed for a duplicate -> another one came meanwhile.
+        self._recount: dict[int, bool] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ running
+
+    def wake(self) -> None:
+        """Something changed (a new alert): act now instead of at the next check."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run_forever(), name="alert-engine")
+
+    async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+
+    async def _run_forever(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_due()
+                upcoming = await self._alerts.next_at()
+            except Exception:
+                logger.exception("alert engine step failed; retrying shortly")
+                upcoming = None
+            delay = IDLE_CHECK_SECONDS
+            if upcoming is not None:
+                delay = min(delay, max((upcoming - self._clock.now()).total_seconds(), 0.05))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def run_due(self) -> int:
+        """Act on every alert whose moment has come; returns how many were handled."""
+        async with self._lock:
+            handled = 0
+            while True:
+                now = self._clock.now()
+                token = uuid.uuid4().hex
+                batch = await self._alerts.claim_due(now, token, now - STALE_CLAIM, CLAIM_BATCH)
+                if not batch:
+                    return handled
+                for alert in batch:
+                    try:
+                        await self._act(alert, token)
+                    except Exception:
+                        logger.exception("alert %s: step failed; retrying", alert.id)
+                        await self._alerts.release(
+                            alert.id, token, self._clock.now() + RETRY_AFTER_ERROR
+                        )
+                handled += len(batch)
+                if len(batch) < CLAIM_BATCH:
+                    return handled
+
+    # ------------------------------------------------------------------ one step
+
+    async def _act(self, alert: Alert, token: str) -> None:
+        now = self._clock.now()
+        if alert.state is AlertState.ACKED:
+            # Acknowledged but not resolved in time: it pages again from the start.
+            if await self._alerts.reopen(alert.id, token, now):
+                self.wake()
+            return
+        chain = await self.router.chain(alert, now)
+        if not chain:
+            await self._alerts.add_event(alert.id, now, "nobody", None)
+            await self._save(alert, token, next_at=None)
+            return
+        settings = self._settings
+        step = min(alert.step, len(chain) - 1)
+        repeats_done = max(alert.rounds - 1 - alert.step, 0)
+        if alert.rounds > 0 and repeats_done >= settings.alert_max_repeats:
+            await self._give_up(alert, token, chain)
+            return
+        if alert.rounds == 0:
+            kind, new_step = "paged", 0
+        elif alert.step_rounds > settings.alert_repeats_before_escalation and step + 1 < len(
+            chain
+        ):
+            kind, new_step = "escalated", step + 1
+        else:
+            kind, new_step = "repeat", step
+        if alert.severity is AlertSeverity.NORMAL:
+            first = chain[new_step].people[0]
+            start = next_working_start(
+                now, user_zone(first.timezone, settings.timezone), first.hours
+            )
+            if start is not None:
+                # A normal alert waits for working hours; urgent ones never do.
+                await self._alerts.add_event(alert.id, now, "held", None)
+                await self._save(alert, token, next_at=start)
+                return
+        client = await self._client(alert)
+        people = await self._names(alert, chain)
+        in_chain = {p.id: p for s in chain[: new_step + 1] for p in s.people}
+        paged_before = [
+            in_chain[page.user_id]
+            for page in await self._alerts.pages(alert.id)
+            if page.user_id in in_chain
+        ]
+        if kind == "repeat":
+            targets = paged_before or list(chain[0].people)
+        else:
+            targets = list(chain[new_step].people)
+        header = self._header(alert, kind, chain, new_step, people)
+        await self._page(alert, client, people, targets, header, new_step, now)
+        if kind == "escalated":
+            told = [p for p in paged_before if p.id not in {t.id for t in targets}]
+            await self._announce_escalation(alert, client, told, chain[new_step])
+        await self._alerts.add_event(
+            alert.id, now, kind, None, ",".join(str(p.id) for p in targets)
+        )
+        fresh_step = kind != "repeat"
+        await self._save(
+            alert, token,
+            step=new_step,
+            step_rounds=1 if fresh_step else alert.step_rounds + 1,
+            rounds=alert.rounds + 1,
+            next_at=whole_second_after(now + timedelta(seconds=settings.alert_repeat_seconds)),
+        )
+
+    def _header(
+        self,
+        alert: Alert,
+        kind: str,
+        chain: list[Step],
+        step: int,
+        people: dict[int, str],
+    ) -> Callable[[], str | None]:
+        """A line saying why this message comes now, rendered in each recipient's language."""
+
+        def render() -> str | None:
+            if kind == "escalated":
+                before = [p.display_name for s in chain[:step] for p in s.people]
+                return "⬆️ " + _("Escalated to you: {people} did not acknowledge.").format(
+                    people=names(before)
+                )
+            if kind == "repeat":
+                repeats = alert.rounds - alert.step
+                return "🔁 " + _("Repeat {number}: still not acknowledged.").format(
+                    number=repeats
+                )
+            if alert.acked_by is not None and alert.acked_at is not None:
+                return "♻️ " + _(
+                    "Acknowledged by {name} but not resolved in {minutes} min: paging again."
+                ).format(
+                    name=html_name(people, alert.acked_by),
+                    minutes=self._settings.alert_ack_timeout_minutes,
+                )
+            return None
+
+        return render
+
+    async def _page(
+        self,
+        alert: Alert,
+        client: Client | None,
+        people: dict[int, str],
+        targets: Iterable[UserProfile],
+        header: Callable[[], str | None],
+        step: int,
+        now: datetime,
+    ) -> None:
+        priority = Priority.URGENT if alert.severity is AlertSeverity.URGENT else Priority.NORMAL
+
+        async def one(person: UserProfile) -> None:
+            tz, locale = self._where(person)
+            with self._i18n.context(), self._i18n.use_locale(locale):
+                text = alert_text(alert, client, people, tz, locale, now, header=header())
+                markup = alert_keyboard(alert)
+            delivery = await self._sender.send(
+                person.id, text, reply_markup=markup, priority=priority
+            )
+            if delivery.outcome is not Outcome.SENT:
+                logger.warning("alert %s: paging %s failed: %s", alert.id, person.id,
+                               delivery.error or delivery.outcome)
+            await self._alerts.record_page(alert.id, person.id, delivery.message_id, step, now)
+
+        await asyncio.gather(*(one(person) for person in targets))
+
+    async def _announce_escalation(
+        self, alert: Alert, client: Client | None, told: list[UserProfile], step: Step
+    ) -> None:
+        async def one(person: UserProfile) -> None:
+            _zone, locale = self._where(person)
+            with self._i18n.context(), self._i18n.use_locale(locale):
+                line = _("{alert}: no acknowledgement, now paging {people} ({role}).")
+                text = "⬆️ " + line.format(
+                    alert=alert_ref(alert, client),
+                    people=names([p.display_name for p in step.people]),
+                    role=role_label(step.role),
+                )
+            await self._sender.send(person.id, text, priority=Priority.URGENT)
+
+        await asyncio.gather(*(one(person) for person in told))
+
+    async def _give_up(self, alert: Alert, token: str, chain: list[Step]) -> None:
+        now = self._clock.now()
+        client = await self._client(alert)
+        people = await self._names(alert, chain)
+        team = await self._teams.get(alert.team_id) if alert.team_id is not None else None
+        lead = await self._users.get(team.lead_id) if team is not None else None
+        recipients = [lead] if lead is not None else list(chain[0].people)
+        paged = [people.get(page.user_id, "?") for page in await self._alerts.pages(alert.id)]
+        repeats = max(alert.rounds - 1 - alert.step, 0)
+        # Save first: the summary must go out once, even if a send below fails.
+        if not await self._save(alert, token, gave_up=True, next_at=None):
+            return
+        await self._alerts.add_event(alert.id, now, "gave_up", None)
+        final = await self._alerts.get(alert.id)
+        for person in recipients:
+            _zone, locale = self._where(person)
+            with self._i18n.context(), self._i18n.use_locale(locale):
+                text = "🔕 " + _(
+                    "Nobody acknowledged {alert} after {count} repeats. Paged: {people}."
+                ).format(alert=alert_ref(alert, client), count=repeats, people=names(paged))
+                markup = alert_keyboard(final or alert)
+            await self._sender.send(
+                person.id, text, reply_markup=markup, priority=Priority.URGENT
+            )
+
+    async def _save(
+        self,
+        alert: Alert,
+        token: str,
+        *,
+        step: int | None = None,
+        step_rounds: int | None = None,
+        rounds: int | None = None,
+        gave_up: bool | None = None,
+        next_at: datetime | None,
+    ) -> bool:
+        return await self._alerts.save_progress(
+            alert, token,
+            state=alert.state,
+            step=alert.step if step is None else step,
+            step_rounds=alert.step_rounds if step_rounds is None else step_rounds,
+            rounds=alert.rounds if rounds is None else rounds,
+            gave_up=alert.gave_up if gave_up is None else gave_up,
+            next_at=next_at,
+            now=self._clock.now(),
+        )
+
+    # ------------------------------------------------------------------ refreshing
+
+    async def refresh_count(self, alert: Alert) -> None:
+        """Show a duplicate's new count on the pages. While one refresh of an alert runs,
+        more duplicates do not wait for their own: one more runs afterwards, in the
+        background, with the latest count (a burst of N edits each page twice, not N times,
+        and the intake answers without queueing behind N edits at 1 a second per chat)."""
+        if alert.id in self._recount:
+            self._recount[alert.id] = True
+            return
+        self._recount[alert.id] = False
+        try:
+            await self.refresh(alert)
+        finally:
+            again = self._recount.pop(alert.id)
+        if again:
+            latest = await self._alerts.get(alert.id)
+            if latest is not None:
+                task = asyncio.create_task(self._refresh_logged(latest))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def _refresh_logged(self, alert: Alert) -> None:
+        try:
+            await self.refresh_count(alert)
+        except Exception:
+            logger.exception("alert %s: refreshing its pages failed", alert.id)
+
+    async def refresh(self, alert: Alert, *, announce: str | None = None,
+                      actor_id: int | None = None) -> None:
+        """Edit every paged person's alert message to the current state; tell the others
+        who answered (`announce` is 'acked' or 'resolved')."""
+        client = await self._client(alert)
+        pages = await self._alerts.pages(alert.id)
+        people = await self._names(alert, [])
+        for page in pages:
+            people.setdefault(page.user_id, "?")
+        missing = [uid for uid, name in people.items() if name == "?"]
+        for uid in missing:
+            profile = await self._users.get(uid)
+            if profile is not None:
+                people[uid] = profile.display_name
+        now = self._clock.now()
+
+        async def one(user_id: int, message_id: int | None) -> None:
+            profile = await self._users.get(user_id)
+            if profile is None:
+                return
+            tz, locale = self._where(profile)
+            with self._i18n.context(), self._i18n.use_locale(locale):
+                text = alert_text(alert, client, people, tz, locale, now)
+                markup = alert_keyboard(alert)
+                note = None
+                if announce is not None and user_id != actor_id:
+                    who = html_name(people, actor_id)
+                    note = (
+                        "✅ " + _("{name} took {alert}.")
+                        if announce == "acked"
+                        else "✔️ " + _("{name} resolved {alert}.")
+                    ).format(name=who, alert=alert_ref(alert, client))
+            if message_id is not None:
+                await self._sender.edit(
+                    user_id, message_id, text, reply_markup=markup, priority=Priority.URGENT
+                )
+            if note is not None:
+                await self._sender.send(user_id, note, priority=Priority.URGENT)
+
+        await asyncio.gather(*(one(page.user_id, page.message_id) for page in pages))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _where(self, person: UserProfile) -> tuple[ZoneInfo, str]:
+        tz = user_zone(person.timezone, self._settings.timezone)
+        locale = pick_language(
+            person.language, person.telegram_language, self._settings.default_language
+        )
+        return tz, locale
+
+    async def _client(self, alert: Alert) -> Client | None:
+        if alert.client_id is None or alert.owner_id is None:
+            return None
+        return await self._clients.get(alert.owner_id, alert.client_id)
+
+    async def _names(self, alert: Alert, chain: list[Step]) -> dict[int, str]:
+        people = {p.id: p.display_name for s in chain for p in s.people}
+        for user_id in (alert.raised_by, alert.acked_by, alert.resolved_by, alert.owner_id):
+            if user_id is not None and user_id not in people:
+                profile = await self._users.get(user_id)
+                if profile is not None:
+                    people[user_id] = profile.display_name
+        return people
+
+
+def html_name(people: dict[int, str], user_id: int | None) -> str:
+    return html.quote(people.get(user_id or 0, "?"))
+
+
+class AlertService:
+    """What handlers and the intake do with alerts."""
+
+    def __init__(
+        self,
+        *,
+        alerts: AlertRepo,
+        teams: TeamRepo,
+        users: UserRepo,
+        clients: ClientRepo,
+        engine: AlertEngine | None,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self._alerts = alerts
+        self._teams = teams
+        self._users = users
+        self._clients = clients
+        self.engine = engine
+        self._clock = clock
+        self._settings = settings
+
+    async def raise_alert(
+        self,
+        *,
+        team: Team | None,
+        owner_hint: int | None,
+        raised_by: int | None,
+        client_query: str | None,
+        text: str,
+        severity: AlertSeverity,
+        dedup_key: str | None,
+        source: AlertSource,
+    ) -> Raised:
+        """Store the alert (or count a duplicate) and wake the engine to page at once.
+
+        `owner_hint`: whose clients to look in first (the raiser, or a per-user secret).
+        """
+        client = await self._find_client(team, owner_hint, client_query)
+        if client is not None:
+            owner_id: int | None = client.owner_id
+        elif team is None:
+            owner_id = owner_hint
+        else:
+            owner_id = None  # unknown client in a team: the lead gets it
+        scope = team_scope(team.id) if team is not None else user_scope(owner_hint or 0)
+        now = self._clock.now()
+        alert, created = await self._alerts.raise_alert(
+            NewAlert(
+                scope=scope,
+                team_id=team.id if team is not None else None,
+                owner_id=owner_id,
+                client_id=client.id if client is not None else None,
+                client_label=None if client is not None else (client_query or None),
+                text=text[:TEXT_LIMIT],
+                severity=severity,
+                dedup_key=dedup_key,
+                source=source,
+                raised_by=raised_by,
+            ),
+            now,
+            now - timedelta(minutes=self._settings.alert_dedup_minutes),
+        )
+        if self.engine is not None:
+            if created:
+                self.engine.wake()
+            else:
+                # The people paged see the new count; nobody is paged again for it.
+                await self.engine.refresh_count(alert)
+        return Raised(alert, created, client)
+
+    async def intake_owner(self, path_secret: str) -> tuple[Team | None, int | None] | None:
+        """Whose intake a path secret opens: (team, None) for a team's, (their team or None,
+        user id) for a user's; None if it opens nothing. Compared in constant time."""
+        head, _sep, token = path_secret.partition("-")
+        kind, number = head[:1], head[1:]
+        expected: str | None = None
+        team: Team | None = None
+        user_id: int | None = None
+        if number.isdigit() and len(number) < 19:
+            if kind == "t":
+                team = await self._teams.get(int(number))
+                expected = team.intake_secret if team is not None else None
+            elif kind == "u":
+                user_id = int(number)
+                expected = await self._users.stored_intake_secret(user_id)
+        # Compare even when nothing is stored, so the answer takes as long either way.
+        matches = hmac.compare_digest(
+            (expected or _NO_SECRET).encode(), token.encode()
+        )
+        if not matches or expected is None:
+            return None
+        if kind == "u":
+            assert user_id is not None
+            return await self._teams.team_of(user_id), user_id
+        return team, None
+
+    async def _find_client(
+        self, team: Team | None, owner_hint: int | None, query: str | None
+    ) -> Client | None:
+        if not query:
+            return None
+        owners: list[int] = [owner_hint] if owner_hint is not None else []
+        if team is not None:
+            owners += [m.id for m in await self._teams.members(team.id) if m.id != owner_hint]
+        for owner in owners:
+            found = await self._clients.match(owner, query)
+            if len(found) == 1:
+                return found[0]
+        return None
+
+    async def may_answer(self, user_id: int, alert: Alert) -> bool:
+        if alert.team_id is not None:
+            team = await self._teams.team_of(user_id)
+            if team is not None and team.id == alert.team_id:
+                return True
+        if alert.scope == user_scope(user_id) or alert.owner_id == user_id:
+            return True
+        return any(page.user_id == user_id for page in await self._alerts.pages(alert.id))
+
+    async def scopes_of(self, user_id: int) -> list[str]:
+        scopes = [user_scope(user_id)]
+        team = await self._teams.team_of(user_id)
+        if team is not None:
+            scopes.append(team_scope(team.id))
+        return scopes
+
+    async def _answer(
+        self, alert_id: int, user_id: int, op: str
+    ) -> AnswerResult:
+        alert = await self._alerts.get(alert_id)
+        if alert is None:
+            return AnswerResult(Answer.GONE)
+        if not await self.may_answer(user_id, alert):
+            return AnswerResult(Answer.NOT_YOURS)
+        now = self._clock.now()
+        if op == "ack":
+            changed = await self._alerts.acknowledge(
+                alert_id, user_id, now,
+                whole_second_after(
+                    now + timedelta(minutes=self._settings.alert_ack_timeout_minutes)
+                ),
+            )
+        elif op == "resolve":
+            changed = await self._alerts.resolve(alert_id, user_id, now)
+        else:
+            changed = await self._alerts.snooze(
+                alert_id, user_id, now, whole_second_after(now + SNOOZE)
+            )
+        if changed is None:
+            return AnswerResult(Answer.ALREADY, await self._alerts.get(alert_id))
+        if self.engine is not None and op in ("ack", "resolve"):
+            await self.engine.refresh(
+                changed, announce="acked" if op == "ack" else "resolved", actor_id=user_id
+            )
+        return AnswerResult(Answer.DONE, changed)
+
+    async def acknowledge(self, alert_id: int, user_id: int) -> AnswerResult:
+        return await self._answer(alert_id, user_id, "ack")
+
+    async def resolve(self, alert_id: int, user_id: int) -> AnswerResult:
+        return await self._answer(alert_id, user_id, "resolve")
+
+    async def snooze(self, alert_id: int, user_id: int) -> AnswerResult:
+        return await self._answer(alert_id, user_id, "snooze")
