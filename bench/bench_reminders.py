@@ -317,6 +317,7 @@ def make_settings(base_url: str) -> Settings:
     return Settings(
         _env_file=None, bot_token=SecretStr(TOKEN), telegram_api_url=base_url,
         default_timezone="UTC", default_language="en",
+        backup_every_hours=0,  # DATABASE_URL is not the bench's database
     )
 
 
