@@ -183,6 +183,16 @@ async def test_personal_secret_without_a_team_pages_the_user(intake: Intake) -> 
     assert "backup failed" in sent[SOLO][0]
 
 
+async def test_a_team_members_own_address_pages_them_not_the_lead(intake: Intake) -> None:
+    secret = await intake.storage.users.intake_secret(ANNA, "anna-own-secret-0123456789")
+    status, body = await intake.post(f"u{ANNA}-{secret}", {"text": "my monitor: disk full"})
+    assert status == 201 and body["client_known"] is False
+    alert = await intake.storage.alerts.get(body["alert"])
+    assert alert is not None and alert.owner_id == ANNA and alert.team_id == intake.team.id
+    sent = await intake.page()
+    assert list(sent) == [ANNA]
+
+
 @pytest.mark.parametrize(
     "secret",
     [

@@ -505,10 +505,11 @@ class AlertService:
         client = await self._find_client(team, owner_hint, client_query)
         if client is not None:
             owner_id: int | None = client.owner_id
-        elif team is None:
+        elif team is None or (source is AlertSource.INTAKE and owner_hint is not None):
+            # Alone, or through their own intake address: it is theirs.
             owner_id = owner_hint
         else:
-            owner_id = None  # unknown client in a team: the lead gets it
+            owner_id = None  # no known client, raised in a team: the lead gets it
         scope = team_scope(team.id) if team is not None else user_scope(owner_hint or 0)
         now = self._clock.now()
         alert, created = await self._alerts.raise_alert(
