@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.services.reminder_delivery import ReminderDelivery
+from storage.faults import StorageFault, describe, storage_fault
 from storage.interfaces import ReminderRepo
 
 logger = logging.getLogger(__name__)
@@ -41,9 +42,36 @@ class ReminderScheduler:
         self._clock = clock
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._background: set[asyncio.Task[None]] = set()
+        # The storage fault being waited out (disk full, read-only): logged once, not per sweep.
+        self._fault: StorageFault | None = None
+
+    def _failed(self, exc: Exception, message: str, *args: object) -> bool:
+        """Log a failed step; a storage fault once per outage, in one line. True if a fault."""
+        fault = storage_fault(exc)
+        if fault is None:
+            logger.exception(message, *args)
+            return False
+        if fault is self._fault:
+            logger.debug("%s: storage still unavailable (%s)", message % args, fault)
+        else:
+            self._fault = fault
+            logger.error(
+                "%s: storage unavailable (%s): %s; retrying every %ss",
+                message % args, fault, describe(exc), SWEEP_SECONDS,
+            )
+        return True
+
+    def _recovered(self) -> None:
+        if self._fault is not None:
+            logger.warning("storage accepts writes again (was %s): reminders resume", self._fault)
+            self._fault = None
 
     async def start(self) -> None:
-        await self._delivery.release_stale_claims()
+        try:
+            await self._delivery.release_stale_claims()
+        except Exception as exc:
+            # A read-only or full disk must not keep the bot from answering; the sweep retries.
+            self._failed(exc, "releasing stale reminder claims failed")
         self._scheduler.add_job(
             self._sweep, "interval", seconds=SWEEP_SECONDS, id="sweep",
             coalesce=True, max_instances=1,
@@ -86,21 +114,28 @@ class ReminderScheduler:
             return
         try:
             await self._delivery.deliver_due()
-        except Exception:
-            logger.exception("reminder delivery failed; the sweep will try again")
-        await self._arm()
+        except Exception as exc:
+            if self._failed(exc, "reminder delivery failed; the sweep will try again"):
+                # Re-arming now would wake again at once for the same due reminder.
+                return
+        else:
+            self._recovered()
+        try:
+            await self._arm()
+        except Exception as exc:
+            self._failed(exc, "planning the next reminder wake-up failed")
 
     async def _sweep(self) -> None:
         """Belt and braces: releases interrupted claims and delivers anything missed."""
         try:
             await self._delivery.release_stale_claims()
-        except Exception:
-            logger.exception("releasing stale reminder claims failed")
+        except Exception as exc:
+            self._failed(exc, "releasing stale reminder claims failed")
         for job in self._periodic:
             try:
                 await job()
-            except Exception:
-                logger.exception("periodic job %s failed", getattr(job, "__name__", job))
+            except Exception as exc:
+                self._failed(exc, "periodic job %s failed", getattr(job, "__name__", job))
         await self._run()
 
 

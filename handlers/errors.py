@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.context import UserContext
-from bot.i18n import mark
+from bot.i18n import mark, pick_language
 from storage.errors import StorageError
+from storage.faults import StorageFault, describe, storage_fault
 
 logger = logging.getLogger(__name__)
 
+
+def _telegram_language(update: Update) -> str | None:
+    """The sender's Telegram language, for errors raised before the user was loaded."""
+    for event in (update.message, update.callback_query):
+        if event is not None and event.from_user is not None:
+            return event.from_user.language_code
+    return None
+
+
+def _faulted_storage(event: ErrorEvent) -> dict[str, Any] | bool:
+    """Filter: the database cannot take writes now (disk full, read-only, I/O error)."""
+    fault = storage_fault(event.exception)
+    return {"fault": fault} if fault is not None else False
 
 
 async def _tell_user(
@@ -24,7 +39,11 @@ async def _tell_user(
 ) -> None:
     """Answer in the user's language; the error arrives outside the locale middleware."""
     update = event.update
-    locale = user.locale if user is not None else i18n.default_locale
+    locale = (
+        user.locale
+        if user is not None
+        else pick_language(None, _telegram_language(update), i18n.default_locale)
+    )
     with i18n.context(), i18n.use_locale(locale):
         text = _(message)
     try:
@@ -39,15 +58,35 @@ async def _tell_user(
 def create_router() -> Router:
     router = Router(name=__name__)
 
+    @router.errors(_faulted_storage)
+    async def storage_unavailable(
+        event: ErrorEvent,
+        bot: Bot,
+        i18n: I18n,
+        fault: StorageFault,
+        user: UserContext | None = None,
+    ) -> None:
+        # An incident, not a bug: one line, no traceback. The transaction was rolled back.
+        logger.error(
+            "storage unavailable (%s) in update %s: %s",
+            fault,
+            event.update.update_id,
+            describe(event.exception),
+        )
+        await _tell_user(
+            event, bot, i18n, user,
+            mark(
+                "⚠️ Could not save that: the bot's storage is not accepting changes right "
+                "now. Please try again in a few minutes."
+            ),
+        )
+
     @router.errors(ExceptionTypeFilter(StorageError, sqlite3.OperationalError))
     async def storage_failed(
         event: ErrorEvent, bot: Bot, i18n: I18n, user: UserContext | None = None
     ) -> None:
         logger.error(
-            "storage error in update %s: %s: %s",
-            event.update.update_id,
-            type(event.exception).__name__,
-            event.exception,
+            "storage error in update %s: %s", event.update.update_id, describe(event.exception)
         )
         await _tell_user(event, bot, i18n, user, mark("⚠️ Could not save that. Please try again."))
 

@@ -7,6 +7,7 @@ Times are aware datetimes in UTC.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -452,3 +453,7 @@ class Storage:
 class StorageBackend(Protocol):
     async def close(self) -> None: ...
     async def schema_version(self) -> int: ...
+
+    def atomic(self) -> AbstractAsyncContextManager[None]:
+        """Repository writes made inside happen together or not at all (nested: savepoint)."""
+        ...

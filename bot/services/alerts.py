@@ -31,6 +31,7 @@ from bot.services.alert_routing import AlertRouter, Step
 from bot.services.reminder_plan import next_working_start
 from bot.services.timezones import user_zone
 from bot.settings import Settings
+from storage.faults import StorageFault, describe, storage_fault
 from storage.interfaces import AlertRepo, ClientRepo, TeamRepo, UserRepo
 from storage.models import (
     Alert,
@@ -121,6 +122,8 @@ class AlertEngine:
         # Alerts whose pages are being refreshed for a duplicate -> another one came meanwhile.
         self._recount: dict[int, bool] = {}
         self._background: set[asyncio.Task[None]] = set()
+        # A storage outage (disk full, read-only) being waited out: one log line, not one a try.
+        self._fault: StorageFault | None = None
 
     # ------------------------------------------------------------------ running
 
@@ -147,9 +150,21 @@ class AlertEngine:
             try:
                 await self.run_due()
                 upcoming = await self._alerts.next_at()
-            except Exception:
-                logger.exception("alert engine step failed; retrying shortly")
+            except Exception as exc:
+                fault = storage_fault(exc)
+                if fault is None:
+                    logger.exception("alert engine step failed; retrying shortly")
+                elif fault is not self._fault:
+                    logger.error(
+                        "alert engine: storage unavailable (%s): %s; retrying shortly",
+                        fault, describe(exc),
+                    )
+                self._fault = fault
                 upcoming = None
+            else:
+                if self._fault is not None:
+                    logger.warning("alert engine: storage accepts writes again")
+                    self._fault = None
             delay = IDLE_CHECK_SECONDS
             if upcoming is not None:
                 delay = min(delay, max((upcoming - self._clock.now()).total_seconds(), 0.05))

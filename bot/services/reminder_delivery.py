@@ -10,7 +10,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
@@ -24,6 +24,7 @@ from bot.services.reminder_plan import next_working_start
 from bot.services.render import reminder_text
 from bot.services.timezones import user_zone
 from bot.settings import Settings
+from storage.faults import describe, storage_fault
 from storage.interfaces import ReminderRepo, TeamRepo, UserRepo
 from storage.models import DueReminder, ReminderPurpose
 
@@ -62,8 +63,17 @@ class ReminderDelivery:
         self._clock = clock
         self._settings = settings
         self._lock = asyncio.Lock()
+        # Sent, but the database could not record it (disk full): reminder id -> sent at.
+        # Recorded before stale claims are released, so they are not sent twice.
+        self._unmarked: dict[int, datetime] = {}
+
+    async def _mark_unmarked(self) -> None:
+        for reminder_id, sent_at in list(self._unmarked.items()):
+            await self._reminders.mark_sent(reminder_id, sent_at)
+            del self._unmarked[reminder_id]
 
     async def release_stale_claims(self) -> int:
+        await self._mark_unmarked()
         released = await self._reminders.release_stale_claims(self._clock.now() - STALE_CLAIM)
         if released:
             logger.warning("re-sending %s reminders whose sending was interrupted", released)
@@ -88,6 +98,8 @@ class ReminderDelivery:
                     batch = await self._route_handovers(batch)
                     results = await asyncio.gather(*(self._deliver(item) for item in batch))
                     sent += sum(results)
+                    # Raises while the storage still cannot record them: the sweep retries.
+                    await self._mark_unmarked()
                     if len(batch) < BATCH:
                         return sent
             finally:
@@ -115,8 +127,12 @@ class ReminderDelivery:
             await asyncio.sleep(self._renew_seconds)
             try:
                 await self._reminders.renew_claims(token, self._clock.now())
-            except Exception:
-                logger.exception("renewing reminder claims failed; will retry")
+            except Exception as exc:
+                if storage_fault(exc) is None:
+                    logger.exception("renewing reminder claims failed; will retry")
+                else:
+                    logger.warning("renewing reminder claims failed; will retry: %s",
+                                   describe(exc))
 
     def _zone(self, reminder: DueReminder) -> ZoneInfo:
         return user_zone(reminder.user.timezone, self._settings.timezone)
@@ -152,7 +168,14 @@ class ReminderDelivery:
             await self._reminders.release(reminder.id, now + RETRY_FAILED_SEND)
             return False
         if delivery.outcome is Outcome.SENT:
-            await self._reminders.mark_sent(reminder.id, self._clock.now())
+            sent_at = self._clock.now()
+            try:
+                await self._reminders.mark_sent(reminder.id, sent_at)
+            except Exception as exc:
+                if storage_fault(exc) is None:
+                    raise
+                # Sent all the same; recorded once the storage takes writes again.
+                self._unmarked[reminder.id] = sent_at
             return True
         if delivery.outcome is Outcome.BLOCKED:
             await self._reminders.mark_failed(reminder.id)

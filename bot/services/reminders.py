@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 
 from bot.clock import Clock
@@ -119,11 +120,21 @@ class ReminderPlanner:
 
 
 class PlannedTasks:
-    """A TaskRepo whose writes keep reminders planned. Reads pass straight through."""
+    """A TaskRepo whose writes keep reminders planned. Reads pass straight through.
 
-    def __init__(self, tasks: TaskRepo, planner: ReminderPlanner) -> None:
+    With `atomic` (the storage's StorageBackend.atomic), a task write and its reminders land
+    together or not at all: a full disk never leaves a task without its reminders.
+    """
+
+    def __init__(
+        self,
+        tasks: TaskRepo,
+        planner: ReminderPlanner,
+        atomic: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
+    ) -> None:
         self._tasks = tasks
         self._planner = planner
+        self._atomic = atomic
         # Called with a task just done or deleted (a series shows its next occurrence).
         self.after_close: list[Callable[[Task], Awaitable[None]]] = []
         self.get = tasks.get
@@ -159,11 +170,12 @@ class PlannedTasks:
         series_id: int | None = None,
         invoice_id: int | None = None,
     ) -> Task:
-        task = await self._tasks.create(
-            owner_id, client_id=client_id, text=text, kind=kind, due_at=due_at, now=now,
-            series_id=series_id, invoice_id=invoice_id,
-        )
-        await self._planner.plan(task)
+        async with self._atomic():
+            task = await self._tasks.create(
+                owner_id, client_id=client_id, text=text, kind=kind, due_at=due_at, now=now,
+                series_id=series_id, invoice_id=invoice_id,
+            )
+            await self._planner.plan(task)
         return task
 
     async def _closed(self, task: Task | None) -> Task | None:
@@ -174,40 +186,58 @@ class PlannedTasks:
         return task
 
     async def complete(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
-        return await self._closed(await self._tasks.complete(owner_id, task_id, now))
+        async with self._atomic():
+            task = await self._closed(await self._tasks.complete(owner_id, task_id, now))
+        return task
 
     async def reopen(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
-        return await self._replanned(await self._tasks.reopen(owner_id, task_id, now))
+        async with self._atomic():
+            task = await self._replanned(await self._tasks.reopen(owner_id, task_id, now))
+        return task
 
     async def reopen_last_completed(self, owner_id: int, now: datetime) -> Task | None:
-        return await self._replanned(await self._tasks.reopen_last_completed(owner_id, now))
+        async with self._atomic():
+            task = await self._replanned(
+                await self._tasks.reopen_last_completed(owner_id, now)
+            )
+        return task
 
     async def delete(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
-        return await self._closed(await self._tasks.delete(owner_id, task_id, now))
+        async with self._atomic():
+            task = await self._closed(await self._tasks.delete(owner_id, task_id, now))
+        return task
 
     async def restore(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
-        return await self._replanned(await self._tasks.restore(owner_id, task_id, now))
+        async with self._atomic():
+            task = await self._replanned(await self._tasks.restore(owner_id, task_id, now))
+        return task
 
     async def set_due(
         self, owner_id: int, task_id: int, due_at: datetime | None, now: datetime
     ) -> Task | None:
-        return await self._replanned(await self._tasks.set_due(owner_id, task_id, due_at, now))
+        async with self._atomic():
+            task = await self._replanned(
+                await self._tasks.set_due(owner_id, task_id, due_at, now)
+            )
+        return task
 
     async def set_kind(
         self, owner_id: int, task_id: int, kind: TaskKind, now: datetime
     ) -> Task | None:
         # The kind decides how far ahead to remind; a pending snooze stays.
-        task = await self._tasks.set_kind(owner_id, task_id, kind, now)
-        if task is not None and task.status is TaskStatus.OPEN:
-            await self._planner.plan(task, keep_snoozes=True)
+        async with self._atomic():
+            task = await self._tasks.set_kind(owner_id, task_id, kind, now)
+            if task is not None and task.status is TaskStatus.OPEN:
+                await self._planner.plan(task, keep_snoozes=True)
         return task
 
     async def set_remind_ahead(
         self, owner_id: int, task_id: int, minutes: int | None, now: datetime
     ) -> Task | None:
-        task = await self._tasks.set_remind_ahead(owner_id, task_id, minutes, now)
-        if task is not None and task.status is TaskStatus.OPEN:
-            await self._planner.plan(task, keep_snoozes=True)
+        async with self._atomic():
+            task = await self._tasks.set_remind_ahead(owner_id, task_id, minutes, now)
+            if task is not None and task.status is TaskStatus.OPEN:
+                await self._planner.plan(task, keep_snoozes=True)
         return task
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -15,12 +16,17 @@ from storage.sqlite.migrations import MIGRATIONS
 
 Params = Iterable[Any]
 
+logger = logging.getLogger(__name__)
+
 
 class Database:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
         # One connection serves every handler; the lock keeps transactions from interleaving.
         self._write_lock = asyncio.Lock()
+        # The asyncio task inside a transaction: its nested transactions become savepoints.
+        self._holder: asyncio.Task[Any] | None = None
+        self._savepoints = 0
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -67,24 +73,83 @@ class Database:
                     await self._connection.execute("ROLLBACK")
                 raise
 
+    def _holds_transaction(self) -> bool:
+        return self._holder is not None and self._holder is asyncio.current_task()
+
+    async def _rollback(self) -> None:
+        """Undo an open transaction, if SQLite has not already (it may, on a full disk)."""
+        if not self._connection.in_transaction:
+            return
+        try:
+            await self._connection.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            # The error that brought us here is the one to raise; the next writer retries.
+            logger.error("rollback failed: %s: %s", type(exc).__name__, exc)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._write_lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
-            try:
+        """All or nothing. Inside another transaction of the same task: a savepoint."""
+        if self._holds_transaction():
+            async with self._savepoint():
                 yield self._connection
+            return
+        async with self._write_lock:
+            # A COMMIT or ROLLBACK that failed (disk full, I/O error) can leave one open.
+            await self._rollback()
+            await self._connection.execute("BEGIN IMMEDIATE")
+            self._holder = asyncio.current_task()
+            try:
+                try:
+                    yield self._connection
+                except BaseException:
+                    await self._rollback()
+                    raise
+                try:
+                    await self._connection.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT may leave the transaction open: end it.
+                    await self._rollback()
+                    raise
+            finally:
+                self._holder = None
+
+    @asynccontextmanager
+    async def _savepoint(self) -> AsyncIterator[None]:
+        self._savepoints += 1
+        name = f"nested_{self._savepoints}"
+        try:
+            await self._connection.execute(f"SAVEPOINT {name}")
+            try:
+                yield
             except BaseException:
-                await self._connection.execute("ROLLBACK")
+                # A fault may have rolled the whole transaction back; the outer one reports.
+                if self._connection.in_transaction:
+                    await self._connection.execute(f"ROLLBACK TO {name}")
+                    await self._connection.execute(f"RELEASE {name}")
                 raise
-            await self._connection.execute("COMMIT")
+            await self._connection.execute(f"RELEASE {name}")
+        finally:
+            self._savepoints -= 1
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[None]:
+        """Several repository writes as one transaction (see StorageBackend.atomic)."""
+        async with self.transaction():
+            yield
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single-statement write (atomic on its own); returns the changed row count."""
+        if self._holds_transaction():
+            return await self._execute(sql, params)
         async with self._write_lock:
-            cursor = await self._connection.execute(sql, tuple(params))
-            count = cursor.rowcount
-            await cursor.close()
-            return count
+            await self._rollback()
+            return await self._execute(sql, params)
+
+    async def _execute(self, sql: str, params: Params) -> int:
+        cursor = await self._connection.execute(sql, tuple(params))
+        count = cursor.rowcount
+        await cursor.close()
+        return count
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         # One trip to the database thread instead of execute, fetch and close.

@@ -173,7 +173,7 @@ async def test_a_busy_port_fails_start_up_in_one_line(
         await asyncio.wait_for(bot.proc.wait(), 20)
     await bot.kill()
     assert bot.proc.returncode == 1, bot.describe()
-    errors = [line for line in bot.stderr.splitlines() if " ERROR " in line]
+    errors = [line for line in bot.stderr.splitlines() if " level=error " in line]
     assert len(errors) == 1, bot.describe()
     assert f"could not listen for the webhook on 127.0.0.1:{port}" in errors[0]
     assert "WEBHOOK_PORT" in errors[0]

@@ -1,0 +1,175 @@
+"""Transactions under faults: all or nothing, and the connection stays usable afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage.errors import StorageError
+from storage.faults import StorageFault, describe, storage_fault
+from storage.sqlite import Database
+
+NOW = "2026-11-26T11:37:00+00:00"
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "t.sqlite3")
+    await database.execute("INSERT INTO users (id, created_at) VALUES (1, ?)", (NOW,))
+    yield database
+    await database.close()
+
+
+async def count(db: Database, table: str) -> int:
+    row = await db.fetchone(f"SELECT count(*) FROM {table}")
+    assert row is not None
+    return int(row[0])
+
+
+async def add_note(conn: object, owner_id: int = 1, text: str = "hello") -> None:
+    await conn.execute(  # type: ignore[attr-defined]
+        "INSERT INTO notes (owner_id, text, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        (owner_id, text, NOW, NOW),
+    )
+
+
+async def test_a_failed_commit_is_rolled_back_and_the_connection_keeps_working(
+    db: Database,
+) -> None:
+    # A deferred foreign key fails at COMMIT, and SQLite keeps the transaction open then.
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute("PRAGMA defer_foreign_keys = ON")
+            await add_note(conn, text="kept")
+            await add_note(conn, owner_id=404)
+    assert not db._connection.in_transaction
+    assert await count(db, "notes") == 0
+    async with db.transaction() as conn:
+        await add_note(conn)
+    assert await count(db, "notes") == 1
+
+
+async def test_a_full_disk_mid_transaction_leaves_nothing_and_recovers(db: Database) -> None:
+    async with db.transaction() as conn:
+        await add_note(conn)
+    pages = await db.fetchone("PRAGMA page_count")
+    assert pages is not None
+    await db.fetchone(f"PRAGMA max_page_count = {pages[0]}")
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        async with db.transaction() as conn:
+            await add_note(conn, text="first of many")
+            for _ in range(50):
+                await add_note(conn, text="x" * 3000)
+    assert storage_fault(raised.value) is StorageFault.DISK_FULL
+    assert not db._connection.in_transaction
+    assert await count(db, "notes") == 1
+    # Single statements fail cleanly too.
+    with pytest.raises(sqlite3.OperationalError):
+        await db.execute(
+            "INSERT INTO notes (owner_id, text, created_at, updated_at) VALUES (1, ?, ?, ?)",
+            ("y" * 5000, NOW, NOW),
+        )
+    await db.fetchone("PRAGMA max_page_count = 1073741823")
+    async with db.transaction() as conn:
+        await add_note(conn, text="x" * 3000)
+    assert await count(db, "notes") == 2
+
+
+async def test_a_read_only_database_refuses_writes_and_takes_them_again(db: Database) -> None:
+    await db.fetchone("PRAGMA query_only = 1")
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        async with db.transaction() as conn:
+            await add_note(conn)
+    assert storage_fault(raised.value) is StorageFault.READ_ONLY
+    assert not db._connection.in_transaction
+    await db.fetchone("PRAGMA query_only = 0")
+    async with db.transaction() as conn:
+        await add_note(conn)
+    assert await count(db, "notes") == 1
+
+
+async def test_a_transaction_left_open_is_ended_before_the_next_write(db: Database) -> None:
+    # As if a COMMIT and its ROLLBACK both failed on a dying disk.
+    await db._connection.execute("BEGIN")
+    await add_note(db._connection, text="never committed")
+    await db.execute("UPDATE users SET morning_hour = 9 WHERE id = 1")
+    assert not db._connection.in_transaction
+    assert await count(db, "notes") == 0
+    row = await db.fetchone("SELECT morning_hour FROM users WHERE id = 1")
+    assert row is not None and row[0] == 9
+
+
+async def test_nested_transactions_are_savepoints(db: Database) -> None:
+    async with db.atomic():
+        async with db.transaction() as conn:
+            await add_note(conn, text="outer")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction() as conn:
+                await add_note(conn, text="inner")
+                await add_note(conn, owner_id=404)
+        # A single-statement write inside joins the transaction instead of waiting for it.
+        await db.execute("UPDATE users SET morning_hour = 8 WHERE id = 1")
+    rows = await db.fetchall("SELECT text FROM notes")
+    assert [row[0] for row in rows] == ["outer"]
+
+    with pytest.raises(RuntimeError):
+        async with db.atomic():
+            async with db.transaction() as conn:
+                await add_note(conn, text="undone with the outer one")
+            raise RuntimeError
+    assert await count(db, "notes") == 1
+    row = await db.fetchone("SELECT morning_hour FROM users WHERE id = 1")
+    assert row is not None and row[0] == 8
+
+
+async def test_other_tasks_wait_for_a_transaction_instead_of_joining_it(db: Database) -> None:
+    order: list[str] = []
+
+    async def other() -> None:
+        await db.execute("UPDATE users SET morning_hour = 7 WHERE id = 1")
+        order.append("other wrote")
+
+    with pytest.raises(RuntimeError):
+        async with db.atomic():
+            task = asyncio.create_task(other())
+            await asyncio.sleep(0.01)
+            order.append("transaction ends")
+            raise RuntimeError
+    await task
+    assert order == ["transaction ends", "other wrote"]
+    row = await db.fetchone("SELECT morning_hour FROM users WHERE id = 1")
+    assert row is not None and row[0] == 7
+
+
+def test_storage_faults_are_recognised_through_wrappers() -> None:
+    full = sqlite3.OperationalError("database or disk is full")
+    assert storage_fault(full) is StorageFault.DISK_FULL
+    assert storage_fault(sqlite3.OperationalError("attempt to write a readonly database")) is (
+        StorageFault.READ_ONLY
+    )
+    assert storage_fault(sqlite3.OperationalError("disk I/O error")) is StorageFault.IO_ERROR
+    with pytest.raises(StorageError) as wrapped:
+        try:
+            raise full
+        except sqlite3.Error as exc:
+            raise StorageError("write failed") from exc
+    assert storage_fault(wrapped.value) is StorageFault.DISK_FULL
+    for not_a_fault in (
+        sqlite3.OperationalError("no such table: nothing"),
+        sqlite3.IntegrityError("UNIQUE constraint failed: clients.name_key"),
+        ValueError("database or disk is full"),
+        None,
+    ):
+        assert storage_fault(not_a_fault) is None
+
+
+def test_a_fault_is_described_without_user_text() -> None:
+    assert describe(sqlite3.OperationalError("database or disk\nis full")) == (
+        "OperationalError: database or disk is full"
+    )
+    # A domain error may carry a client's name: its type is enough.
+    assert describe(StorageError("Acme Secret Client")) == "StorageError"
