@@ -10,7 +10,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.render import MESSAGE_LIMIT, quoted, split_message
+from bot.services.render import MESSAGE_LIMIT, quoted, shorten, split_message
+from bot.services.text import NAME_LIMIT
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ async def stale_button(query: CallbackQuery) -> None:
 
 def unresolved_client(name: str, found: Sequence[object]) -> str:
     """Why a name did not pick exactly one client: several match, or none does."""
+    # Echoed twice and escaped: a long query must not push the reply past 4096 characters.
+    name = shorten(name, NAME_LIMIT)
     if found:
         return _("Several clients start with {name}. Write the full name.").format(
             name=quoted(name)
