@@ -32,6 +32,7 @@ from enum import IntEnum, StrEnum
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -40,6 +41,8 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import InlineKeyboardMarkup, Message
+
+from bot.api_retry import sender_retries
 
 logger = logging.getLogger(__name__)
 
@@ -401,7 +404,8 @@ class Sender:
             self._paused_until = max(self._paused_until, self._monotonic() + pause)
             self._log_transient(kind, job, exc, pause)
             return self._failed(job, exc), pause
-        except (TelegramNetworkError, TelegramServerError) as exc:
+        except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as exc:
+            # ClientDecodeError: an answer that is not Telegram's JSON, e.g. a proxy's 502 page.
             delay = self._backoff(job.attempts)
             self._log_transient(kind, job, exc, delay)
             return self._failed(job, exc), delay
@@ -461,6 +465,10 @@ class Sender:
         return blocked
 
     async def _request(self, job: _Job) -> int:
+        with sender_retries():  # the session's retry middleware leaves these to us
+            return await self._request_once(job)
+
+    async def _request_once(self, job: _Job) -> int:
         if job.edit_message_id is None:
             message = await self._bot.send_message(
                 chat_id=job.chat_id, text=job.text, reply_markup=job.reply_markup

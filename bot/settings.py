@@ -32,6 +32,9 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
+    # Seconds a Bot API call may take before it counts as failed (and is retried); long
+    # polling waits 20 s more. aiogram's default.
+    telegram_timeout: int = Field(default=60, ge=1, le=600)
     database_url: str = "sqlite:///data/assistant.sqlite3"
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     default_timezone: str = "UTC"

@@ -12,6 +12,11 @@ Usage::
         mark = api.mark()
         api.push_message("/start", user_id=5001)
         params = await api.wait_for("sendMessage", lambda p: p["chat_id"] == 5001, after=mark)
+
+It misbehaves on demand: :meth:`FakeBotAPI.fail_next` plans a fault (see :class:`FaultKind`)
+for the next calls of a method, e.g. ``api.fail_next("getUpdates", FaultKind.RESET, times=2)``.
+A faulted call is recorded in :attr:`FakeBotAPI.fault_hits`, not in :attr:`FakeBotAPI.calls`
+(it did nothing: a faulted sendMessage was not delivered). Without a plan nothing changes.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import TracebackType
 from typing import Any, Self
 
@@ -56,6 +62,48 @@ _WEBHOOK_CONFLICT: JSON = {
     "description": "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first",
 }
+
+
+class FaultKind(StrEnum):
+    """How a planned call misbehaves. None of them does what the call asked."""
+
+    TIMEOUT = "timeout"  # no answer for `hold` seconds (longer than the client waits)
+    SERVER_ERROR = "server_error"  # HTTP `status` (500, 502, ...) with Telegram's JSON error
+    BAD_GATEWAY = "bad_gateway"  # HTTP 502 with a proxy's HTML page instead of JSON
+    RETRY_AFTER = "retry_after"  # HTTP 429 with parameters.retry_after = `retry_after`
+    RESET = "reset"  # the connection is reset without any answer
+    MALFORMED = "malformed"  # HTTP 200 with a truncated, unparseable JSON body
+
+
+_BAD_GATEWAY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+@dataclass(eq=False)
+class Fault:
+    """A planned misbehaviour: the next `times` calls of `method` (matching `when`)."""
+
+    method: str
+    kind: FaultKind
+    times: int = 1
+    when: Predicate | None = None
+    status: int = 500
+    retry_after: int = 1
+    hold: float = 120.0
+    hits: int = 0
+
+
+@dataclass(frozen=True)
+class FaultHit:
+    """A call that met a fault: what was asked, how it misbehaved, when (time.time())."""
+
+    method: str
+    params: JSON
+    kind: FaultKind
+    at: float
 
 
 @dataclass(frozen=True)
@@ -127,6 +175,8 @@ class FakeBotAPI:
         self.raw_requests: list[RawRequest] = []
         self.tokens: set[str] = set()
         self.bot_user: JSON = dict(BOT_USER)
+        self.faults: list[Fault] = []  # planned, in order; used up ones are removed
+        self.fault_hits: list[FaultHit] = []
         self._updates: list[JSON] = []
         self._next_update_id = 1
         self._chats: dict[int, _Chat] = {}
@@ -225,6 +275,25 @@ class FakeBotAPI:
         }
         return self._push_update({"callback_query": callback})
 
+    def fail_next(
+        self,
+        method: str,
+        kind: FaultKind,
+        *,
+        times: int = 1,
+        when: Predicate | None = None,
+        status: int = 500,
+        retry_after: int = 1,
+        hold: float = 120.0,
+    ) -> Fault:
+        """Make the next ``times`` calls of ``method`` (those matching ``when``) misbehave."""
+        fault = Fault(
+            method=method.lower(), kind=kind, times=times, when=when, status=status,
+            retry_after=retry_after, hold=hold,
+        )
+        self.faults.append(fault)
+        return fault
+
     def mark(self) -> int:
         """Current number of recorded calls; pass it as ``after=`` to :meth:`wait_for`."""
         return len(self.calls)
@@ -253,6 +322,23 @@ class FakeBotAPI:
                 raise TimeoutError(
                     f"no matching {method} call within {timeout}s; calls since mark: {seen}"
                 )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109 - as in wait_for
+    ) -> None:
+        """Wait until ``condition()`` holds, re-checked after every call (faulted or not)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            changed = self._changed
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout}s")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), remaining)
 
@@ -333,6 +419,9 @@ class FakeBotAPI:
         method = request.match_info["method"]
         self.tokens.add(token)
         params = await self._read_params(request)
+        fault = self._take_fault(method, params)
+        if fault is not None:
+            return await self._misbehave(request, method, params, fault)
         self.calls.append((method, params))
         self.call_times.append(time.time())
         self._notify()
@@ -349,6 +438,50 @@ class FakeBotAPI:
             return web.json_response(_WEBHOOK_CONFLICT, status=409)
         result: Any = True if handler is None else await handler(params)
         return web.json_response({"ok": True, "result": result})
+
+    def _take_fault(self, method: str, params: JSON) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method.lower() and (fault.when is None or fault.when(params)):
+                fault.hits += 1
+                if fault.hits >= fault.times:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    async def _misbehave(
+        self, request: web.Request, method: str, params: JSON, fault: Fault
+    ) -> web.Response:
+        self.fault_hits.append(FaultHit(method, params, fault.kind, time.time()))
+        self._notify()
+        kind = fault.kind
+        if kind is FaultKind.SERVER_ERROR:
+            description = "Internal Server Error" if fault.status == 500 else "Bad Gateway"
+            body: JSON = {"ok": False, "error_code": fault.status, "description": description}
+            return web.json_response(body, status=fault.status)
+        if kind is FaultKind.BAD_GATEWAY:
+            return web.Response(status=502, text=_BAD_GATEWAY_PAGE, content_type="text/html")
+        if kind is FaultKind.RETRY_AFTER:
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {fault.retry_after}",
+                "parameters": {"retry_after": fault.retry_after},
+            }
+            return web.json_response(body, status=429)
+        if kind is FaultKind.MALFORMED:
+            truncated = '{"ok": true, "result": {"message_id'
+            return web.Response(text=truncated, content_type="application/json")
+        if kind is FaultKind.TIMEOUT:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + fault.hold
+            while not self._closing and (remaining := deadline - loop.time()) > 0:
+                changed = self._changed
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), remaining)
+        # RESET, and a TIMEOUT once held: drop the connection without an answer.
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=500)
 
     async def _get_me(self, params: JSON) -> Any:
         return self.bot_user
