@@ -18,6 +18,7 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, TelegramObject
 from aiogram.utils.i18n import I18n
 
+from bot.api_retry import RetryTransientErrors
 from bot.clock import Clock
 from bot.fsm_storage import DatabaseFSMStorage
 from bot.i18n import UserLocaleMiddleware, mark
@@ -54,7 +55,9 @@ logger = logging.getLogger(__name__)
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     if session is None:
-        session = AiohttpSession()
+        session = AiohttpSession(timeout=settings.telegram_timeout)
+        # Replies, menus and edits survive a 429, a 5xx or a reset connection.
+        session.middleware(RetryTransientErrors())
         if settings.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram_api_url)
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
@@ -106,8 +109,8 @@ def create_dispatcher(
     planner = planner or ReminderPlanner(
         storage.reminders, clock, settings.invoice_ladder_days, storage.users
     )
-    # Task writes go through the planner so reminders always follow the task.
-    planned_tasks = PlannedTasks(storage.tasks, planner)
+    # Task writes go through the planner so reminders always follow the task, atomically.
+    planned_tasks = PlannedTasks(storage.tasks, planner, storage.backend.atomic)
     series_service = series_service or SeriesService(storage.series, planned_tasks, clock)
     planned_tasks.after_close.append(series_service.after_task_closed)
     invoice_service = InvoiceService(storage.invoices, planned_tasks, clock)
