@@ -76,13 +76,20 @@ class Database:
     def _holds_transaction(self) -> bool:
         return self._holder is not None and self._holder is asyncio.current_task()
 
-    async def _rollback(self) -> None:
-        """Undo an open transaction, if SQLite has not already (it may, on a full disk)."""
-        if not self._connection.in_transaction:
+    async def _rollback(self, *, only_if_open: bool = False) -> None:
+        """Undo the open transaction, if any (SQLite may have ended it already: full disk).
+
+        The connection runs statements one by one on its thread, so a ROLLBACK queued now runs
+        after a BEGIN or COMMIT that a cancelled task left queued: nothing stays open. Shielded,
+        so shutdown's cancellation cannot stop it half-way.
+        """
+        if only_if_open and not self._connection.in_transaction:
             return
         try:
-            await self._connection.execute("ROLLBACK")
+            await asyncio.shield(self._connection.execute("ROLLBACK"))
         except sqlite3.Error as exc:
+            if "no transaction is active" in str(exc):
+                return  # a COMMIT queued before us ended it, or it never began
             # The error that brought us here is the one to raise; the next writer retries.
             logger.error("rollback failed: %s: %s", type(exc).__name__, exc)
 
@@ -95,11 +102,13 @@ class Database:
             return
         async with self._write_lock:
             # A COMMIT or ROLLBACK that failed (disk full, I/O error) can leave one open.
-            await self._rollback()
-            await self._connection.execute("BEGIN IMMEDIATE")
+            await self._rollback(only_if_open=True)
             self._holder = asyncio.current_task()
             try:
                 try:
+                    # Inside the try: a task cancelled while BEGIN waits on the connection's
+                    # thread still gets its transaction rolled back.
+                    await self._connection.execute("BEGIN IMMEDIATE")
                     yield self._connection
                 except BaseException:
                     await self._rollback()
@@ -142,7 +151,7 @@ class Database:
         if self._holds_transaction():
             return await self._execute(sql, params)
         async with self._write_lock:
-            await self._rollback()
+            await self._rollback(only_if_open=True)
             return await self._execute(sql, params)
 
     async def _execute(self, sql: str, params: Params) -> int:
