@@ -94,7 +94,10 @@ async def _check_database(settings: Settings) -> list[str]:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'"
         )
         if has_alerts is not None:
-            row = await database.fetchone("SELECT count(*) FROM alerts WHERE state = 'open'")
+            # Acknowledged but not resolved still needs someone: it re-triggers if left.
+            row = await database.fetchone(
+                "SELECT count(*) FROM alerts WHERE state != 'resolved'"
+            )
             lines.append(f"open alerts: {row[0] if row else 0}")
         return lines
     finally:

@@ -94,6 +94,8 @@ class ShellView:
 async def run_shell(
     settings: Settings, stdin: TextIO, stdout: TextIO, clock: Clock | None = None
 ) -> int:
+    # One person at a keyboard: a pasted script must not be slowed down as a flood.
+    settings = settings.model_copy(update={"throttle_burst": 0})
     storage = await open_sqlite_storage(settings.database_path)
     reminders: ReminderRuntime | None = None
     try:
@@ -107,8 +109,8 @@ async def run_shell(
         )
         clock = clock or SystemClock()
         planner = ReminderPlanner(
-        storage.reminders, clock, settings.invoice_ladder_days, storage.users
-    )
+            storage.reminders, clock, settings.invoice_ladder_days, storage.users
+        )
         dispatcher = create_dispatcher(
             settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
             planner=planner,

@@ -54,6 +54,18 @@ async def test_shell_loop_sends_messages_and_presses_buttons(tmp_path: Path) -> 
     assert "Today," not in text
 
 
+async def test_a_pasted_script_is_not_slowed_as_a_flood(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"database_url": f"sqlite:///{tmp_path}/shell.sqlite3", "throttle_burst": 3}
+    )
+    typed = "\n".join(f"note number {n}" for n in range(15))
+    out = io.StringIO()
+    clock = FrozenClock(datetime(2026, 11, 26, 11, 37, tzinfo=UTC))
+    assert await run_shell(settings, io.StringIO(typed + "\n"), out, clock) == 0
+    assert out.getvalue().count("📝 Note saved.") == 15
+    assert "very fast" not in out.getvalue()
+
+
 def test_python_m_bot_shell_runs_without_a_token(tmp_path: Path) -> None:
     env = {
         key: value for key, value in os.environ.items()
