@@ -90,6 +90,19 @@ def member_line(
     return line
 
 
+def people_keyboard(people: list[UserProfile], op: str) -> InlineKeyboardMarkup:
+    """One button per teammate; the handler re-checks the id against the team."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(
+                text=shorten(person.display_name, 40),
+                callback_data=TeamAction(op=op, id=person.id).pack(),
+            )]
+            for person in people
+        ]
+    )
+
+
 async def find_teammate(
     users: UserRepo, teams: TeamRepo, team: Team, handle: str
 ) -> UserProfile | None:
@@ -203,14 +216,7 @@ def create_router() -> Router:
             prompt = (
                 _("Whom to remove from the team?") if op == "rm" else _("Who becomes the lead?")
             )
-            rows = [
-                [InlineKeyboardButton(
-                    text=shorten(m.display_name, 40),
-                    callback_data=TeamAction(op=op, id=m.id).pack(),
-                )]
-                for m in members
-            ]
-            await message.answer(prompt, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+            await message.answer(prompt, reply_markup=people_keyboard(members, op))
             return
         if verb == "all":
             if not is_lead:
@@ -380,16 +386,9 @@ def create_router() -> Router:
             if not members:
                 await message.answer(_("There is nobody else in the team yet: /team invite"))
                 return
-            rows = [
-                [InlineKeyboardButton(
-                    text=shorten(m.display_name, 40),
-                    callback_data=TeamAction(op="backup", id=m.id).pack(),
-                )]
-                for m in members
-            ]
             await message.answer(
                 _("Who gets your alerts when you do not answer?"),
-                reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+                reply_markup=people_keyboard(members, "backup"),
             )
             return
         if team is not None:
