@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 
-from bot.callbacks import RemindAction
+from bot.callbacks import RemindAction, TeamAction
 from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.reminder_runtime import ReminderRuntime
@@ -449,3 +449,15 @@ async def test_forget_me_in_a_team_leaves_team_data_with_the_team(
     await team_chat.press("Delete everything", user_id=LEAD, chat_id=LEAD)
     after = await storage.teams.team_of(BORIS)
     assert after is not None and after.lead_id == BORIS
+
+
+async def test_backup_by_buttons_lists_teammates_only(team_chat: ChatHarness) -> None:
+    await team_chat.send("/team remove", user_id=LEAD)  # a lead's keyboard, not Vera's
+    asked = await team_chat.send("/backup", user_id=VERA)
+    assert "Who gets your alerts" in asked.text
+    _message, labels = team_chat.last_keyboard(VERA)
+    assert [text for text, _data in labels] == ["Lena", "Anna", "Boris"]
+    chosen = await team_chat.press("Anna", user_id=VERA, chat_id=VERA)
+    assert "Anna is your backup" in chosen.text
+    stale = await team_chat.press_data(TeamAction(op="backup", id=STRANGER).pack(), user_id=VERA)
+    assert "This button is no longer valid." in stale.alerts
