@@ -32,6 +32,9 @@ def clean_text(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+_SYMBOLS = re.compile(r"[^\w\s]+")
+
+
 def name_words(text: str) -> list[str]:
-    """A name's words for comparing: case- and ё/е-insensitive."""
-    return strip_invisible(text).casefold().replace("ё", "е").split()
+    """A name's words for comparing: case- and ё/е-insensitive, emoji and quotes ignored."""
+    return _SYMBOLS.sub(" ", strip_invisible(text).casefold().replace("ё", "е")).split()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime
 
@@ -26,6 +27,8 @@ _SETTABLE = frozenset(
 )
 
 _LIVE = "deleted_at IS NULL"
+# What is not a letter or digit at the edges of a word: emoji, quotes, punctuation.
+_SYMBOLS = re.compile(r"[^\w\s]+")
 
 
 def client_from_row(row: aiosqlite.Row) -> Client:
@@ -97,7 +100,28 @@ class SqliteClientRepo:
             f" AND {_LIVE} ORDER BY status = 'former', name_key LIMIT ?",
             (owner_id, key, _prefix_upper_bound(key), limit),
         )
-        return [client_from_row(row) for row in rows]
+        if rows:
+            return [client_from_row(row) for row in rows]
+        return await self._match_past_symbols(owner_id, key, limit)
+
+    async def _match_past_symbols(self, owner_id: int, key: str, limit: int) -> list[Client]:
+        """Names that start with an emoji or a symbol ("🍏 Apple", "«Ромашка»") match by
+        their first word too. Few names do, so they are read and compared here."""
+        rows = await self._db.fetchall(
+            f"SELECT * FROM clients WHERE owner_id = ? AND {_LIVE}"
+            " AND NOT (substr(name_key, 1, 1) GLOB '[a-z0-9]'"
+            " OR substr(name_key, 1, 1) BETWEEN 'а' AND 'я')"
+            " ORDER BY status = 'former', name_key",
+            (owner_id,),
+        )
+        found = []
+        for row in rows:
+            words = _SYMBOLS.sub(" ", row["name_key"]).split()
+            if " ".join(words) == key:
+                return [client_from_row(row)]
+            if " ".join(words).startswith(key):
+                found.append(client_from_row(row))
+        return found[:limit]
 
     async def count(self, owner_id: int) -> int:
         row = await self._db.fetchone(

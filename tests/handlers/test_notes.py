@@ -269,3 +269,16 @@ async def test_find_needs_two_letters_and_edit_keeps_text_exact(
     await chat.dispatcher.feed_update(chat.bot, Update(update_id=10**6 + 1, edited_message=edited))
     updated = await storage.notes.get(USER_ID, note.id)
     assert updated is not None and updated.text == "вторая  версия\u200b"
+
+
+async def test_a_name_starting_with_an_emoji_or_quotes_is_found_by_its_words(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient 🍏 Apple")
+    await chat.send("/newclient «Ромашка»")
+    note = await chat.send("apple: renewal in March")
+    assert "Note saved → 🍏 Apple" in note.text
+    task = await chat.send("/task ромашка: акт за ноябрь завтра в 10")
+    assert "«Ромашка»" in task.text
+    card = await chat.send("/client ром")
+    assert "«Ромашка»" in card.text
