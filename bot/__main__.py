@@ -164,8 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - before logging exists
         return EXIT_BAD_SETTINGS
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    webhook_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    # Never in a log line, even inside an exception's text.
+    secrets = [token, token.partition(":")[2], webhook_secret]
     if args.command in ("backup", "restore", "check"):
-        configure_logging(settings.log_level, [token, token.partition(":")[2]])
+        configure_logging(settings.log_level, secrets)
         from bot import backup, check
 
         if args.command == "backup":
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging("WARNING", [token])
         return asyncio.run(run_shell(settings, sys.stdin, sys.stdout))
-    configure_logging(settings.log_level, [token, token.partition(":")[2]])
+    configure_logging(settings.log_level, secrets)
     with contextlib.suppress(KeyboardInterrupt):
         try:
             asyncio.run(run_bot(settings))
