@@ -2,7 +2,7 @@
 
 Settings were loaded (and judged) by `main()` already. The database is opened as the bot
 opens it, so pending migrations are applied; then the schema version, the pending
-reminders and (once the alerts table exists) the open alerts are reported. With a BOT_TOKEN
+reminders and the open alerts are reported. With a BOT_TOKEN
 set, getMe proves the token and the Bot API. Exit 0 when all is well, 1 with one line
 otherwise.
 """
@@ -20,7 +20,7 @@ from aiogram import Bot
 from bot.app import create_bot
 from bot.backup import list_backups
 from bot.settings import Settings
-from storage.sqlite import Database, open_sqlite_storage
+from storage.sqlite import open_sqlite_storage
 from storage.sqlite.migrations import MIGRATIONS
 
 EXIT_OK = 0
@@ -85,20 +85,12 @@ async def _check_database(settings: Settings) -> list[str]:
                 f"database {settings.database_path} has schema {version}, newer than this "
                 f"code knows ({len(MIGRATIONS)}): run the newer code or restore a backup"
             )
-        lines = [f"database: {settings.database_path} (schema {version})"]
-        database = storage.backend
-        assert isinstance(database, Database)
-        row = await database.fetchone("SELECT count(*) FROM reminders WHERE status = 'pending'")
-        lines.append(f"pending reminders: {row[0] if row else 0}")
-        has_alerts = await database.fetchone(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'"
-        )
-        if has_alerts is not None:
+        lines = [
+            f"database: {settings.database_path} (schema {version})",
+            f"pending reminders: {await storage.reminders.count_pending()}",
             # Acknowledged but not resolved still needs someone: it re-triggers if left.
-            row = await database.fetchone(
-                "SELECT count(*) FROM alerts WHERE state != 'resolved'"
-            )
-            lines.append(f"open alerts: {row[0] if row else 0}")
+            f"open alerts: {await storage.alerts.count_open()}",
+        ]
         return lines
     finally:
         await storage.backend.close()

@@ -136,6 +136,10 @@ class SqliteReminderRepo:
             for row in rows
         ]
 
+    async def count_pending(self) -> int:
+        row = await self._db.fetchone("SELECT count(*) FROM reminders WHERE status = 'pending'")
+        return 0 if row is None else int(row[0])
+
     async def next_fire_at(self) -> datetime | None:
         row = await self._db.fetchone(
             "SELECT min(fire_at) FROM reminders WHERE status = 'pending'"
