@@ -19,9 +19,7 @@ import logging
 import os
 import re
 import shutil
-import sqlite3
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import TextIO
 from bot.clock import Clock, SystemClock
 from bot.settings import Settings
 from storage.sqlite.migrations import MIGRATIONS
+from storage.sqlite.snapshot import SnapshotError, snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +96,8 @@ def create_backup(database: Path, folder: Path, now: datetime, keep: int) -> Pat
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     try:
         try:
-            with _connect(database) as source:
-                _copy(source, partial)
-        except (sqlite3.Error, BackupError) as exc:
+            snapshot(database, partial)
+        except SnapshotError as exc:
             raise BackupError(f"could not back up {database}: {exc}") from None
         os.replace(partial, target)
         _fsync_dir(folder)
@@ -138,11 +136,8 @@ def restore_backup(candidate: Path, database: Path, now: datetime) -> Restored:
     partial = database.with_name(f"{database.name}.restore.{os.getpid()}.partial")
     try:
         try:
-            with _connect(candidate, read_only=True) as source:
-                version = _copy(source, partial)
-        except sqlite3.Error as exc:
-            raise BackupError(f"{candidate} is not a usable SQLite database ({exc})") from None
-        except BackupError as exc:
+            version = snapshot(candidate, partial, read_only=True)
+        except SnapshotError as exc:
             raise BackupError(f"{candidate}: {exc}") from None
         if version == 0:
             raise BackupError(f"{candidate} is not an am-assistant database (schema version 0)")
@@ -259,33 +254,6 @@ def restore_command(
 # --- helpers (blocking) -------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _connect(path: Path, *, read_only: bool = False) -> Iterator[sqlite3.Connection]:
-    if read_only:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    else:
-        connection = sqlite3.connect(path)
-    try:
-        yield connection
-    finally:
-        connection.close()
-
-
-def _copy(source: sqlite3.Connection, target: Path) -> int:
-    """Copy ``source`` into a new single file at ``target``, check it; return its version."""
-    target.unlink(missing_ok=True)
-    with _connect(target) as copy:
-        source.backup(copy)  # every page in one step: one consistent snapshot
-        # The pages say WAL (as the source); a backup is one self-contained file.
-        copy.execute("PRAGMA journal_mode=DELETE")
-        problems = [str(row[0]) for row in copy.execute("PRAGMA integrity_check")]
-        if problems != ["ok"]:
-            raise BackupError(f"integrity_check failed: {'; '.join(problems[:3])}")
-        version = int(copy.execute("PRAGMA user_version").fetchone()[0])
-    _fsync(target)
-    return version
-
-
 def _set_aside(database: Path, now: datetime) -> Path:
     """Copy the current database to ``<db>.before-restore-<stamp>`` before it is replaced."""
     aside = database.with_name(f"{database.name}.before-restore-{stamp(now)}")
@@ -295,9 +263,8 @@ def _set_aside(database: Path, now: datetime) -> Path:
         number += 1
     try:
         try:
-            with _connect(database) as current:
-                _copy(current, aside)
-        except (sqlite3.Error, BackupError):
+            snapshot(database, aside)
+        except SnapshotError:
             # A damaged database (perhaps why it is being replaced): keep its files as is.
             aside.unlink(missing_ok=True)
             shutil.copy2(database, aside)
