@@ -22,6 +22,7 @@ from bot.keyboards import (
     single_button,
 )
 from bot.pending import recall_name, remember_name
+from bot.services.contacts import is_email, is_phone
 from bot.services.recurrence import describe
 from bot.services.render import client_card, format_moment, quoted, shorten
 from bot.services.series import SeriesService
@@ -34,11 +35,6 @@ from storage.models import Channel, Client, ClientStatus, Segment
 CLIENTS_PAGE_SIZE = 25
 CARD_TASKS = 10
 CARD_NOTES = 3
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Digits with the usual separators, extensions ("доб. 123", "ext 5") and several numbers.
-_PHONE = re.compile(r"^[\d\s()+.,;/#-]*(?:(?:доб|ext|x)\.?\s*\d+[\s,;]*)?[\d\s()+.,;/#-]*$",
-                    re.IGNORECASE)
-_MIN_PHONE_DIGITS = 5
 _CLEAR = {"-", "—", "–"}
 _TELEGRAM = re.compile(r"^(@?[A-Za-z][A-Za-z0-9_]{4,31}|\d{5,15})$")
 
@@ -491,7 +487,7 @@ def create_router() -> Router:
                 )
             )
             return
-        elif field == "email" and not _EMAIL.match(value):
+        elif field == "email" and not is_email(value):
             await message.answer(
                 _("That does not look like an email: {value}. Try again or /cancel.").format(
                     value=quoted(value)
@@ -504,9 +500,7 @@ def create_router() -> Router:
                   "or /cancel.").format(value=quoted(value))
             )
             return
-        elif field == "phone" and (
-            not _PHONE.match(value) or sum(ch.isdigit() for ch in value) < _MIN_PHONE_DIGITS
-        ):
+        elif field == "phone" and not is_phone(value):
             await message.answer(
                 _("That does not look like a phone number: {value}. It needs at least 5 "
                   "digits; spaces, + - ( ), “доб. 12” and several numbers are fine. "

@@ -25,6 +25,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.services.contacts import is_email, is_phone
 from bot.services.export import (
     MAX_IMPORT_BYTES,
     MAX_IMPORT_ROWS,
@@ -40,7 +41,6 @@ from bot.services.recurrence import split_recurrence
 from bot.services.render import quoted
 from bot.services.series import SeriesService
 from bot.services.text import FIELD_LIMIT, NAME_LIMIT, clean_line
-from handlers.clients import _EMAIL, _MIN_PHONE_DIGITS, _PHONE
 from handlers.replies import edit_or_send, send_long, stale_button
 from storage.errors import StorageError
 from storage.interfaces import UserDataRepo
@@ -139,11 +139,9 @@ def check_row(
         else:
             fields[field] = value
     email, phone = fields.get("email"), fields.get("phone")
-    if email and not _EMAIL.match(email):
+    if email and not is_email(email):
         problems.append(_("not an email: {value}").format(value=quoted(email)))
-    if phone and (
-        not _PHONE.match(phone) or sum(ch.isdigit() for ch in phone) < _MIN_PHONE_DIGITS
-    ):
+    if phone and not is_phone(phone):
         problems.append(_("not a phone number: {value}").format(value=quoted(phone)))
     channel_text = fields.get("channel")
     channel = channel_from_text(channel_text) if channel_text else None
