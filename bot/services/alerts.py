@@ -416,18 +416,15 @@ class AlertEngine:
         who answered (`announce` is 'acked' or 'resolved')."""
         client = await self._client(alert)
         pages = await self._alerts.pages(alert.id)
+        paged = {page.user_id: await self._users.get(page.user_id) for page in pages}
         people = await self._names(alert, [])
-        for page in pages:
-            people.setdefault(page.user_id, "?")
-        missing = [uid for uid, name in people.items() if name == "?"]
-        for uid in missing:
-            profile = await self._users.get(uid)
+        for user_id, profile in paged.items():
             if profile is not None:
-                people[uid] = profile.display_name
+                people.setdefault(user_id, profile.display_name)
         now = self._clock.now()
 
         async def one(user_id: int, message_id: int | None) -> None:
-            profile = await self._users.get(user_id)
+            profile = paged[user_id]
             if profile is None:
                 return
             tz, locale = self._where(profile)

@@ -51,6 +51,14 @@ def client_from_row(row: aiosqlite.Row) -> Client:
     )
 
 
+async def is_live_client(db: Database, owner_id: int, client_id: int) -> bool:
+    """The client exists, is the owner's and is not deleted (before pointing a row at it)."""
+    row = await db.fetchone(
+        f"SELECT 1 FROM clients WHERE id = ? AND owner_id = ? AND {_LIVE}", (client_id, owner_id)
+    )
+    return row is not None
+
+
 def _prefix_upper_bound(prefix: str) -> str:
     """The smallest string greater than every string starting with prefix."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)

@@ -6,6 +6,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.models import MIN_SEARCH_WORD, Note, NoteMedia, SearchHit, SearchKind
+from storage.sqlite.clients import is_live_client
 from storage.sqlite.codec import decode_optional, decode_time, encode_time
 from storage.sqlite.database import Database
 
@@ -144,13 +145,8 @@ class SqliteNoteRepo:
     async def set_client(
         self, owner_id: int, note_id: int, client_id: int | None, now: datetime
     ) -> Note | None:
-        if client_id is not None:
-            row = await self._db.fetchone(
-                "SELECT 1 FROM clients WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
-                (client_id, owner_id),
-            )
-            if row is None:
-                return None
+        if client_id is not None and not await is_live_client(self._db, owner_id, client_id):
+            return None
         return await self._set(
             owner_id, note_id,
             "UPDATE notes SET client_id = ?, updated_at = ? WHERE id = ? AND owner_id = ?"

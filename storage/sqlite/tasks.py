@@ -7,6 +7,7 @@ import aiosqlite
 
 from storage.errors import DuplicateOccurrenceError
 from storage.models import Task, TaskKind, TaskStatus
+from storage.sqlite.clients import is_live_client
 from storage.sqlite.codec import decode_optional, decode_time, encode_time
 from storage.sqlite.database import Database
 
@@ -272,13 +273,8 @@ class SqliteTaskRepo:
     async def set_client(
         self, owner_id: int, task_id: int, client_id: int | None, now: datetime
     ) -> Task | None:
-        if client_id is not None:
-            row = await self._db.fetchone(
-                "SELECT 1 FROM clients WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
-                (client_id, owner_id),
-            )
-            if row is None:
-                return None
+        if client_id is not None and not await is_live_client(self._db, owner_id, client_id):
+            return None
         return await self._set(owner_id, task_id, "client_id", client_id, now)
 
     async def set_remind_ahead(
