@@ -45,16 +45,6 @@ async def _client_of(clients: ClientRepo, alert: Alert) -> Client | None:
     return await clients.get(alert.owner_id, alert.client_id)
 
 
-async def _names(users: UserRepo, ids: set[int | None]) -> dict[int, str]:
-    people: dict[int, str] = {}
-    for user_id in ids:
-        if user_id is not None:
-            profile = await users.get(user_id)
-            if profile is not None:
-                people[user_id] = profile.display_name
-    return people
-
-
 def create_router() -> Router:
     router = Router(name=__name__)
 
@@ -162,8 +152,7 @@ def create_router() -> Router:
                                  + "\n" + usage())
             return
         paged = {a.id: [p.user_id for p in await alerts.pages(a.id)] for a in found}
-        people = await _names(
-            users,
+        people = await users.display_names(
             {a.acked_by for a in found} | {a.resolved_by for a in found}
             | {uid for ids in paged.values() for uid in ids},
         )
@@ -199,8 +188,7 @@ def create_router() -> Router:
                 await stale_button(query)
                 return
             events = await alerts.events(alert.id)
-            people = await _names(
-                users,
+            people = await users.display_names(
                 {e.actor_id for e in events}
                 | {int(p) for e in events for p in e.detail.split(",") if p.isdigit()}
                 | {alert.acked_by, alert.resolved_by},
@@ -228,7 +216,7 @@ def create_router() -> Router:
             return
         alert = result.alert
         assert alert is not None
-        people = await _names(users, {alert.acked_by, alert.resolved_by})
+        people = await users.display_names({alert.acked_by, alert.resolved_by})
         if result.answer is Answer.ALREADY:
             if alert.resolved_by is not None:
                 text = _("Already resolved by {name}.").format(

@@ -463,12 +463,10 @@ class AlertEngine:
         return await self._clients.get(alert.owner_id, alert.client_id)
 
     async def _names(self, alert: Alert, chain: list[Step]) -> dict[int, str]:
-        people = {p.id: p.display_name for s in chain for p in s.people}
-        for user_id in (alert.raised_by, alert.acked_by, alert.resolved_by, alert.owner_id):
-            if user_id is not None and user_id not in people:
-                profile = await self._users.get(user_id)
-                if profile is not None:
-                    people[user_id] = profile.display_name
+        people = await self._users.display_names(
+            {alert.raised_by, alert.acked_by, alert.resolved_by, alert.owner_id}
+        )
+        people.update({p.id: p.display_name for s in chain for p in s.people})
         return people
 
 

@@ -77,6 +77,15 @@ class SqliteUserRepo:
             (username, full_name, user_id),
         )
 
+    async def display_names(self, user_ids: set[int | None]) -> dict[int, str]:
+        """Names to show for these users, in one query (unknown ids are left out)."""
+        ids = tuple(user_id for user_id in user_ids if user_id is not None)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self._db.fetchall(f"SELECT * FROM users WHERE id IN ({marks})", ids)
+        return {row["id"]: user_from_row(row).display_name for row in rows}
+
     async def by_username(self, username: str) -> UserProfile | None:
         row = await self._db.fetchone(
             "SELECT * FROM users WHERE lower(username) = lower(?) ORDER BY id LIMIT 1",
