@@ -110,24 +110,34 @@ class SqliteClientRepo:
         )
         if rows:
             return [client_from_row(row) for row in rows]
-        return await self._match_past_symbols(owner_id, key, limit)
+        rows = await self._db.fetchall(
+            f"SELECT DISTINCT c.* FROM client_aliases a JOIN clients c ON c.id = a.client_id"
+            f" WHERE a.owner_id = ? AND a.alias_key >= ? AND a.alias_key < ? AND c.{_LIVE}"
+            " ORDER BY c.status = 'former', c.name_key LIMIT ?",
+            (owner_id, key, _prefix_upper_bound(key), limit),
+        )
+        if rows:
+            return [client_from_row(row) for row in rows]
+        return await self._match_any_word(owner_id, key, limit)
 
-    async def _match_past_symbols(self, owner_id: int, key: str, limit: int) -> list[Client]:
-        """Names that start with an emoji or a symbol ("🍏 Apple", "«Ромашка»") match by
-        their first word too. Few names do, so they are read and compared here."""
+    async def _match_any_word(self, owner_id: int, key: str, limit: int) -> list[Client]:
+        """A later word of the name ("смирнова" finds "ИП Смирнова А.В.") or a name behind
+        an emoji or quotes ("🍏 Apple", "«Ромашка»"). SQL narrows to names containing the
+        text; the word boundary is checked here, past punctuation SQL cannot see."""
+        wanted = " " + " ".join(_SYMBOLS.sub(" ", key).split())
+        if not wanted.strip():
+            return []
         rows = await self._db.fetchall(
             f"SELECT * FROM clients WHERE owner_id = ? AND {_LIVE}"
-            " AND NOT (substr(name_key, 1, 1) GLOB '[a-z0-9]'"
-            " OR substr(name_key, 1, 1) BETWEEN 'а' AND 'я')"
-            " ORDER BY status = 'former', name_key",
-            (owner_id,),
+            " AND instr(name_key, ?) > 0 ORDER BY status = 'former', name_key",
+            (owner_id, wanted.split()[0]),
         )
         found = []
         for row in rows:
-            words = _SYMBOLS.sub(" ", row["name_key"]).split()
-            if " ".join(words) == key:
+            words = " " + " ".join(_SYMBOLS.sub(" ", row["name_key"]).split())
+            if words == wanted:
                 return [client_from_row(row)]
-            if " ".join(words).startswith(key):
+            if wanted in words:  # `wanted` starts with a space: a word's beginning
                 found.append(client_from_row(row))
         return found[:limit]
 
