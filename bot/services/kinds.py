@@ -35,12 +35,25 @@ _PATTERNS: tuple[tuple[TaskKind, re.Pattern[str]], ...] = (
 )
 
 
-def detect_kind(text: str) -> TaskKind:
-    """The first kind whose words appear in the text, else OTHER.
+# What a task starts with is what the user will do: "call John re contract" is a call (reminded
+# 15 minutes ahead), not a document (a day ahead); so is "позвонить насчёт счёта".
+_ACTIONS: frozenset[TaskKind] = frozenset({TaskKind.CALL, TaskKind.MEETING})
+_FIRST_WORD = re.compile(r"\w+")
 
-    Invoices and documents are checked before calls: "позвонить насчёт счёта" is about money.
+
+def detect_kind(text: str) -> TaskKind:
+    """The kind of the task's first word when it is an action (a call, a meeting), else the
+    first kind whose words appear in the text, else OTHER.
+
+    Past the first word, invoices and documents are checked before calls: "отчёт: созвон в
+    пятницу" is about the report.
     """
     normalized = text.casefold().replace("ё", "е")
+    first = _FIRST_WORD.search(normalized)
+    if first is not None:
+        for kind, pattern in _PATTERNS:
+            if kind in _ACTIONS and pattern.match(first.group()):
+                return kind
     for kind, pattern in _PATTERNS:
         if pattern.search(normalized):
             return kind

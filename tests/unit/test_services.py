@@ -25,7 +25,11 @@ from storage.models import TaskKind
         ("отчет за ноябрь", TaskKind.REPORT),
         ("send the monthly report", TaskKind.REPORT),
         ("выставить счёт", TaskKind.INVOICE),
-        ("позвонить насчёт счета", TaskKind.INVOICE),
+        ("позвонить насчёт счета", TaskKind.CALL),  # a call first: reminded 15 min ahead
+        ("call John re contract", TaskKind.CALL),
+        ("meet Anna about the invoice", TaskKind.MEETING),
+        ("счёт за ноябрь: позвонить бухгалтеру", TaskKind.INVOICE),
+        ("отчёт: созвон в пятницу", TaskKind.REPORT),
         ("send invoice", TaskKind.INVOICE),
         ("подписать акт", TaskKind.DOCUMENT),
         ("договор на поддержку", TaskKind.DOCUMENT),
