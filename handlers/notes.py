@@ -24,6 +24,7 @@ from bot.callbacks import NoteAction, NotesPage, PickClient, TaskAction
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.keyboards import BUTTON_TEXT_LIMIT, single_button
+from bot.services.dates import DateParser
 from bot.services.kinds import detect_kind
 from bot.services.render import KIND_ICONS, highlight, note_line, quoted, shorten
 from bot.services.task_input import split_client_prefix
@@ -280,7 +281,8 @@ def create_router() -> Router:
         clock: Clock,
     ) -> None:
         text = clean_text(command.args or "")
-        if not text:
+        if not text or split_client_prefix(text)[1] == "":
+            # "/note Ромашка:" is a client and no note: an empty note helps nobody.
             await message.answer(
                 _("Write the note after the command: <code>/note Acme: wants SMM in "
                   "January</code>. Or just send any text: it becomes a note.")
@@ -300,6 +302,7 @@ def create_router() -> Router:
         user: UserContext,
         clock: Clock,
         state: FSMContext,
+        dates: DateParser,
     ) -> None:
         op = callback_data.op
         if op == "restore":
@@ -334,12 +337,18 @@ def create_router() -> Router:
             if not isinstance(query.message, Message):
                 await stale_button(query)
                 return
-            text = clean_line(note.text)[:TASK_TEXT_LIMIT] or _("task from a note")
+            # The moment in the note ("позвонить завтра в 10") becomes the task's time.
+            line = clean_line(note.text)
+            when = dates.split(
+                line, tz=user.tz, now=clock.now(), morning_hour=user.morning_hour
+            )
+            text = (when.text if when is not None else line)[:TASK_TEXT_LIMIT]
+            text = text or _("task from a note")
             await query.answer()
             await save_task(
                 query.message, tasks=tasks, clients=clients, user=user, clock=clock,
                 state=state, client_id=note.client_id, client_query=None, text=text,
-                kind=detect_kind(text), due=None,
+                kind=detect_kind(text), due=when.due if when is not None else None,
             )
         elif op == "send":
             if not note.file_id or note.media_type not in MEDIA_ICONS or query.bot is None:

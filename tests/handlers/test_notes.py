@@ -72,6 +72,27 @@ async def test_make_a_task_from_a_note(chat: ChatHarness, storage: Storage) -> N
     assert "Fri 27 Nov, 11:00" in timed.text
 
 
+async def test_a_task_from_a_note_takes_the_moment_written_in_it(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("Acme: позвонить бухгалтеру завтра в 10")
+    replies = await chat.press("Make a task")
+    assert "✅ Task #1" in replies.text and "Fri 27 Nov, 10:00" in replies.text
+    assert "When should it be done?" not in replies.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.text == "позвонить бухгалтеру"
+
+
+async def test_a_client_prefix_alone_is_not_saved_as_an_empty_note(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Ромашка")
+    reply = await chat.send("/note Ромашка:")
+    assert "Write the note after the command" in reply.text
+    assert await storage.notes.latest(USER_ID, None, offset=0, limit=5) == []
+
+
 async def test_text_after_an_undated_task_is_a_note_not_a_time(
     chat: ChatHarness, storage: Storage
 ) -> None:
