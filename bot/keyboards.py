@@ -51,7 +51,10 @@ def created_task_keyboard(
     *,
     client_choices: Sequence[Client] = (),
     offer_new_client: str | None = None,
+    undo: str | None = None,
 ) -> InlineKeyboardMarkup:
+    """`undo`: packed callback data of what ↩️ Undo does here; by default it takes back the
+    task's creation (deletes it)."""
     rows: list[list[InlineKeyboardButton]] = []
     for client in client_choices:
         rows.append(
@@ -82,10 +85,17 @@ def created_task_keyboard(
     rows.append(
         [
             _button(_("✏️ Edit"), TaskAction(op="edit", id=task.id).pack()),
-            _button(_("↩️ Undo"), TaskAction(op="undo", id=task.id).pack()),
+            _button(_("↩️ Undo"), undo or TaskAction(op="undo", id=task.id).pack()),
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def undo_reschedule(task_id: int, previous_due: datetime | None) -> str:
+    """Callback data that puts a task back to the moment it had before a change of time
+    (an empty arg: it had none)."""
+    arg = "" if previous_due is None else str(int(previous_due.timestamp()))
+    return TaskAction(op="undue", id=task_id, arg=arg).pack()
 
 
 def change_time_keyboard(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiogram import F, Router, html
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -24,6 +24,7 @@ from bot.keyboards import (
     kind_keyboard,
     single_button,
     task_edit_keyboard,
+    undo_reschedule,
 )
 from bot.pending import recall_name, remember_name
 from bot.services.dates import DateParser
@@ -80,10 +81,12 @@ async def send_task_card(
     unknown_client: str | None = None,
     note: str | None = None,
     state: FSMContext | None = None,
+    undo: str | None = None,
 ) -> None:
     """The task as understood, with the buttons that fit its state.
 
-    With `state`, a client name still waiting to be created keeps its button.
+    With `state`, a client name still waiting to be created keeps its button. `undo`: what
+    ↩️ Undo does on this card (after a change of time: put the old time back).
     """
     now = clock.now()
     if unknown_client is None and task.client_id is None and state is not None:
@@ -102,6 +105,7 @@ async def send_task_card(
         user.locale,
         client_choices=client_choices or (),
         offer_new_client=unknown_client,
+        undo=undo,
     )
     await edit_or_send(target, text, keyboard)
 
@@ -479,6 +483,22 @@ def create_router() -> Router:
                 await stale_button(query)
                 return
             await query.answer()
+            await send_task_card(
+                query, updated, user, clock, created=False, state=state,
+                undo=undo_reschedule(task.id, task.due_at),
+            )
+            return
+        if op == "undue":
+            # ↩️ Undo on a card after a change of time: the old time back, not a deletion.
+            previous = (
+                datetime.fromtimestamp(int(callback_data.arg), UTC)
+                if callback_data.arg.isdigit() else None
+            )
+            updated = await tasks.set_due(user.id, task.id, previous, now)
+            if updated is None:
+                await stale_button(query)
+                return
+            await query.answer(_("The previous time is back."))
             await send_task_card(query, updated, user, clock, created=False, state=state)
             return
         if op == "time":
@@ -697,7 +717,10 @@ def create_router() -> Router:
         updated = await tasks.set_due(user.id, task.id, due, now)
         await state.set_state(None)
         if updated is not None:
-            await send_task_card(message, updated, user, clock, created=False, state=state)
+            await send_task_card(
+                message, updated, user, clock, created=False, state=state,
+                undo=undo_reschedule(task.id, task.due_at),
+            )
 
     @router.message(StateFilter(TaskForm.edit_client), F.text, ~F.text.startswith("/"))
     async def edit_client(

@@ -121,6 +121,26 @@ async def test_change_time_from_card(chat: ChatHarness) -> None:
     assert "Mon 30 Nov, 10:00" in moved.text
 
 
+async def test_undo_after_a_change_of_time_puts_the_old_time_back(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/task call Ivan tomorrow 10am")
+    await chat.press("Change time")
+    await chat.press("Mon 30 Nov")
+    undone = await chat.press("Undo")
+    assert "The previous time is back." in undone.alerts
+    assert "Fri 27 Nov, 10:00" in undone.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.due_at is not None  # still there, at its old time
+    # Typed times too: "Pick…" then a phrase, then Undo.
+    await chat.press("Change time")
+    await chat.press("Pick…")
+    await chat.send("в среду в 15")
+    back = await chat.press("Undo")
+    assert "Fri 27 Nov, 10:00" in back.text
+    assert await storage.tasks.get_by_number(USER_ID, 1) is not None
+
+
 async def test_edit_text_kind_and_client(chat: ChatHarness) -> None:
     await chat.send("/newclient Romashka")
     await chat.send("/task send something tomorrow 10am")
