@@ -25,3 +25,28 @@ class AlreadyInTeamError(StorageError):
     def __init__(self, user_id: int) -> None:
         super().__init__(user_id)
         self.user_id = user_id
+
+
+class UpdateAlreadyAppliedError(StorageError):
+    """The Telegram update was applied before (a redelivery raced the first delivery): this
+    write was rolled back."""
+
+    def __init__(self, update_id: int) -> None:
+        super().__init__(update_id)
+        self.update_id = update_id
+
+
+class DatabaseUnusableError(StorageError):
+    """The database must not be opened: nothing was written to it. One line says why."""
+
+
+class DatabaseDamagedError(DatabaseUnusableError):
+    """The file is not a readable database, or its integrity check failed."""
+
+
+class SchemaTooNewError(DatabaseUnusableError):
+    """The database was migrated by newer code than this."""
+
+
+class DatabaseInUseError(DatabaseUnusableError):
+    """Another process (a running bot, a restore) holds the database."""

@@ -388,4 +388,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alert_events_alert ON alert_events(alert_id, id);
     """,
+    # Telegram updates already applied (idempotency): recorded in the transaction of the
+    # update's first write, so a redelivered update_id is skipped; pruned after a week.
+    """
+    CREATE TABLE applied_updates (
+        bot_id INTEGER NOT NULL,
+        update_id INTEGER NOT NULL,
+        applied_at TEXT NOT NULL,
+        PRIMARY KEY (bot_id, update_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX applied_updates_at ON applied_updates(applied_at);
+    """,
 )
