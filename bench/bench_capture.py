@@ -68,7 +68,7 @@ from storage.models import SearchKind
 from storage.sqlite import Database, open_sqlite_storage
 from storage.sqlite.codec import encode_time
 from storage.sqlite.notes import RANKED_MATCHES as RANKED
-from storage.sqlite.notes import fts_query
+from storage.sqlite.notes import fts_query, search_terms
 
 NOW = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
 TIMEZONE = "Europe/Moscow"
@@ -656,7 +656,7 @@ def find_check(bench: Bench, query: Query) -> Callable[[list[str]], None]:
 async def check_index(bench: Bench, queries: Sequence[Query]) -> None:
     """The FTS index agrees with the Python count, and user 1 never sees user 2's notes."""
     for query in queries:
-        fts = fts_query(USER_ID, [query.text])
+        fts = fts_query(USER_ID, search_terms([query.text]))
         assert fts is not None
         row = await bench.database.fetchone(
             "SELECT count(*) FROM search_index WHERE search_index MATCH ?", (fts,)
@@ -732,7 +732,7 @@ async def run_find(bench: Bench, queries: Sequence[Query], args: argparse.Namesp
     for _ in range(args.storage_requests):
         for query in queries:
             words = query.text.split()
-            fts = fts_query(USER_ID, words)
+            fts = fts_query(USER_ID, search_terms(words))
             assert fts is not None
             started = time.perf_counter_ns()
             await notes.search(USER_ID, words, FIND_LIMIT)

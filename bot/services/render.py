@@ -12,11 +12,12 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import html
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, format_datetime
 from babel.units import format_unit
 
-from bot.services.reminder_plan import ahead_minutes
+from bot.services.reminder_plan import ahead_minutes, plan_reminders
 from storage.models import (
     Channel,
     Client,
@@ -27,7 +28,9 @@ from storage.models import (
     Segment,
     Task,
     TaskKind,
+    WorkingHours,
 )
+from storage.stemming import matches
 
 MESSAGE_LIMIT = 4096
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -258,6 +261,75 @@ def plain_quoted(text: str) -> str:
     return _("“{text}”").format(text=text)
 
 
+def days_label(days: Sequence[int], locale: str | None = None) -> str:
+    """Working days as people say them: 'Mon–Fri', 'Mon–Sat', 'Mon, Wed, Fri', 'every day'."""
+    if tuple(days) == (0, 1, 2, 3, 4):
+        return _("Mon–Fri")
+    if len(set(days)) == 7:
+        return _("every day")
+    if locale is None:
+        try:
+            locale = get_i18n().current_locale
+        except LookupError:
+            locale = "en"
+    monday = date(2026, 11, 23)
+
+    def name(day: int) -> str:
+        return str(format_date(monday + timedelta(days=day), "EEE", locale=locale))
+
+    ordered = sorted(set(days))
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{name(ordered[0])}–{name(ordered[-1])}"
+    return ", ".join(name(day) for day in ordered)
+
+
+def day_and_clock(moment: datetime, tz: ZoneInfo, locale: str, now: datetime) -> str:
+    """'today at 09:00', 'tomorrow at 09:00', else the full moment: when a reminder comes."""
+    shown, today = local(moment, tz), local(now, tz).date()
+    clock = f"{shown:%H:%M}"
+    if shown.date() == today:
+        return _("today at {time}").format(time=clock)
+    if shown.date() == today + timedelta(days=1):
+        return _("tomorrow at {time}").format(time=clock)
+    return format_moment(moment, tz, locale, now)
+
+
+def held_notes(
+    task: Task,
+    tz: ZoneInfo,
+    locale: str,
+    now: datetime,
+    hours: WorkingHours,
+    ahead_defaults: Mapping[TaskKind, int] | None = None,
+) -> list[str]:
+    """What working hours do to this task's reminders, said at once: a reminder the bot
+    holds comes later, and the user knows when."""
+    planned = plan_reminders(task, now, defaults=ahead_defaults, tz=tz, hours=hours)
+    notes = []
+    for item in planned:
+        if item.held_from is None:
+            continue
+        moment = day_and_clock(item.fire_at, tz, locale, now)
+        notes.append("🌙 " + (
+            _("The early reminder comes {moment}, after your working hours start.")
+            if item.purpose is ReminderPurpose.AHEAD
+            else _("The reminder comes {moment}, after your working hours start.")
+        ).format(moment=moment))
+    ahead = ahead_minutes(task, ahead_defaults)
+    if (
+        task.due_at is not None
+        and ahead > 0
+        and task.invoice_id is None
+        and task.due_at - timedelta(minutes=ahead) > now
+        and not any(item.purpose is ReminderPurpose.AHEAD for item in planned)
+    ):
+        notes.append("🌙 " + _(
+            "The early reminder would come outside your working hours: only the one at the "
+            "time."
+        ))
+    return notes
+
+
 def task_card(
     task: Task,
     tz: ZoneInfo,
@@ -266,6 +338,7 @@ def task_card(
     *,
     created: bool,
     ahead_defaults: Mapping[TaskKind, int] | None = None,
+    hours: WorkingHours | None = None,
 ) -> str:
     """What the bot understood: number, client, kind, text, due moment with weekday."""
     head = _("✅ Task #{number}").format(number=task.number) if created else _(
@@ -291,6 +364,8 @@ def task_card(
                 )
             )
         )
+        if hours is not None:
+            lines += held_notes(task, tz, locale, now, hours, ahead_defaults)
     if task.status.value == "done":
         lines.append(_("Done."))
     elif task.due_at is None:
@@ -363,16 +438,15 @@ def reminder_text(
 
 
 def highlight(text: str, words: Sequence[str]) -> str:
-    """Escaped text with every word that starts with a searched prefix in bold (case- and
-    ё-insensitive, as the search itself)."""
-    prefixes = [w.casefold().replace("ё", "е") for w in words if w]
+    """Escaped text with every word the search found in bold: it starts with a searched
+    prefix or shares its stem (case- and ё-insensitive, as the search itself)."""
+    terms = [w for w in words if w]
     out: list[str] = []
     position = 0
     for match in _WORD_RE.finditer(text):
         out.append(html.quote(text[position : match.start()]))
         word = match.group(0)
-        folded = word.casefold().replace("ё", "е")
-        if any(folded.startswith(prefix) for prefix in prefixes):
+        if any(matches(word, term) for term in terms):
             out.append(html.bold(html.quote(word)))
         else:
             out.append(html.quote(word))

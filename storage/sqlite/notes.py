@@ -9,6 +9,7 @@ from storage.models import MIN_SEARCH_WORD, Note, NoteMedia, SearchHit, SearchKi
 from storage.sqlite.clients import is_live_client
 from storage.sqlite.codec import decode_optional, decode_time, encode_time
 from storage.sqlite.database import Database
+from storage.stemming import fold, matches, search_prefix
 
 _SELECT = (
     "SELECT n.*, c.name AS client_name FROM notes n LEFT JOIN clients c ON c.id = n.client_id"
@@ -39,18 +40,34 @@ def note_from_row(row: aiosqlite.Row) -> Note:
     )
 
 
-def fts_query(owner_id: int, words: list[str]) -> str | None:
-    """Every word as a prefix ("бюдж" finds "бюджет"), ANDed, within the owner's rows."""
-    terms = [
-        word.replace("ё", "е").replace("Ё", "Е")
+def search_terms(words: list[str]) -> list[str]:
+    """The words of a search, folded, long enough to search by; at most 12."""
+    return [
+        fold(word)
         for text in words
         for word in _WORD.findall(text)
         if len(word) >= MIN_SEARCH_WORD
-    ]
+    ][:12]
+
+
+def fts_query(owner_id: int, terms: list[str]) -> str | None:
+    """Every term by its stem as a prefix ("бюдж" finds "бюджет", "акта" the candidates
+    "акт", "акты"…), ANDed, within the owner's rows."""
     if not terms:
         return None
-    body = " AND ".join(f'body:"{term}"*' for term in terms[:12])
+    body = " AND ".join(f'body:"{search_prefix(term)}"*' for term in terms)
     return f'owner:"o{owner_id}" AND ({body})'
+
+
+def _has_every_term(body: str, terms: list[str]) -> bool:
+    """The index found words starting with each term's stem; keep the row only if one of
+    them is really the term's word ("акта": "акт" yes, "актуальный" no)."""
+    words = _WORD.findall(fold(body))
+    return all(
+        any(word.startswith(prefix) and matches(word, term) for word in words)
+        for term in terms
+        for prefix in (search_prefix(term),)
+    )
 
 
 class SqliteNoteRepo:
@@ -194,21 +211,25 @@ class SqliteNoteRepo:
         return decode_time(row[0]) if row and row[0] else None
 
     async def search(self, owner_id: int, words: list[str], limit: int) -> list[SearchHit]:
-        query = fts_query(owner_id, words)
+        terms = search_terms(words)
+        query = fts_query(owner_id, terms)
         if query is None:
             return []
+        # A stem shorter than the typed word widens the candidates ("акт*" for "акта"):
+        # read more of them, then keep the rows whose words really match.
+        widened = any(search_prefix(term) != term for term in terms)
         # Rank (bm25) only the newest matches: scoring every match of a common word costs
         # tens of milliseconds at 100,000 notes, and the newest are what people look for.
         rows = await self._db.fetchall(
-            "SELECT rowid, bm25(search_index, 0.0, 1.0) AS score FROM search_index"
+            "SELECT rowid, bm25(search_index, 0.0, 1.0) AS score, body FROM search_index"
             " WHERE search_index MATCH ? ORDER BY rowid DESC LIMIT ?",
-            (query, RANKED_MATCHES),
+            (query, RANKED_MATCHES * 2 if widened else RANKED_MATCHES),
         )
         hits = [
             SearchHit(kind=_KINDS[row["rowid"] % 4], ref_id=row["rowid"] // 4, rank=row["score"])
             for row in rows
-            if row["rowid"] % 4 in _KINDS
-        ]
+            if row["rowid"] % 4 in _KINDS and (not widened or _has_every_term(row["body"], terms))
+        ][:RANKED_MATCHES]
         return sorted(hits, key=lambda hit: hit.rank)[:limit]
 
     async def get_many(self, owner_id: int, note_ids: list[int]) -> dict[int, Note]:

@@ -145,6 +145,14 @@ async def test_find_groups_highlights_and_isolates(chat: ChatHarness) -> None:
     assert "Nothing found for “зебра”." in nothing.text
 
 
+async def test_find_reads_words_in_any_form(chat: ChatHarness) -> None:
+    await chat.send("Подписали акт сверки с бухгалтерией")
+    await chat.send("актуальный прайс на январь")
+    replies = await chat.send("/find акта")
+    assert "Подписали <b>акт</b> сверки" in replies.text
+    assert "актуальный" not in replies.text
+
+
 async def test_client_card_shows_last_notes_and_contact(chat: ChatHarness) -> None:
     await chat.send("/newclient Acme")
     for index in range(4):

@@ -62,3 +62,28 @@ async def test_fts_syntax_in_user_input_is_harmless(data: Storage, query: str) -
     await data.notes.create(ALICE, text="drop table", client_id=None, source_message_id=None,
                             now=NOW)
     await data.notes.search(ALICE, [query], 10)  # no exception
+
+
+async def test_a_word_is_found_in_any_form_but_not_inside_other_words(data: Storage) -> None:
+    act = await data.notes.create(
+        ALICE, text="Подписали акт сверки за ноябрь", client_id=None, source_message_id=None,
+        now=NOW,
+    )
+    acts = await data.notes.create(
+        ALICE, text="Акты отправлены курьером", client_id=None, source_message_id=None, now=NOW
+    )
+    await data.notes.create(
+        ALICE, text="актуальный прайс на январь", client_id=None, source_message_id=None,
+        now=NOW,
+    )
+    contract = await data.notes.create(
+        ALICE, text="The contract is signed", client_id=None, source_message_id=None, now=NOW
+    )
+    found = {hit.ref_id for hit in await data.notes.search(ALICE, ["акта"], 10)}
+    assert found == {act.id, acts.id}  # not "актуальный"
+    assert {hit.ref_id for hit in await data.notes.search(ALICE, ["сверка"], 10)} == {act.id}
+    assert {hit.ref_id for hit in await data.notes.search(ALICE, ["contracts"], 10)} == {
+        contract.id
+    }
+    # A typed prefix still finds by prefix.
+    assert {hit.ref_id for hit in await data.notes.search(ALICE, ["актуал"], 10)} != set()

@@ -1,0 +1,45 @@
+"""Word stems for search: "акта" finds "акт сверки", "contracts" finds "contract".
+
+Snowball stemmers (Russian for Cyrillic words, English for the rest), the same family
+PostgreSQL's text search uses. A stem is a search key, not a word: it is compared with the
+stems of the indexed words, never shown.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_RUSSIAN = snowballstemmer.stemmer("russian")
+_ENGLISH = snowballstemmer.stemmer("english")
+
+
+def fold(word: str) -> str:
+    """Case- and ё-insensitive form, as the index compares words."""
+    return word.casefold().replace("ё", "е")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The stem of a folded word."""
+    stemmer = _RUSSIAN if _CYRILLIC.search(word) else _ENGLISH
+    return str(stemmer.stemWord(word))
+
+
+def search_prefix(term: str) -> str:
+    """What the index is asked for: the term's stem where the stem starts the term ("акта"
+    -> "акт", so "акт" and "акты" are candidates too), else the term itself. A candidate
+    must then pass :func:`matches`."""
+    folded = fold(term)
+    root = stem(folded)
+    return root if root and folded.startswith(root) else folded
+
+
+def matches(word: str, term: str) -> bool:
+    """A word is found by a search term when it starts with it (a typed prefix: "бюдж"
+    finds "бюджет") or has the same stem ("акта" finds "акт", not "актуальный")."""
+    folded, wanted = fold(word), fold(term)
+    return folded.startswith(wanted) or stem(folded) == stem(wanted)
