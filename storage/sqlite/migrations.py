@@ -399,4 +399,11 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX applied_updates_at ON applied_updates(applied_at);
     """,
+    # The intake address an alert came through (`t12`, `u5`), so the open alerts of one
+    # address can be counted and capped (INTAKE_MAX_OPEN); NULL for /urgent.
+    """
+    ALTER TABLE alerts ADD COLUMN intake_address TEXT;
+    CREATE INDEX alerts_open_by_address ON alerts(intake_address)
+        WHERE intake_address IS NOT NULL AND state != 'resolved';
+    """,
 )
