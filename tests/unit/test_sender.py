@@ -80,9 +80,9 @@ class RecordingSession(LocalSession):
 
 
 def chat_of(method: TelegramMethod[Any]) -> int:
+    """The call's chat; -1 for a call without one (answerCallbackQuery, getMe...)."""
     chat_id = getattr(method, "chat_id", None)
-    assert isinstance(chat_id, int)
-    return chat_id
+    return chat_id if isinstance(chat_id, int) else -1
 
 
 class Make(Protocol):
