@@ -3,8 +3,10 @@ CSV file), /forget_me (delete everything, after a confirmation)."""
 
 from __future__ import annotations
 
+import csv
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router, html
@@ -25,7 +27,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.contacts import is_email, is_phone
+from bot.services.contacts import is_email, is_phone, is_telegram
 from bot.services.export import (
     MAX_IMPORT_BYTES,
     MAX_IMPORT_ROWS,
@@ -35,20 +37,25 @@ from bot.services.export import (
     channel_from_text,
     export_archive,
     read_clients_csv,
+    segment_from_text,
+    status_from_text,
     tasks_calendar,
 )
 from bot.services.recurrence import split_recurrence
-from bot.services.render import quoted
+from bot.services.render import quoted, shorten
 from bot.services.series import SeriesService
 from bot.services.text import FIELD_LIMIT, NAME_LIMIT, clean_line
 from handlers.replies import edit_or_send, send_long, stale_button
 from storage.errors import StorageError
 from storage.interfaces import UserDataRepo
-from storage.models import ClientDraft
+from storage.models import ClientDraft, ClientStatus, Segment
 
 logger = logging.getLogger(__name__)
 
 SHOWN_PROBLEMS = 30
+SHOWN_COLUMNS = 20
+# A column's title in a reply: enough to recognise it (titles are the file's, any length).
+COLUMN_SHOWN = 40
 FORGET_KEY = "forget_me"
 FORGET_VALID = timedelta(minutes=10)
 _CSV_NAMES = (".csv", ".txt", ".tsv")
@@ -77,7 +84,9 @@ def import_help() -> str:
         "name, contact, phone, email, channel, cadence (or in Russian: название, контакт, "
         "телефон, почта, канал, периодичность); only the name is required. Commas or "
         "semicolons, UTF-8 or Windows-1251, up to {limit} KB. /cancel to stop."
-    ).format(limit=MAX_IMPORT_BYTES // 1024)
+    ).format(limit=MAX_IMPORT_BYTES // 1024) + "\n" + _(
+        "clients.csv from /export goes back in as it is, with every field of the card."
+    )
 
 
 def not_csv() -> str:
@@ -93,6 +102,13 @@ def csv_problem(reason: str) -> str:
         "encoding": _("I could not read the text of the file. Save it as “CSV UTF-8” and "
                       "send it again."),
         "empty": _("The file is empty."),
+        "blank": _("There is no table in the file: only quotes or separators, no text. "
+                   "Save the table as “CSV UTF-8” and send it again."),
+        "cell_too_long": _(
+            "A cell in the file is far too long (over {limit} characters). A client's name "
+            "holds up to {name} characters and its other fields up to {field}: check the file "
+            "and send it again."
+        ).format(limit=csv.field_size_limit(), name=NAME_LIMIT, field=FIELD_LIMIT),
         "no_rows": _("The file has no rows under its header."),
         "too_many_rows": _("The file has more than {limit} rows. Split it into smaller "
                            "files.").format(limit=MAX_IMPORT_ROWS),
@@ -112,10 +128,20 @@ def is_csv_document(document: Document) -> bool:
     return (document.mime_type or "").startswith(_CSV_TYPES)
 
 
+def column_name(column: str) -> str:
+    """A column's title as the file has it, quoted and short (a title can be any length)."""
+    return quoted(shorten(column, COLUMN_SHOWN))
+
+
 def too_long(column: str, value: str, limit: int) -> str:
     return _("{column} is too long ({length} characters; the limit is {limit})").format(
-        column=quoted(column), length=len(value), limit=limit
+        column=column_name(column), length=len(value), limit=limit
     )
+
+
+def split_aliases(text: str) -> list[str]:
+    """Aliases one per line in a cell (as /export writes them)."""
+    return [alias for alias in (clean_line(line) for line in text.splitlines()) if alias]
 
 
 def check_row(
@@ -130,7 +156,10 @@ def check_row(
     elif len(name) > NAME_LIMIT:
         problems.append(too_long(table.columns["name"], name, NAME_LIMIT))
     fields: dict[str, str | None] = {}
-    for field in ("contact", "phone", "email", "channel", "cadence"):
+    for field in (
+        "contact", "phone", "email", "channel", "cadence", "emergency_contact", "telegram",
+        "segment", "status",
+    ):
         value = values.get(field, "")
         if value in _EMPTY:
             fields[field] = None
@@ -138,6 +167,22 @@ def check_row(
             problems.append(too_long(table.columns[field], value, FIELD_LIMIT))
         else:
             fields[field] = value
+    aliases = split_aliases(row.values.get("aliases", ""))
+    for alias in aliases:
+        if len(alias) > NAME_LIMIT:
+            problems.append(too_long(table.columns["aliases"], alias, NAME_LIMIT))
+    telegram = fields.get("telegram")
+    if telegram and not is_telegram(telegram):
+        problems.append(_("not a Telegram account: {value}").format(value=quoted(telegram)))
+    segment_text, status_text = fields.get("segment"), fields.get("status")
+    segment = segment_from_text(segment_text) if segment_text else Segment.B2B
+    if segment is None:
+        problems.append(_("unknown segment {value} (B2B or B2C)").format(
+            value=quoted(segment_text or "")))
+    status = status_from_text(status_text) if status_text else ClientStatus.ACTIVE
+    if status is None:
+        problems.append(_("unknown status {value} (active or former)").format(
+            value=quoted(status_text or "")))
     email, phone = fields.get("email"), fields.get("phone")
     if email and not is_email(email):
         problems.append(_("not an email: {value}").format(value=quoted(email)))
@@ -159,11 +204,12 @@ def check_row(
             _("the cadence is not a schedule: {value} (e.g. “report every month on the "
               "1st”, «отчёт каждый понедельник в 10»)").format(value=quoted(cadence))
         )
-    if problems:
+    if problems or segment is None or status is None:
         return None, problems
     return ClientDraft(
         name=name, contact_person=fields.get("contact"), phone=phone, email=email,
-        channel=channel, report_cadence=cadence,
+        channel=channel, report_cadence=cadence, emergency_contact=fields.get("emergency_contact"),
+        contact_telegram=telegram, segment=segment, status=status, aliases=tuple(aliases),
     ), []
 
 
@@ -223,6 +269,11 @@ async def import_document(
             (draft_rows[index], _("{name}: a client with this name already exists").format(
                 name=quoted(drafts[index].name)))
         )
+    notes = [
+        (draft_rows[index], _("imported without the alias {alias}: another client goes by it")
+         .format(alias=quoted(alias)))
+        for index, alias in result.taken_aliases
+    ]
     cadences = 0
     for client in result.created:
         if client.report_cadence:
@@ -231,11 +282,17 @@ async def import_document(
                 default_text=_("report"),
             )
             cadences += synced is not None
-    await send_long(message, import_report(table, len(result.created), cadences, problems), None)
+    await send_long(
+        message, import_report(table, len(result.created), cadences, problems, notes), None
+    )
 
 
 def import_report(
-    table: ClientCsv, created: int, cadences: int, problems: list[tuple[int, str]]
+    table: ClientCsv,
+    created: int,
+    cadences: int,
+    problems: list[tuple[int, str]],
+    notes: Sequence[tuple[int, str]] = (),
 ) -> str:
     if created:
         lines = ["📥 " + _("Clients imported: {count}.").format(count=created)]
@@ -253,9 +310,20 @@ def import_report(
         ]
         if len(problems) > SHOWN_PROBLEMS:
             lines.append(_("…and {count} more.").format(count=len(problems) - SHOWN_PROBLEMS))
+    if notes:
+        lines.append("")
+        lines += [
+            _("row {row}: {problem}").format(row=row, problem=note)
+            for row, note in sorted(notes)[:SHOWN_PROBLEMS]
+        ]
+        if len(notes) > SHOWN_PROBLEMS:
+            lines.append(_("…and {count} more.").format(count=len(notes) - SHOWN_PROBLEMS))
     if table.ignored:
-        lines += ["", _("Columns I do not know, skipped: {columns}").format(
-            columns=", ".join(quoted(column) for column in table.ignored))]
+        shown = ", ".join(column_name(column) for column in table.ignored[:SHOWN_COLUMNS])
+        if len(table.ignored) > SHOWN_COLUMNS:
+            shown += " " + _("…and {count} more.").format(
+                count=len(table.ignored) - SHOWN_COLUMNS)
+        lines += ["", _("Columns I do not know, skipped: {columns}").format(columns=shown)]
     if created:
         lines += ["", _("All clients: /clients")]
     return "\n".join(lines)

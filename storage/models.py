@@ -143,6 +143,8 @@ class PlannedReminder:
     fire_at: datetime
     # The task's due moment this reminder was planned for; if the task moves, it is stale.
     for_due_at: datetime | None
+    # When it would have fired but for the user's working hours (None: not held).
+    held_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +303,15 @@ class Handover:
     ends_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """A member left or was removed: the team as it is now (its intake secret rotated on a
+    removal) and the handovers to and from them that ended with it."""
+
+    team: Team
+    ended: tuple[Handover, ...]
+
+
 class AlertSeverity(StrEnum):
     URGENT = "urgent"
     NORMAL = "normal"
@@ -379,6 +390,8 @@ class NewAlert:
     dedup_key: str | None
     source: AlertSource
     raised_by: int | None
+    # The intake address it came through (`t12`, `u5`); None for /urgent.
+    intake_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +424,11 @@ class ClientDraft:
     email: str | None = None
     channel: Channel | None = None
     report_cadence: str | None = None
+    emergency_contact: str | None = None
+    contact_telegram: str | None = None
+    segment: Segment = Segment.B2B
+    status: ClientStatus = ClientStatus.ACTIVE
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +436,9 @@ class ClientImport:
     created: tuple[Client, ...]
     # Positions in the drafts whose name a live client (or an earlier draft) already had.
     duplicates: tuple[int, ...]
+    # (position in the drafts, alias) for aliases another client already goes by: the
+    # client is created without them.
+    taken_aliases: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,3 +19,11 @@ def is_phone(value: str) -> bool:
     return _PHONE.match(value) is not None and sum(ch.isdigit() for ch in value) >= (
         MIN_PHONE_DIGITS
     )
+
+
+# The contact's Telegram account on a card: @username (5-32 characters) or a numeric id.
+_TELEGRAM = re.compile(r"^(@?[A-Za-z][A-Za-z0-9_]{4,31}|\d{5,15})$")
+
+
+def is_telegram(value: str) -> bool:
+    return _TELEGRAM.match(value) is not None

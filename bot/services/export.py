@@ -25,9 +25,11 @@ from bot.services.render import kind_label
 from storage.models import (
     Channel,
     Client,
+    ClientStatus,
     ExportTable,
     Invoice,
     Note,
+    Segment,
     Task,
     TaskStatus,
     UserData,
@@ -39,6 +41,32 @@ MAX_IMPORT_ROWS = 5000
 CALENDAR_EVENT_LENGTH = timedelta(minutes=30)
 
 Cell = str | int | float | None
+
+# A spreadsheet reads a cell starting with one of these as a formula (or, for tab and CR,
+# trims it into one): OWASP's "CSV injection". Such a cell is written with a leading
+# apostrophe, which spreadsheets take as "this is text", and /import takes it off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"
+
+
+def _needs_mark(text: str) -> bool:
+    # Cells that already start with apostrophes before a formula character get one more,
+    # so that taking one off on import gives back exactly what was written.
+    return text.lstrip(TEXT_MARK).startswith(FORMULA_STARTS)
+
+
+def safe_cell(cell: Cell) -> Cell:
+    """A cell as a spreadsheet shows it: text that looks like a formula stays text."""
+    if isinstance(cell, str) and _needs_mark(cell):
+        return TEXT_MARK + cell
+    return cell
+
+
+def unmark_cell(text: str) -> str:
+    """The inverse of safe_cell: the one apostrophe the export added, taken off."""
+    if text.startswith(TEXT_MARK) and _needs_mark(text[1:]):
+        return text[1:]
+    return text
 
 
 # ---------------------------------------------------------------- export
@@ -55,8 +83,8 @@ def local_text(moment: datetime | None, tz: ZoneInfo) -> str:
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Cell]], delimiter: str) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+    writer.writerow([safe_cell(title) for title in header])
+    writer.writerows(["" if cell is None else safe_cell(cell) for cell in row] for row in rows)
     return buffer.getvalue().encode(CSV_ENCODING)
 
 
@@ -69,7 +97,7 @@ def _both(moment: datetime | None, tz: ZoneInfo) -> list[Cell]:
 
 
 def clients_table(clients: Sequence[Client], tz: ZoneInfo) -> tuple[list[str], list[list[Cell]]]:
-    # The first six columns are the ones /import reads, so the file goes back in as it is.
+    # /import reads every column but the times back, so the file goes back in as it is.
     header = [
         "name", "contact", "phone", "email", "channel", "cadence", "emergency_contact",
         "telegram", "segment", "status", "aliases", *_moment("created_at"),
@@ -235,7 +263,15 @@ def tasks_calendar(tasks: Sequence[Task], now: datetime) -> bytes:
 
 # ---------------------------------------------------------------- import
 
-IMPORT_FIELDS = ("name", "contact", "phone", "email", "channel", "cadence")
+IMPORT_FIELDS = (
+    "name", "contact", "phone", "email", "channel", "cadence", "emergency_contact", "telegram",
+    "segment", "status", "aliases",
+)
+# Columns of our own export that a card does not take (the times are the bot's): skipped
+# without a word, so an exported file goes back in without complaints.
+EXPORT_ONLY_COLUMNS = frozenset(
+    f"{name}_{zone}" for name in ("created_at", "updated_at") for zone in ("utc", "local")
+)
 
 
 def header_key(text: str) -> str:
@@ -258,6 +294,13 @@ _HEADERS: dict[str, str] = {
                     "предпочтительный канал"),
         "cadence": ("cadence", "report cadence", "report_cadence", "периодичность",
                     "периодичность отчётов", "отчётность", "регулярность", "частота отчётов"),
+        "emergency_contact": ("emergency contact", "emergency_contact", "emergency",
+                              "экстренный контакт", "контакт для экстренных случаев"),
+        "telegram": ("telegram", "contact telegram", "contact_telegram", "телеграм",
+                     "телеграм контакта", "tg"),
+        "segment": ("segment", "сегмент"),
+        "status": ("status", "статус"),
+        "aliases": ("aliases", "also known as", "другие названия", "псевдонимы", "алиасы"),
     }.items()
     for alias in aliases
 }
@@ -278,6 +321,25 @@ _CHANNELS: dict[str, Channel] = {
 
 def channel_from_text(text: str) -> Channel | None:
     return _CHANNELS.get(header_key(text))
+
+
+_SEGMENTS = {"b2b": Segment.B2B, "b2c": Segment.B2C}
+_STATUSES: dict[str, ClientStatus] = {
+    header_key(word): status
+    for status, words in {
+        ClientStatus.ACTIVE: ("active", "активный", "активен", "действующий"),
+        ClientStatus.FORMER: ("former", "бывший", "архив", "archived"),
+    }.items()
+    for word in words
+}
+
+
+def segment_from_text(text: str) -> Segment | None:
+    return _SEGMENTS.get(header_key(text))
+
+
+def status_from_text(text: str) -> ClientStatus | None:
+    return _STATUSES.get(header_key(text))
 
 
 class CsvError(Exception):
@@ -325,6 +387,16 @@ def guess_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
+def _records(text: str, delimiter: str) -> list[list[str]]:
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        # The csv module's only error for a decoded text: a cell over its size limit
+        # (csv.field_size_limit(), 131,072 characters), far beyond any card field.
+        raise CsvError("cell_too_long") from exc
+    return [[unmark_cell(cell) for cell in record] for record in records]
+
+
 def read_clients_csv(data: bytes) -> ClientCsv:
     """Rows of a client CSV by our field names; raises CsvError with a reason key."""
     text = decode_csv(data)
@@ -332,8 +404,12 @@ def read_clients_csv(data: bytes) -> ClientCsv:
     first = next((line for line in lines if line.strip()), None)
     if first is None:
         raise CsvError("empty")
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=guess_delimiter(first)))
-    start = next(index for index, record in enumerate(records) if any(c.strip() for c in record))
+    records = _records(text, guess_delimiter(first))
+    start = next(
+        (index for index, record in enumerate(records) if any(c.strip() for c in record)), None
+    )
+    if start is None:
+        raise CsvError("blank")  # quotes and separators, no text: `"` or `;;;`
     header = records[start]
     positions: dict[str, int] = {}
     columns: dict[str, str] = {}
@@ -341,7 +417,7 @@ def read_clients_csv(data: bytes) -> ClientCsv:
     for position, title in enumerate(header):
         field = _HEADERS.get(header_key(title))
         if field is None or field in positions:
-            if title.strip():
+            if title.strip() and title.strip() not in EXPORT_ONLY_COLUMNS:
                 ignored.append(title.strip())
             continue
         positions[field] = position

@@ -153,6 +153,7 @@ class SqliteUserDataRepo:
         stamp = encode_time(now)
         created = []
         duplicates = []
+        taken_aliases: list[tuple[int, str]] = []
         async with self._db.transaction() as conn:
             taken = {
                 row[0]
@@ -165,6 +166,13 @@ class SqliteUserDataRepo:
                     (owner_id, owner_id),
                 )
             }
+            # Aliases of deleted clients still hold their key (the table's primary key).
+            held = {
+                row[0]
+                for row in await _fetchall(
+                    conn, "SELECT alias_key FROM client_aliases WHERE owner_id = ?", (owner_id,)
+                )
+            }
             for index, draft in enumerate(drafts):
                 key = name_key(draft.name)
                 if not key:
@@ -173,21 +181,42 @@ class SqliteUserDataRepo:
                     duplicates.append(index)
                     continue
                 taken.add(key)
+                aliases: list[tuple[str, str]] = []
+                for alias in draft.aliases:
+                    alias_key = name_key(alias)
+                    if not alias_key or alias_key == key:
+                        continue
+                    if alias_key in taken or alias_key in held:
+                        taken_aliases.append((index, alias))
+                        continue
+                    taken.add(alias_key)
+                    aliases.append((alias, alias_key))
                 cursor = await conn.execute(
                     "INSERT INTO clients (owner_id, name, name_key, contact_person, phone,"
-                    " email, channel, report_cadence, created_at, updated_at, last_used_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                    " email, channel, report_cadence, emergency_contact, contact_telegram,"
+                    " segment, status, aliases, created_at, updated_at, last_used_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                     (
                         owner_id, draft.name, key, draft.contact_person, draft.phone,
                         draft.email, draft.channel.value if draft.channel else None,
-                        draft.report_cadence, stamp, stamp, stamp,
+                        draft.report_cadence, draft.emergency_contact, draft.contact_telegram,
+                        draft.segment.value, draft.status.value,
+                        "\n".join(alias for alias, _key in aliases), stamp, stamp, stamp,
                     ),
                 )
                 row = await cursor.fetchone()
                 await cursor.close()
                 assert row is not None
+                await conn.executemany(
+                    "INSERT INTO client_aliases (owner_id, client_id, alias, alias_key)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(owner_id, row["id"], alias, alias_key) for alias, alias_key in aliases],
+                )
                 created.append(client_from_row(row))
-        return ClientImport(created=tuple(created), duplicates=tuple(duplicates))
+        return ClientImport(
+            created=tuple(created), duplicates=tuple(duplicates),
+            taken_aliases=tuple(taken_aliases),
+        )
 
     async def forget(self, owner_id: int) -> None:
         try:
