@@ -91,3 +91,5 @@ class ReminderRuntime:
         await self.alerts.stop()
         self.scheduler.shutdown()
         await self.sender.stop()
+        # What was claimed but not sent goes back now: a restart sends it at once.
+        await self.delivery.release_held_claims()

@@ -7,6 +7,7 @@ process because the database hands each reminder to one claimer only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import replace
@@ -18,7 +19,7 @@ from aiogram.utils.i18n import I18n
 from bot.clock import Clock
 from bot.i18n import pick_language
 from bot.keyboards import reminder_keyboard
-from bot.sender import Outcome, Priority, Sender
+from bot.sender import STOPPED, Outcome, Priority, Sender
 from bot.services.handover import covering_handover
 from bot.services.reminder_plan import next_working_start
 from bot.services.render import reminder_text
@@ -39,6 +40,9 @@ STALE_CLAIM = timedelta(minutes=2)
 # RetryAfter), its claims are renewed this often, well inside STALE_CLAIM.
 RENEW_CLAIMS_SECONDS = 30.0
 RETRY_FAILED_SEND = timedelta(minutes=1)
+# At shutdown, how long a running delivery gets to see its sends end before its claims are
+# handed back anyway (the sender has stopped by then: nothing more can go out).
+STOP_WAIT_SECONDS = 5.0
 
 
 class ReminderDelivery:
@@ -66,6 +70,10 @@ class ReminderDelivery:
         # Sent, but the database could not record it (disk full): reminder id -> sent at.
         # Recorded before stale claims are released, so they are not sent twice.
         self._unmarked: dict[int, datetime] = {}
+        # Claim tokens of deliveries that may still hold claims: the running one, and any a
+        # storage fault interrupted. Handed back at shutdown (release_held_claims).
+        self._held: set[str] = set()
+        self._stopping = False
 
     async def _mark_unmarked(self) -> None:
         for reminder_id, sent_at in list(self._unmarked.items()):
@@ -89,21 +97,57 @@ class ReminderDelivery:
         async with self._lock:
             sent = 0
             token = uuid.uuid4().hex
+            self._held.add(token)
             renewing = asyncio.create_task(self._keep_claims(token))
             try:
-                while True:
+                while not self._stopping:
                     batch = await self._reminders.claim_due(self._clock.now(), token, BATCH)
                     if not batch:
-                        return sent
+                        break
                     batch = await self._route_handovers(batch)
                     results = await asyncio.gather(*(self._deliver(item) for item in batch))
                     sent += sum(results)
                     # Raises while the storage still cannot record them: the sweep retries.
                     await self._mark_unmarked()
                     if len(batch) < BATCH:
-                        return sent
+                        break
             finally:
                 renewing.cancel()
+            # Every claim of this run is settled; one that raised keeps its token held.
+            if not self._stopping:
+                self._held.discard(token)
+            return sent
+
+    def stop_claiming(self) -> None:
+        """Shutdown, before the sender stops: a running delivery takes no further batch."""
+        self._stopping = True
+
+    async def release_held_claims(self, wait: float = STOP_WAIT_SECONDS) -> int:
+        """Shutdown, after the sender has stopped: claims this process took but did not send
+        go back to pending at once, so the next start sends them without waiting STALE_CLAIM.
+
+        A message cut off in flight may have reached Telegram all the same: at most one
+        duplicate, as after a crash, never a loss.
+        """
+        self._stopping = True
+        # A running delivery sees its sends end ("stopped") and finishes; give it a moment.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait), self._lock:
+                pass
+        try:
+            # Sent but not yet recorded (disk full) must not go out again after the restart.
+            await self._mark_unmarked()
+            released = await self._reminders.release_claims(sorted(self._held))
+        except Exception as exc:
+            # The claims stay; the next start takes them back once they are stale.
+            logger.warning("shutdown: could not hand back claimed reminders: %s",
+                           describe(exc) if storage_fault(exc) else type(exc).__name__)
+            return 0
+        self._held.clear()
+        if released:
+            logger.info("shutdown: %s claimed reminders handed back for the next start",
+                        released)
+        return released
 
     async def _route_handovers(self, batch: list[DueReminder]) -> list[DueReminder]:
         """Reminders about a handed-over client go to the colleague covering it."""
@@ -183,3 +227,6 @@ class ReminderDelivery:
         logger.warning("reminder %s not delivered: %s", reminder.id, delivery.error)
         await self._reminders.mark_failed(reminder.id)
         return False
+        if delivery.error == STOPPED:
+            # Shutting down, not a failure: sent by the next start (release_held_claims).
+            return False

@@ -247,6 +247,18 @@ class SqliteReminderRepo:
 
     async def release_stale_claims(self, claimed_before: datetime) -> int:
         """Claims left by a process that died mid-send go back to pending (sent again)."""
+    async def release_claims(self, tokens: Sequence[str]) -> int:
+        """A stopping process hands back what it claimed but did not send, so the next start
+        sends it at once instead of waiting for the claim to go stale."""
+        if not tokens:
+            return 0
+        marks = ",".join("?" * len(tokens))
+        return await self._db.execute(
+            "UPDATE reminders SET status = 'pending', claim_token = NULL"
+            f" WHERE status = 'claimed' AND claim_token IN ({marks})",
+            tuple(tokens),
+        )
+
         return await self._db.execute(
             "UPDATE reminders SET status = 'pending', claim_token = NULL"
             " WHERE status = 'claimed' AND claimed_at < ?",
