@@ -14,6 +14,26 @@ because dateparser 1.5 gets several of them wrong:
 dateparser stays as a strict fallback for phrases made only of date vocabulary that the grammar
 does not assemble ("a week from now", "December the 1st").
 
+The grammar is vocabulary tables (words, typos, multi-word phrases such as "end of month"),
+not if-chains. The rules an account manager relies on (README, "How dates are read"):
+
+* **A bare hour** -- a one-digit number with no minutes, no am/pm, no утра/вечера and no part
+  of the day ("в 7", "at 5", "пт 3") -- is read inside the working day 08:00-19:59: 8 and 9
+  are morning hours, 1-7 mean 13:00-19:00 (``read_bare_hour``). Then, as for any time without
+  a date, the next such moment from now. "в 07", "7:00", "7 утра", "утром в 7" are 07:00.
+* A date without a time gets the user's morning hour; "end of ..." phrases (eod, end of week,
+  end of month) get the end of the working day, ``END_OF_DAY_HOUR``.
+* "This afternoon", "сегодня вечером", "eod": that hour today; once it has passed but that part
+  of the day is still on, the next full hour; once the part of the day is over, the bot asks.
+* A part of the day alone ("утром", "после обеда", "вечером"): its next occurrence; typed while
+  that part of the day is on but its hour has passed ("после обеда" at 14:37), the bot asks.
+* A phrase that is about time but names no moment ("на днях", "soon", "this week"), "end
+  of the week" typed after Friday's end of day, "today" in the last hour of the day, and
+  "завтра"/"tomorrow" typed between 00:00 and 03:59 (the day that has just begun, or the one
+  after?) are not guessed: the bot asks, with quick picks.
+* Slash dates follow the user's language: 10/12 is 10 December for Russian, October 12 for
+  English; with no language known, a slash date that reads both ways is asked about.
+
 All calendar math happens in the user's zone; results are aware UTC datetimes.
 """
 
@@ -21,6 +41,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
@@ -30,7 +51,14 @@ from dateparser import conf as dateparser_conf
 from dateparser.date import DateDataParser
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["DateParser", "WhenMatch", "at_local", "next_weekday_at"]
+__all__ = [
+    "END_OF_DAY_HOUR",
+    "DateParser",
+    "WhenMatch",
+    "at_local",
+    "next_weekday_at",
+    "read_bare_hour",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +85,17 @@ _WEEKDAYS: Final = _words(
         4: "пт пятница пятницу пятницы fri friday",
         5: "сб суббота субботу субботы sat saturday",
         6: "вс воскресенье воскресенья воскресенью sun sunday",
+    }
+) | _words(
+    {
+        # Typos seen in real input; each is a misspelling of one day only.
+        0: "понедельнк понеделник понидельник понедельнек пондельник munday monady mondy",
+        1: "вторнк вторнек фторник tuseday tusday teusday tuesay",
+        2: "сриду срида wensday wendsday wednsday wedensday wednesay wedsday",
+        3: "четверк четверх четвер четврг thursay thurday thrusday thursdy",
+        4: "пятнецу пятницо пятницк пятниццу fryday firday friady",
+        5: "суботу субота суботы saterday satuday saturady",
+        6: "воскресение воскрисенье sundy sundya",
     }
 )
 # Dative forms equal the prepositional ones ("в среде" = "in the environment"), so they count as
@@ -122,7 +161,22 @@ _DAY_OFFSETS: Final = {
     "tomorrow": 1,
     "tmrw": 1,
     "tmr": 1,
+    # typos and shorthands
+    "2moro": 1,
+    "2morrow": 1,
+    "2mrw": 1,
+    "tomorow": 1,
+    "tommorow": 1,
+    "tommorrow": 1,
+    "tomorrrow": 1,
+    "завтро": 1,
+    "завра": 1,
+    "седня": 0,
+    "сегодн": 0,
+    "tdy": 0,
+    "2day": 0,
     "послезавтра": 2,
+    "послезавтро": 2,
     "вчера": -1,
     "yesterday": -1,
     "позавчера": -2,
@@ -132,7 +186,12 @@ _DAY_OFFSET_PHRASES: Final = {
     ("day", "before", "yesterday"): -2,
 }
 
-_MORNING, _AFTERNOON, _EVENING = "morning", "afternoon", "evening"
+# The end of the working day: "eod", "end of the week", "end of month", "today" after the morning.
+END_OF_DAY_HOUR: Final = 18
+# A bare hour ("в 7") is read inside the working day that starts here (see read_bare_hour).
+WORKDAY_START_HOUR: Final = 8
+
+_MORNING, _LUNCH, _AFTERNOON, _EOD, _EVENING = "morning", "lunch", "afternoon", "eod", "evening"
 _PARTS_OF_DAY: Final = {
     "утром": _MORNING,
     "morning": _MORNING,
@@ -140,8 +199,67 @@ _PARTS_OF_DAY: Final = {
     "afternoon": _AFTERNOON,
     "вечером": _EVENING,
     "evening": _EVENING,
+    "eod": _EOD,
+    "cob": _EOD,
 }
-_PART_HOURS: Final = {_AFTERNOON: 14, _EVENING: 19}
+# The hour a part of the day means (the morning is the user's own morning hour) ...
+_PART_HOURS: Final = {_LUNCH: 13, _AFTERNOON: 14, _EOD: END_OF_DAY_HOUR, _EVENING: 19}
+# ... and the hour it is over: "this afternoon" typed at 17:30 is asked about, not guessed.
+_PART_ENDS: Final = {_MORNING: 12, _LUNCH: 15, _AFTERNOON: 17, _EOD: 21, _EVENING: 23}
+_PM_PARTS: Final = frozenset({_LUNCH, _AFTERNOON, _EOD, _EVENING})
+
+# Multi-word phrases, matched whole before anything else. Prepositions in front of them
+# ("в", "к", "до", "by", "the") are fillers and need no entry of their own.
+_ASK, _MONTH_END, _MONTH_LAST, _NEXT_MONTH, _WEEK_END, _WEEKEND, _NEXT_WEEKEND = (
+    "ask", "month_end", "month_last", "next_month", "week_end", "weekend", "next_weekend"
+)  # fmt: skip
+
+
+def _phrases(spec: dict[str, str]) -> dict[tuple[str, ...], str]:
+    return {
+        tuple(phrase.split()): meaning
+        for meaning, phrases in spec.items()
+        for phrase in phrases.split(",")
+    }
+
+
+_PHRASES: Final = _phrases(
+    {
+        # dates
+        _MONTH_END: "конце месяца,концу месяца,конца месяца,конце этого месяца,"
+        "концу этого месяца,конца этого месяца,end of month,end of the month,"
+        "end of this month,eom",
+        _MONTH_LAST: "последний день месяца,последний день этого месяца,последнее число месяца,"
+        "last day of the month,last day of month,last day of this month",
+        _NEXT_MONTH: "следующем месяце,след месяце,следующему месяцу,начале следующего месяца,"
+        "next month,beginning of next month,start of next month,early next month",
+        _WEEK_END: "конце недели,концу недели,конца недели,конца этой недели,"
+        "концу этой недели,end of week,end of the week,end of this week,eow",
+        _WEEKEND: "на выходных,на выходные,в выходные,эти выходные,этих выходных,"
+        "on the weekend,on weekend,at the weekend,this weekend,over the weekend",
+        _NEXT_WEEKEND: "на следующих выходных,следующих выходных,следующие выходные,"
+        "next weekend",
+        # parts of the day
+        _EOD: "конца дня,концу дня,конце дня,конца рабочего дня,концу рабочего дня,"
+        "конце рабочего дня,end of day,end of the day,end of business,close of business",
+        _MORNING: "до обеда,первой половине дня,before lunch",
+        _LUNCH: "в обед,at lunch,at lunchtime",
+        _AFTERNOON: "после обеда,второй половине дня,after lunch",
+        _EVENING: "к вечеру",
+        # about time, but no moment: the bot asks
+        _ASK: "на днях,скоро,soon,как-нибудь,когда-нибудь,sometime,на неделе,на этой неделе,"
+        "this week,в течение недели,в начале недели,early next week,в начале месяца,"
+        "в течение дня,during the day,asap,как можно скорее,попозже",
+    }
+)
+_PHRASE_LENGTHS: Final = sorted({len(words) for words in _PHRASES}, reverse=True)
+_DATE_PHRASES: Final = frozenset(
+    {_MONTH_END, _MONTH_LAST, _NEXT_MONTH, _WEEK_END, _WEEKEND, _NEXT_WEEKEND}
+)
+# Day-of-month words: "15 числа", "15-го числа".
+_MONTHDAY_WORDS: Final = frozenset({"числа", "число"})
+# English ordinals are dates only behind one of these: "on the 15th", but "2nd call" is text.
+_ORDINAL_PREPS: Final = frozenset({"on", "by", "the", "before", "until", "till"})
 _CLOCK_WORDS: Final = {"полдень": 12, "noon": 12, "midday": 12, "полночь": 0, "midnight": 0}
 
 _HOUR_MARKERS: Final = frozenset({"ч", "час", "часа", "часов"})
@@ -175,6 +293,13 @@ _H_DOT_MM: Final = re.compile(r"([0-9]{1,2})\.([0-9]{2})")
 _DOTTED: Final = re.compile(r"([0-9]{1,2})\.(?:([0-9]{2})|([0-9]{1,2})\.([0-9]{4}|[0-9]{2}))")
 _ISO: Final = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _ORDINAL_DAY: Final = re.compile(r"([0-9]{1,2})(?:-?(?:го|ого|е|ое|й|st|nd|rd|th))?")
+_RU_ORDINAL: Final = re.compile(r"([0-9]{1,2})-?(?:го|ого|му|ому)")
+_EN_ORDINAL: Final = re.compile(r"([0-9]{1,2})(?:st|nd|rd|th)")
+_SLASH: Final = re.compile(r"([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{4}|[0-9]{2}))?")
+# "1030" after a date, "10ч", "10-00": clock times without a colon.
+_HHMM_JOINED: Final = re.compile(r"([0-9]{1,2})([0-9]{2})")
+_H_MARKED: Final = re.compile(r"([0-9]{1,2})ч")
+_H_DASH_MM: Final = re.compile(r"([0-9]{1,2})-([0-9]{2})")
 _YEAR_TOKEN: Final = re.compile(r"([0-9]{4})(?:г|года|год)?")
 _YEAR_SUFFIXES: Final = frozenset({"г", "года", "год"})
 _AMOUNT: Final = re.compile(r"[0-9]{1,4}(?:[.,][0-9]{1,2})?")
@@ -205,13 +330,18 @@ class _ImpossibleError(Exception):
     """The tokens are clearly a date or time, but one that cannot exist (31.02, 25:00)."""
 
 
+class _AskError(Exception):
+    """The tokens are about time but name no one moment ("на днях", "this week"): ask."""
+
+
 # --------------------------------------------------------------------------------------------
 # Grammar
 
 
 @dataclass(slots=True)
 class _Spec:
-    date_kind: str | None = None  # "offset" | "weekday" | "next_week" | "abs" | "calendar"
+    # "offset" | "weekday" | "next_week" | "abs" | "calendar" | "monthday" | a _DATE_PHRASES one
+    date_kind: str | None = None
     offset: int = 0
     weekday: int = 0
     weekday_next: bool = False
@@ -226,6 +356,8 @@ class _Spec:
     part: str | None = None
     weak: bool = False  # only "в 10"/"at 10": too ambiguous to cut from the start of a text
     bare_hour: bool = False  # "в 5", "пт 3": an hour with no minutes and no am/pm
+    today_part: bool = False  # "this afternoon", "tonight", "eod": a part of *today*
+    strong: bool = False  # unmistakably a moment: may be cut from the middle of a text
 
     def is_empty(self) -> bool:
         return (
@@ -274,10 +406,12 @@ def _apply_meridiem(hour: int, meridiem: str | None) -> int:
 class _Scanner:
     """Reads a token list left to right; every token must belong to some part of the phrase."""
 
-    def __init__(self, toks: list[str]) -> None:
+    def __init__(self, toks: list[str], month_first: bool | None) -> None:
         self.toks = toks
         self.spec = _Spec()
         self.after_date = False
+        # slash dates: True "10/12" = October 12 (English), False = 10 December, None = unknown
+        self.month_first = month_first
 
     def tok(self, i: int) -> str:
         return self.toks[i] if 0 <= i < len(self.toks) else ""
@@ -285,6 +419,7 @@ class _Scanner:
     def run(self) -> _Spec:
         # (matcher, whether what it matched is a day that a following bare number is the hour of)
         matchers = (
+            (self._phrase, True),
             (self._relative, False),
             (self._ago, False),
             (self._next, True),
@@ -292,6 +427,7 @@ class _Scanner:
             (self._day_word, True),
             (self._month_date, True),
             (self._numeric_date, True),
+            (self._monthday, True),
             (self._prep_time, False),
             (self._time, False),
             (self._part_of_day, False),
@@ -437,6 +573,8 @@ class _Scanner:
             return 0
         self._claim_date("weekday")
         self.spec.weekday = weekday
+        # "пятницу", "friday" but not "sun", "wed", "ср": those are words in ordinary text too
+        self.spec.strong = self.spec.strong or len(t) >= 5
         return 1
 
     def _day_word(self, i: int) -> int:
@@ -450,6 +588,7 @@ class _Scanner:
             return 0
         self._claim_date("offset")
         self.spec.offset = _DAY_OFFSETS[t]
+        self.spec.strong = True
         if t == "tonight":
             self._claim_part(_EVENING)
         return 1
@@ -464,6 +603,42 @@ class _Scanner:
     def _set_abs(self, day: int, month: int, year: int | None) -> None:
         self._claim_date("abs")
         self.spec.day, self.spec.month, self.spec.year = day, month, year
+        self.spec.strong = True
+
+    def _phrase(self, i: int) -> int:
+        """A multi-word phrase of _PHRASES: "в конце месяца", "by end of day", "на днях"."""
+        for size in _PHRASE_LENGTHS:
+            meaning = _PHRASES.get(tuple(self.toks[i : i + size]))
+            if meaning is None:
+                continue
+            if meaning == _ASK:
+                raise _AskError
+            if meaning in _DATE_PHRASES:
+                self._claim_date(meaning)
+            else:
+                self._claim_part(meaning)
+            self.spec.strong = True
+            return size
+        return 0
+
+    def _monthday(self, i: int) -> int:
+        """A day of this or next month: "15 числа", "к 15-му", "15-го", "on the 15th"."""
+        t = self.toks[i]
+        plain = _ORDINAL_DAY.fullmatch(t)
+        if plain and self.tok(i + 1) in _MONTHDAY_WORDS:
+            day, used = int(plain.group(1)), 2
+        elif (match := _RU_ORDINAL.fullmatch(t)) or (
+            (match := _EN_ORDINAL.fullmatch(t)) and self.tok(i - 1) in _ORDINAL_PREPS
+        ):
+            day, used = int(match.group(1)), 1
+        else:
+            return 0
+        if not 1 <= day <= 31:
+            raise _ImpossibleError
+        self._claim_date("monthday")
+        self.spec.day = day
+        self.spec.strong = True
+        return used
 
     def _month_date(self, i: int) -> int:
         t = self.toks[i]
@@ -498,6 +673,17 @@ class _Scanner:
         if match:
             self._set_abs(int(match.group(3)), int(match.group(2)), int(match.group(1)))
             return 1
+        match = _SLASH.fullmatch(t)
+        if match:
+            first, second, year = int(match.group(1)), int(match.group(2)), match.group(3)
+            month_first = self.month_first
+            if month_first is None:
+                if first <= 12 and second <= 12 and first != second:
+                    raise _AskError  # 10/12: October 12 or 10 December?
+                month_first = second > 12
+            month, day = (first, second) if month_first else (second, first)
+            self._set_abs(day, month, None if year is None else int(year))
+            return 1
         return 0
 
     # -- time parts
@@ -513,10 +699,30 @@ class _Scanner:
                 return used + 1, found
         return used, meridiem
 
+    def _joined_time(self, t: str, *, prep: bool) -> bool:
+        """Clock times without a colon: "10ч", "10-00", and "1030" once a date is known."""
+        marked = _H_MARKED.fullmatch(t)
+        if marked and (prep or self.after_date):
+            self._claim_time(int(marked.group(1)), 0, None)
+            self.spec.bare_hour = len(marked.group(1)) == 1
+            return True
+        dashed = _H_DASH_MM.fullmatch(t)
+        if dashed and (prep or self.after_date or dashed.group(2) == "00"):
+            self._claim_time(int(dashed.group(1)), int(dashed.group(2)), None)
+            self.spec.strong = True
+            return True
+        joined = _HHMM_JOINED.fullmatch(t)
+        if joined and len(t) >= 3 and self.spec.date_kind is not None:
+            self._claim_time(int(joined.group(1)), int(joined.group(2)), None)
+            return True
+        return False
+
     def _prep_time(self, i: int) -> int:
         if self.toks[i] not in _TIME_PREPS:
             return 0
         t = self.tok(i + 1)
+        if self._joined_time(t, prep=True):
+            return 2
         if _DIGITS.fullmatch(t):
             if self.tok(i + 2) in _MONTHS:
                 return 0  # "в 10 декабря"
@@ -530,6 +736,7 @@ class _Scanner:
             # "в 10.30" is how Russian speakers write a time; "10.12" without "в" is a date
             used, meridiem = self._time_tail(i + 2, None, loose=True)
             self._claim_time(int(match.group(1)), int(match.group(2)), meridiem)
+            self.spec.strong = True
             return 2 + used
         return 0
 
@@ -542,10 +749,14 @@ class _Scanner:
                 i + 1, _meridiem(joined) if joined else None, loose=True
             )
             self._claim_time(int(match.group(1)), int(match.group(2)), meridiem)
+            self.spec.strong = True
             return 1 + used
         match = _H_AMPM.fullmatch(t)
         if match:
             self._claim_time(int(match.group(1)), 0, _meridiem(match.group(2)))
+            self.spec.strong = True
+            return 1
+        if self._joined_time(t, prep=False):
             return 1
         if t in _CLOCK_WORDS:
             self._claim_time(_CLOCK_WORDS[t], 0, None)
@@ -571,6 +782,8 @@ class _Scanner:
             self._claim_part(_PARTS_OF_DAY[t])
             return 1
         if t in _THIS_WORDS and self.tok(i + 1) in _PARTS_OF_DAY:
+            # "this afternoon" is today's, even once 14:00 has passed
+            self._claim_date("offset")
             self._claim_part(_PARTS_OF_DAY[self.tok(i + 1)])
             return 2
         if t == "in" and self.tok(i + 1) == "the" and self.tok(i + 2) in _PARTS_OF_DAY:
@@ -623,22 +836,96 @@ def _abs_day(spec: _Spec, today: date) -> date:
     raise _ImpossibleError
 
 
-# "в 1" .. "в 7" without am/pm mean 13:00 .. 19:00: nobody books a client call at 3 a.m.
-_LAST_BARE_AFTERNOON_HOUR: Final = 7
-_EVENING_HOUR: Final = 18
+def read_bare_hour(hour: int) -> int:
+    """The one rule for a bare hour ("в 7", "at 5", "пт 3"): it is read inside the working
+    day 08:00-19:59, so 1-7 mean 13:00-19:00 and 8-11 stay morning hours. Nobody books a
+    client call at 3 a.m.; "в 07", "7 утра" and "утром в 7" say so when they mean it."""
+    return hour + 12 if 1 <= hour < WORKDAY_START_HOUR else hour
+
+
+def _last_day(year: int, month: int) -> date:
+    return date(year, month, 1) + relativedelta(months=1, days=-1)
+
+
+def _month_start(day: date, months: int) -> date:
+    return day.replace(day=1) + relativedelta(months=months)
 
 
 def _rest_of_today(today: date, tz: ZoneInfo, now: datetime, morning_hour: int) -> datetime:
     """"Today" without a time: the morning hour if still ahead, else 18:00, else the next
-    full hour; only late at night does it fall into the past."""
-    for hour in (morning_hour, _EVENING_HOUR):
+    full hour; in the last hour of the day the bot asks."""
+    for hour in (morning_hour, END_OF_DAY_HOUR):
         due = _compose(today, hour, 0, tz)
         if due > now:
             return due
     next_hour = (now.astimezone(tz) + timedelta(hours=1)).replace(minute=0, second=0)
     if next_hour.date() == today:
         return _compose(today, next_hour.hour, 0, tz)
-    return _compose(today, morning_hour, 0, tz)
+    raise _AskError
+
+
+def _part_of_today(part: str, today: date, tz: ZoneInfo, now: datetime, morning_hour: int) -> (
+    datetime
+):
+    """"This afternoon", "tonight", "eod": the part's hour today; once that has passed, the
+    next full hour while the part lasts; once it is over, ask."""
+    due = _compose(today, _PART_HOURS.get(part, morning_hour), 0, tz)
+    if due > now:
+        return due
+    next_hour = (now.astimezone(tz) + timedelta(hours=1)).replace(minute=0, second=0)
+    if next_hour.date() == today and next_hour.hour <= _PART_ENDS[part]:
+        return _compose(today, next_hour.hour, 0, tz)
+    raise _AskError
+
+
+# Until this hour "tomorrow" may mean the day that has just begun: the bot asks.
+_NIGHT_END_HOUR: Final = 4
+
+# A phrase-date without a time takes this hour; anything not listed takes the morning hour.
+_PHRASE_HOURS: Final = {_MONTH_END: END_OF_DAY_HOUR, _WEEK_END: END_OF_DAY_HOUR}
+
+
+def _phrase_day(kind: str, today: date, compose: Callable[[date], datetime], now: datetime) -> (
+    datetime
+):
+    """The moment of a date phrase, or _AskError when it has passed and a guess would be wrong."""
+    if kind in (_MONTH_END, _MONTH_LAST):
+        # this month's last day, or next month's once it has passed
+        due = compose(_last_day(today.year, today.month))
+        if due > now:
+            return due
+        following = _month_start(today, 1)
+        return compose(_last_day(following.year, following.month))
+    if kind == _NEXT_MONTH:
+        return compose(_month_start(today, 1))
+    monday = today - timedelta(days=today.weekday())
+    if kind == _WEEK_END:
+        due = compose(monday + timedelta(days=4))
+        if due > now:
+            return due
+        raise _AskError  # Friday's end of day has passed: this Sunday or next Friday?
+    if kind == _NEXT_WEEKEND:
+        return compose(monday + timedelta(days=12))
+    # _WEEKEND: Saturday, or Sunday once Saturday's moment has passed, else the next one
+    for offset in (5, 6, 12):
+        due = compose(monday + timedelta(days=offset))
+        if due > now:
+            return due
+    raise _NoMatchError
+
+
+def _monthday(day: int, today: date, compose: Callable[[date], datetime], now: datetime) -> (
+    datetime
+):
+    """The next day-of-month `day` still ahead ("15 числа"); 31 waits for a month with one."""
+    for months in range(13):
+        first = _month_start(today, months)
+        if day > _last_day(first.year, first.month).day:
+            continue
+        due = compose(first.replace(day=day))
+        if due > now:
+            return due
+    raise _ImpossibleError
 
 
 def _resolve(spec: _Spec, tz: ZoneInfo, now: datetime, morning_hour: int) -> datetime:
@@ -648,26 +935,47 @@ def _resolve(spec: _Spec, tz: ZoneInfo, now: datetime, morning_hour: int) -> dat
         # hours and minutes are elapsed time, not wall time: exact across a DST change
         return _floor_minute(now + spec.exact)
 
+    kind = spec.date_kind
     if spec.hour is not None:
         hour, minute = spec.hour, spec.minute
-        if not spec.meridiem and spec.part in (_AFTERNOON, _EVENING) and 1 <= hour < 12:
+        if not spec.meridiem and spec.part in _PM_PARTS and 1 <= hour < 12:
             hour += 12  # "вечером в 7"
-        elif spec.bare_hour and spec.part is None and 1 <= hour <= _LAST_BARE_AFTERNOON_HOUR:
-            hour += 12  # "в 5", "пт 3": business hours, not the middle of the night
+        elif spec.bare_hour and spec.part is None and not spec.meridiem:
+            hour = read_bare_hour(hour)  # "в 5", "пт 3": business hours
     elif spec.part is not None:
         hour, minute = _PART_HOURS.get(spec.part, morning_hour), 0
+    elif kind is not None and kind in _PHRASE_HOURS:
+        hour, minute = _PHRASE_HOURS[kind], 0
     else:
         hour, minute = morning_hour, 0
 
     today = _local_today(tz, now)
-    kind = spec.date_kind
+
+    def compose(day: date) -> datetime:
+        return _compose(day, hour, minute, tz)
+
+    if spec.hour is None and spec.part is not None and (
+        (kind == "offset" and spec.offset == 0) or (kind is None and spec.part == _EOD)
+    ):
+        return _part_of_today(spec.part, today, tz, now, morning_hour)
+    if kind is not None and kind in _DATE_PHRASES:
+        return _phrase_day(kind, today, compose, now)
+    if kind == "monthday":
+        return _monthday(spec.day, today, compose, now)
     if kind is None:
         # a bare time of day means its next occurrence
         due = _compose(today, hour, minute, tz)
-        return due if due > now else _compose(today + timedelta(days=1), hour, minute, tz)
+        if due > now:
+            return due
+        part = spec.part
+        if spec.hour is None and part is not None and now.astimezone(tz).hour < _PART_ENDS[part]:
+            raise _AskError  # "после обеда" at 14:37: later today, or tomorrow?
+        return _compose(today + timedelta(days=1), hour, minute, tz)
     if kind == "offset":
         if spec.offset == 0 and spec.hour is None and spec.part is None:
             return _rest_of_today(today, tz, now, morning_hour)
+        if spec.offset > 0 and now.astimezone(tz).hour < _NIGHT_END_HOUR:
+            raise _AskError  # "завтра" at 00:10: the day that is starting, or the one after?
         return _compose(today + timedelta(days=spec.offset), hour, minute, tz)
     if kind == "calendar":
         if spec.calendar is None:
@@ -762,11 +1070,13 @@ def _is_vocabulary(tok: str) -> bool:
 
 def _stray_number(norms: list[str], index: int) -> bool:
     """A bare number opening a window belongs to the text ("этап 2 в пятницу"), unless a
-    month or a unit follows it ("2 декабря", "2 часа")."""
+    month, a unit or "числа" follows it ("2 декабря", "2 часа", "15 числа")."""
     if not _DIGITS_ONLY.fullmatch(norms[index]):
         return False
     following = norms[index + 1] if index + 1 < len(norms) else ""
-    return following not in _MONTHS and following not in _UNITS
+    return (
+        following not in _MONTHS and following not in _UNITS and following not in _MONTHDAY_WORDS
+    )
 
 
 def _trim_phrase(phrase: str) -> str:
@@ -785,6 +1095,13 @@ def _clean_text(words: list[str]) -> str:
             break
         text = head.rstrip(_EDGE_JUNK)
     return text
+
+
+def _month_first(locale: str | None) -> bool | None:
+    """Slash-date order for the user's language: month first in English (10/12 = Oct 12)."""
+    if not locale:
+        return None
+    return locale.casefold().startswith("en")
 
 
 def _check_args(now: datetime, morning_hour: int) -> None:
@@ -836,46 +1153,92 @@ class DateParser:
         self.parse("завтра в 10", tz=tz, now=now)
 
     def parse(
-        self, phrase: str, *, tz: ZoneInfo, now: datetime, morning_hour: int = 10
+        self,
+        phrase: str,
+        *,
+        tz: ZoneInfo,
+        now: datetime,
+        morning_hour: int = 10,
+        locale: str | None = None,
     ) -> datetime | None:
-        """The whole phrase is a moment ("завтра в 10", "fri 3pm"). None if it is not a moment."""
+        """The whole phrase is a moment ("завтра в 10", "fri 3pm"). None if it is not a moment,
+        or if it is about time but the bot must ask which moment ("на днях").
+
+        `locale` (the user's language, "ru" or "en") orders slash dates: 10/12 is 10 December
+        in Russian and October 12 in English."""
         _check_args(now, morning_hour)
         toks = [tok for tok in map(_norm_token, phrase.split()) if tok]
-        found = self._parse_tokens(toks, tz, now, morning_hour)
+        try:
+            found = self._parse_tokens(toks, tz, now, morning_hour, _month_first(locale))
+        except _AskError:
+            return None
         return None if found is None else found[0]
 
     def split(
-        self, text: str, *, tz: ZoneInfo, now: datetime, morning_hour: int = 10
+        self,
+        text: str,
+        *,
+        tz: ZoneInfo,
+        now: datetime,
+        morning_hour: int = 10,
+        locale: str | None = None,
     ) -> WhenMatch | None:
-        """Task text with a moment at its end or its start.
+        """Task text with a moment at its end, its start, or (when unmistakable) its middle.
 
         "позвонить насчёт бюджета завтра в 10" -> text "позвонить насчёт бюджета", due tomorrow
-        10:00; "завтра в 10 позвонить Ивану" works too. None if no moment is found; the
-        remaining text may be empty.
+        10:00; "завтра в 10 позвонить Ивану" and "созвон в 9:30 по поводу тз" work too. None if
+        no moment is found; the remaining text may be empty.
         """
         _check_args(now, morning_hour)
+        try:
+            return self._split(text, tz, now, morning_hour, _month_first(locale))
+        except _AskError:
+            # "созвон на днях", "отчёт сегодня утром" typed at 15:00: no part of it may become
+            # a moment on its own ("утром" alone would be tomorrow morning); the bot asks.
+            return None
+
+    def _split(
+        self, text: str, tz: ZoneInfo, now: datetime, morning_hour: int, month_first: bool | None
+    ) -> WhenMatch | None:
         spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
         norms = [_norm_token(text[start:end]) for start, end in spans]
         count = len(spans)
+
+        def found_in(first: int, end: int) -> tuple[datetime, bool, bool] | None:
+            toks = [t for t in norms[first:end] if t]
+            return self._parse_tokens(toks, tz, now, morning_hour, month_first)
+
+        def match(due: datetime, first: int, end: int) -> WhenMatch:
+            rest = [text[a:b] for a, b in spans[:first]] + [text[a:b] for a, b in spans[end:]]
+            phrase = text[spans[first][0] : spans[end - 1][1]]
+            return WhenMatch(due, _clean_text(rest), _trim_phrase(phrase))
+
         # Longest window first, so "в пятницу в 10" wins over "в 10".
         for size in range(min(_MAX_WINDOW, count), 0, -1):
             first = count - size
             if not norms[first] or _stray_number(norms, first):
                 continue
-            found = self._parse_tokens([t for t in norms[first:] if t], tz, now, morning_hour)
+            found = found_in(first, count)
             if found is not None:
-                rest = [text[start:end] for start, end in spans[:first]]
-                phrase = text[spans[first][0] : spans[-1][1]]
-                return WhenMatch(found[0], _clean_text(rest), _trim_phrase(phrase))
+                return match(found[0], first, count)
         for size in range(min(_MAX_WINDOW, count), 0, -1):
             if not norms[size - 1]:
                 continue
-            found = self._parse_tokens([t for t in norms[:size] if t], tz, now, morning_hour)
+            found = found_in(0, size)
             # "в 10 коробок ..." must not become a 10:00 task
             if found is not None and not found[1]:
-                rest = [text[start:end] for start, end in spans[size:]]
-                phrase = text[spans[0][0] : spans[size - 1][1]]
-                return WhenMatch(found[0], _clean_text(rest), _trim_phrase(phrase))
+                return match(found[0], 0, size)
+        # In the middle only a phrase that cannot be ordinary text: a clock time, a date,
+        # "завтра", a weekday spelled out ("созвон в 9:30 по поводу тз").
+        for first in range(1, count - 1):
+            if not norms[first] or _stray_number(norms, first):
+                continue
+            for end in range(min(first + _MAX_WINDOW, count - 1), first, -1):
+                if not norms[end - 1] or norms[end - 1] in _DANGLING:
+                    continue
+                found = found_in(first, end)
+                if found is not None and found[2] and not found[1]:
+                    return match(found[0], first, end)
         return None
 
     def impossible_moment(self, text: str) -> str | None:
@@ -898,21 +1261,27 @@ class DateParser:
         return None
 
     def _parse_tokens(
-        self, toks: list[str], tz: ZoneInfo, now: datetime, morning_hour: int
-    ) -> tuple[datetime, bool] | None:
-        """(due, weak) or None."""
+        self,
+        toks: list[str],
+        tz: ZoneInfo,
+        now: datetime,
+        morning_hour: int,
+        month_first: bool | None,
+    ) -> tuple[datetime, bool, bool] | None:
+        """(due, weak, strong) or None; _AskError when the tokens are about time but the bot
+        must ask which moment."""
         if not toks:
             return None
         try:
-            spec = _Scanner(toks).run()
+            spec = _Scanner(toks, month_first).run()
             weak = spec.weak and spec.date_kind is None and spec.part is None
-            return _resolve(spec, tz, now, morning_hour), weak
+            return _resolve(spec, tz, now, morning_hour), weak, spec.strong
         except _NoMatchError:
             pass
         except (_ImpossibleError, ValueError, OverflowError):
             return None
         due = self._fallback(toks, tz, now, morning_hour)
-        return None if due is None else (due, False)
+        return None if due is None else (due, False, False)
 
     def _fallback(
         self, toks: list[str], tz: ZoneInfo, now: datetime, morning_hour: int
