@@ -19,16 +19,23 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 
-from bot.app import InFlightUpdates, create_bot, create_dispatcher, register_commands
+from bot.app import (
+    InFlightUpdates,
+    create_bot,
+    create_dispatcher,
+    create_sender,
+    register_commands,
+)
 from bot.clock import SystemClock
 from bot.i18n import create_i18n
 from bot.intake import IntakeServer, IntakeStartError
 from bot.logs import configure_logging
-from bot.reminder_runtime import ReminderRuntime
+from bot.reminder_runtime import ReminderRuntime, user_blocked
 from bot.services.dates import DateParser
 from bot.services.reminders import ReminderPlanner
 from bot.settings import Settings, SettingsError, load_settings
 from bot.webhook import WebhookError, remove_webhook, run_webhook
+from storage.errors import DatabaseUnusableError
 from storage.sqlite import open_sqlite_storage
 
 logger = logging.getLogger("bot")
@@ -36,6 +43,8 @@ logger = logging.getLogger("bot")
 SHUTDOWN_GRACE_SECONDS = 3.0
 EXIT_BAD_SETTINGS = 2
 EXIT_STARTUP_FAILED = 1
+# Damaged, from newer code, or held by another process: restarting will not fix it.
+EXIT_DATABASE_UNUSABLE = 2
 
 
 class StartupError(Exception):
@@ -60,6 +69,10 @@ async def check_telegram(bot: Bot, settings: Settings) -> None:
 
 
 async def run_bot(settings: Settings) -> None:
+    # The database first, with no network: a damaged or newer one, or one another process
+    # holds, stops start-up here (DatabaseUnusableError) with nothing written to it. Held
+    # (a lock beside the file) until the database is closed, so `restore` refuses meanwhile.
+    storage = await open_sqlite_storage(settings.database_path, exclusive=True)
     bot = create_bot(settings)
     try:
         await check_telegram(bot, settings)
@@ -68,11 +81,12 @@ async def run_bot(settings: Settings) -> None:
             await remove_webhook(bot)
     except StartupError:
         await bot.session.close()
+        await storage.backend.close()
         raise
     except WebhookError as exc:
         await bot.session.close()
+        await storage.backend.close()
         raise StartupError(str(exc)) from None
-    storage = await open_sqlite_storage(settings.database_path)
     dates = DateParser()
     # Everything imported so far lives as long as the process: keep it out of the full
     # collections that otherwise pause a request for ~150 ms now and then.
@@ -82,15 +96,18 @@ async def run_bot(settings: Settings) -> None:
     i18n = create_i18n(settings.default_language)
     clock = SystemClock()
     planner = ReminderPlanner(
-        storage.reminders, clock, settings.invoice_ladder_days, storage.users
+        storage.reminders, clock, settings.invoice_ladder_days, storage.users,
+        default_tz=settings.timezone,
     )
     dispatcher = create_dispatcher(
         settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
         planner=planner,
     )
+    # One paced stream for replies, reminders, digests and alert pages.
+    sender = create_sender(bot, settings, on_blocked=user_blocked(storage.users))
     reminders = ReminderRuntime(
         bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock, settings=settings,
-        series=dispatcher["series"], alert_service=dispatcher["alert_service"],
+        series=dispatcher["series"], alert_service=dispatcher["alert_service"], sender=sender,
     )
     intake = (
         IntakeServer(dispatcher["alert_service"], settings)
@@ -180,7 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.shell import run_shell
 
         configure_logging("WARNING", [token])
-        return asyncio.run(run_shell(settings, sys.stdin, sys.stdout))
+        try:
+            return asyncio.run(run_shell(settings, sys.stdin, sys.stdout))
+        except DatabaseUnusableError as exc:
+            print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the shell logs warnings only
+            return EXIT_DATABASE_UNUSABLE
     configure_logging(settings.log_level, secrets)
     with contextlib.suppress(KeyboardInterrupt):
         try:
@@ -188,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         except StartupError as exc:
             logger.error("%s", exc)
             return EXIT_STARTUP_FAILED
+        except DatabaseUnusableError as exc:
+            logger.error("%s", exc)
+            return EXIT_DATABASE_UNUSABLE
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,11 +19,13 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, TelegramObject
 from aiogram.utils.i18n import I18n
 
-from bot.api_retry import RetryTransientErrors
 from bot.clock import Clock
 from bot.fsm_storage import DatabaseFSMStorage
 from bot.i18n import UserLocaleMiddleware, mark
+from bot.idempotency import ApplyOnceMiddleware
 from bot.middlewares import AccessMiddleware, CommandEndsPromptMiddleware, UserMiddleware
+from bot.outbound import pace
+from bot.sender import GLOBAL_RATE, PER_CHAT_INTERVAL, Priority, Sender
 from bot.services.alerts import AlertService
 from bot.services.dates import DateParser
 from bot.services.invoices import InvoiceService
@@ -55,12 +58,32 @@ logger = logging.getLogger(__name__)
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     if session is None:
+        # Sending calls get their pacing and retries once create_sender routes them.
         session = AiohttpSession(timeout=settings.telegram_timeout)
-        # Replies, menus and edits survive a 429, a 5xx or a reset connection.
-        session.middleware(RetryTransientErrors())
         if settings.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram_api_url)
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_sender(
+    bot: Bot,
+    settings: Settings,
+    *,
+    on_blocked: Callable[[int], Awaitable[None]] | None = None,
+    unpaced: bool = False,
+) -> Sender:
+    """The one outbound stream of this bot: every sending call of ``bot`` (handlers' replies
+    included) goes through the returned Sender, which the reminder runtime shares.
+    ``unpaced``: no rate limits (the local shell, one person at a keyboard)."""
+    sender = Sender(
+        bot,
+        global_rate=math.inf if unpaced else GLOBAL_RATE,
+        per_chat_interval=0.0 if unpaced else PER_CHAT_INTERVAL,
+        on_blocked=on_blocked,
+        deadlines={Priority.INTERACTIVE: float(settings.reply_deadline_seconds)},
+    )
+    pace(bot, sender)
+    return sender
 
 
 class InFlightUpdates(BaseMiddleware):
@@ -107,7 +130,8 @@ def create_dispatcher(
 ) -> Dispatcher:
     in_flight = InFlightUpdates()
     planner = planner or ReminderPlanner(
-        storage.reminders, clock, settings.invoice_ladder_days, storage.users
+        storage.reminders, clock, settings.invoice_ladder_days, storage.users,
+        default_tz=settings.timezone,
     )
     # Task writes go through the planner so reminders always follow the task, atomically.
     planned_tasks = PlannedTasks(storage.tasks, planner, storage.backend.atomic)
@@ -142,6 +166,8 @@ def create_dispatcher(
         in_flight=in_flight,
     )
     dispatcher.update.outer_middleware(in_flight)
+    # A redelivered update (lost webhook answer, crash after the commit) is skipped.
+    dispatcher.update.outer_middleware(ApplyOnceMiddleware(storage.updates, clock))
     dispatcher.update.outer_middleware(AccessMiddleware(settings, i18n))
     dispatcher.update.outer_middleware(UserMiddleware(storage.users, settings, clock))
     dispatcher.update.outer_middleware(ThrottlingMiddleware(settings, i18n))

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.backup import ScheduledBackups
 from bot.clock import Clock
+from bot.idempotency import PruneAppliedUpdates
 from bot.reminder_scheduler import ReminderScheduler
 from bot.sender import Sender
 from bot.services.alerts import AlertEngine, AlertService
@@ -20,9 +21,20 @@ from bot.services.reminder_delivery import ReminderDelivery
 from bot.services.reminders import ReminderPlanner
 from bot.services.series import SeriesService
 from bot.settings import Settings
-from storage.interfaces import Storage
+from storage.interfaces import Storage, UserRepo
 
 logger = logging.getLogger(__name__)
+
+
+def user_blocked(users: UserRepo) -> Callable[[int], Awaitable[None]]:
+    """The sender's on_blocked: a user who blocked the bot is marked inactive."""
+
+    async def user_blocked_us(chat_id: int) -> None:
+        # Keep their data; stop sending until they write to the bot again.
+        await users.set_active(chat_id, False)
+        logger.info("user %s blocked the bot: marked inactive", chat_id)
+
+    return user_blocked_us
 
 
 class ReminderRuntime:
@@ -37,18 +49,16 @@ class ReminderRuntime:
         settings: Settings,
         series: SeriesService | None = None,
         alert_service: AlertService | None = None,
+        sender: Sender | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._planner = planner
-
-        async def user_blocked_us(chat_id: int) -> None:
-            # Keep their data; stop sending until they write to the bot again.
-            await storage.users.set_active(chat_id, False)
-            logger.info("user %s blocked the bot: marked inactive", chat_id)
-
-        self.sender = Sender(
-            bot, on_blocked=user_blocked_us, sleep=sleep, monotonic=monotonic
+        # The bot's one outbound stream, built in the composition root (bot/app.py
+        # create_sender) so replies share it; started and stopped with the runtime. Tests
+        # and benchmarks that drive only the runtime get one of their own.
+        self.sender = sender or Sender(
+            bot, on_blocked=user_blocked(storage.users), sleep=sleep, monotonic=monotonic
         )
         self.delivery = ReminderDelivery(
             storage.reminders, storage.users, self.sender, i18n, clock, settings,
@@ -66,6 +76,8 @@ class ReminderRuntime:
         if settings.backup_every_hours:
             # Returns at once on most sweeps; backs up when the newest backup is old enough.
             periodic.append(ScheduledBackups.from_settings(settings, clock).run)
+        # Applied Telegram updates are remembered for a week (bot/idempotency.py).
+        periodic.append(PruneAppliedUpdates(storage.updates, clock).run)
         self.scheduler = ReminderScheduler(
             self.delivery, storage.reminders, clock, periodic=periodic
         )
@@ -90,6 +102,7 @@ class ReminderRuntime:
     async def stop(self) -> None:
         await self.alerts.stop()
         self.scheduler.shutdown()
+        self.delivery.stop_claiming()
         await self.sender.stop()
         # What was claimed but not sent goes back now: a restart sends it at once.
         await self.delivery.release_held_claims()

@@ -83,6 +83,10 @@ T = TypeVar("T")
 ChatKey = int | str  # a chat id, or "@channel" / "inline:<id>" where Telegram uses those
 
 STOPPED = "stopped"
+GLOBAL_RATE = 30.0  # messages a second for the whole bot (Telegram's documented limit)
+# A hair over Telegram's 1 per second per chat: timers fire a few ms early or late, and two
+# sends 0.999 s apart draw a 429 that pauses every chat (bench_reminders).
+PER_CHAT_INTERVAL = 1.05
 _NOT_MODIFIED = "message is not modified"
 _JITTER = 0.1  # backoff delays grow by up to 10 % at random
 _ERROR_LIMIT = 200  # characters of an exception's text kept in Delivery.error
@@ -166,7 +170,9 @@ class PaceBudget(Protocol):
 class MemoryBudget:
     """:class:`PaceBudget` for one process: a GCRA slot schedule, a pause, per-chat times."""
 
-    def __init__(self, *, global_rate: float = 30.0, per_chat_interval: float = 1.05) -> None:
+    def __init__(
+        self, *, global_rate: float = GLOBAL_RATE, per_chat_interval: float = PER_CHAT_INTERVAL
+    ) -> None:
         if not global_rate > 0:
             raise ValueError("global_rate must be positive")
         if per_chat_interval < 0:
@@ -264,10 +270,8 @@ class Sender:
         self,
         bot: Bot,
         *,
-        global_rate: float = 30.0,
-        # A hair over Telegram's 1 per second per chat: timers fire a few ms early or late,
-        # and two sends 0.999 s apart draw a 429 that pauses every chat (bench_reminders).
-        per_chat_interval: float = 1.05,
+        global_rate: float = GLOBAL_RATE,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
         max_attempts: int | None = None,
         deadlines: Mapping[Priority, float] | None = None,
         backoff_base: float = 0.5,

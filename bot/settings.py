@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Seconds a Bot API call may take before it counts as failed (and is retried); long
     # polling waits 20 s more. aiogram's default.
     telegram_timeout: int = Field(default=60, ge=1, le=600)
+    # A reply, edit or document that meets passing failures (429, 5xx, a reset connection)
+    # is retried until it is delivered or this many seconds old (bot/sender.py).
+    reply_deadline_seconds: int = Field(default=600, ge=10, le=86_400)
     database_url: str = "sqlite:///data/assistant.sqlite3"
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     default_timezone: str = "UTC"
@@ -59,6 +62,12 @@ class Settings(BaseSettings):
     intake_host: str = "127.0.0.1"
     intake_port: int | None = Field(default=None, ge=1, le=65_535)
     intake_max_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
+    # One address (a team's or a person's) may post this many requests a minute (a burst of
+    # that many at once) and hold this many open alerts; beyond either: 429 + Retry-After.
+    intake_rate_per_minute: int = Field(default=60, ge=1, le=100_000)
+    intake_max_open: int = Field(default=100, ge=1, le=100_000)
+    # A request whose body has not fully arrived after this long is dropped (408).
+    intake_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Webhook mode instead of long polling when WEBHOOK_URL is set (see bot/webhook.py).
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
@@ -225,6 +234,9 @@ _HINTS = {
     "intake_host": "use an address to listen on, e.g. 127.0.0.1 or 0.0.0.0",
     "intake_port": "use a TCP port such as 8080, or leave it empty to turn the intake off",
     "intake_max_bytes": "use a body size limit in bytes, e.g. 16384",
+    "intake_rate_per_minute": "use requests a minute per intake address, e.g. 60",
+    "intake_max_open": "use a count of open alerts per intake address, e.g. 100",
+    "intake_read_timeout_seconds": "use seconds to wait for a request body, e.g. 10",
     "webhook_url": "use the public https URL Telegram should call, e.g. "
     "https://bot.example.com/telegram, or leave it empty to poll",
     "webhook_secret": "use 1-256 characters of A-Z, a-z, 0-9, _ and -, e.g. from "

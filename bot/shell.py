@@ -27,11 +27,11 @@ from aiogram.types import (
 )
 from pydantic import SecretStr
 
-from bot.app import create_bot, create_dispatcher
+from bot.app import create_bot, create_dispatcher, create_sender
 from bot.clock import Clock, SystemClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
-from bot.reminder_runtime import ReminderRuntime
+from bot.reminder_runtime import ReminderRuntime, user_blocked
 from bot.services.dates import DateParser
 from bot.services.reminders import ReminderPlanner
 from bot.settings import Settings
@@ -96,7 +96,8 @@ async def run_shell(
 ) -> int:
     # One person at a keyboard: a pasted script must not be slowed down as a flood.
     settings = settings.model_copy(update={"throttle_burst": 0})
-    storage = await open_sqlite_storage(settings.database_path)
+    # Exclusive, as the bot: not beside a running bot on the same file, nor under a restore.
+    storage = await open_sqlite_storage(settings.database_path, exclusive=True)
     reminders: ReminderRuntime | None = None
     try:
         dates = DateParser()
@@ -109,24 +110,30 @@ async def run_shell(
         )
         clock = clock or SystemClock()
         planner = ReminderPlanner(
-            storage.reminders, clock, settings.invoice_ladder_days, storage.users
+            storage.reminders, clock, settings.invoice_ladder_days, storage.users,
+            default_tz=settings.timezone,
         )
         dispatcher = create_dispatcher(
             settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
             planner=planner,
         )
+        # Replies and reminders share one stream, as in the bot, without Telegram's limits.
+        sender = create_sender(
+            bot, settings, on_blocked=user_blocked(storage.users), unpaced=True
+        )
         # Reminders print in the shell too, as they fall due while it waits for input.
         reminders = ReminderRuntime(
             bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock,
             settings=settings, series=dispatcher["series"],
-            alert_service=dispatcher["alert_service"],
+            alert_service=dispatcher["alert_service"], sender=sender,
         )
         await reminders.start()
         user_id = min(settings.allowed_user_ids) if settings.allowed_user_ids else 1
         user = User(id=user_id, is_bot=False, first_name="You",
                     language_code=settings.default_language)
         chat = Chat(id=user_id, type="private")
-        update_ids = itertools.count(1)
+        # After the ids recorded as applied (by an earlier session), or they would be skipped.
+        update_ids = itertools.count(await storage.updates.last_id(bot.id) + 1)
         message_ids = itertools.count(1)
         stdout.write(BANNER.format(path=settings.database_path))
         stdout.flush()

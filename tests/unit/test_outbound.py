@@ -38,7 +38,7 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramType
 from aiogram.types import BufferedInputFile
 
-from bot.app import create_bot
+from bot.app import create_bot, create_sender
 from bot.local_session import LocalSession
 from bot.outbound import OutboundMiddleware, lane, pace, paced_chat
 from bot.sender import Outcome, Priority, Sender
@@ -428,3 +428,12 @@ async def test_pauses_hold_requests_already_let_through(make: Make, fake: FakeCl
     assert len(results) == 5
     assert len(session.too_many) == 1
     assert all(at >= 2.0 for at, _ in session.delivered)
+
+
+async def test_the_composition_root_routes_replies_through_its_sender() -> None:
+    settings = Settings(bot_token="42:TEST", reply_deadline_seconds=30)
+    bot = create_bot(settings, session=LocalSession())
+    assert not list(bot.session.middleware)  # the handler tests' session: no stream
+    sender = create_sender(bot, settings)
+    assert [type(m) for m in bot.session.middleware] == [OutboundMiddleware]
+    assert sender._deadlines[Priority.INTERACTIVE] == 30.0
