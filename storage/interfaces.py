@@ -231,10 +231,10 @@ class ReminderRepo(Protocol):
 
     async def release_stale_claims(self, claimed_before: datetime) -> int:
         """Claims not renewed since `claimed_before` go back to pending."""
-    async def tasks_without_reminders(
-        self, now: datetime, limit: int, *, after_id: int = 0
     async def release_claims(self, tokens: Sequence[str]) -> int:
         """Claims taken under these tokens (a stopping process's) go back to pending now."""
+    async def tasks_without_reminders(
+        self, now: datetime, limit: int, *, after_id: int = 0
     ) -> list[Task]:
         """Open future tasks with no reminder for their due moment, by id after `after_id`."""
 

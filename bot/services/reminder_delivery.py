@@ -224,9 +224,9 @@ class ReminderDelivery:
         if delivery.outcome is Outcome.BLOCKED:
             await self._reminders.mark_failed(reminder.id)
             return False
-        logger.warning("reminder %s not delivered: %s", reminder.id, delivery.error)
-        await self._reminders.mark_failed(reminder.id)
-        return False
         if delivery.error == STOPPED:
             # Shutting down, not a failure: sent by the next start (release_held_claims).
             return False
+        logger.warning("reminder %s not delivered: %s", reminder.id, delivery.error)
+        await self._reminders.mark_failed(reminder.id)
+        return False

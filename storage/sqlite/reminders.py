@@ -245,8 +245,6 @@ class SqliteReminderRepo:
             (encode_time(now), token),
         )
 
-    async def release_stale_claims(self, claimed_before: datetime) -> int:
-        """Claims left by a process that died mid-send go back to pending (sent again)."""
     async def release_claims(self, tokens: Sequence[str]) -> int:
         """A stopping process hands back what it claimed but did not send, so the next start
         sends it at once instead of waiting for the claim to go stale."""
@@ -259,6 +257,8 @@ class SqliteReminderRepo:
             tuple(tokens),
         )
 
+    async def release_stale_claims(self, claimed_before: datetime) -> int:
+        """Claims left by a process that died mid-send go back to pending (sent again)."""
         return await self._db.execute(
             "UPDATE reminders SET status = 'pending', claim_token = NULL"
             " WHERE status = 'claimed' AND claimed_at < ?",
