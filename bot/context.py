@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from storage.models import TaskKind
+from storage.models import TaskKind, WorkingHours
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +16,5 @@ class UserContext:
     morning_hour: int
     timezone_chosen: bool
     ahead_defaults: dict[TaskKind, int] = field(default_factory=dict)
+    # Working hours, so a confirmation can say when a held reminder will come.
+    hours: WorkingHours | None = None

@@ -110,6 +110,7 @@ class UserMiddleware(BaseMiddleware):
             morning_hour=profile.morning_hour,
             timezone_chosen=profile.timezone is not None,
             ahead_defaults=dict(profile.ahead_defaults),
+            hours=profile.hours,
         )
         return await handler(event, data)
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import Setting
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.services.reminders import ReminderPlanner
+from bot.services.series import SeriesService
 from bot.services.timezones import resolve_timezone, zone_label
 from storage.interfaces import TaskRepo, UserRepo
 
@@ -110,27 +111,34 @@ def help_text() -> str:
 
 
 async def change_timezone(
-    zone: str, user: UserContext, users: UserRepo, tasks: TaskRepo, clock: Clock
+    zone: str,
+    user: UserContext,
+    users: UserRepo,
+    tasks: TaskRepo,
+    clock: Clock,
+    series: SeriesService,
+    planner: ReminderPlanner,
 ) -> str:
-    """Switch the user's zone; upcoming tasks keep their wall-clock time.
+    """Switch the user's zone. A task keeps its exact moment (shown in the new zone's
+    time); a recurring task keeps its wall-clock time in the new zone. So /tz A, B, A
+    puts every moment back where it was, and no task slips into the past.
 
-    Most often the user has just told us where they really are, so "call at 10" meant 10
-    there; reminders are re-planned by the task store as each task moves.
+    Working hours are local: pending reminders are re-planned for the new zone.
     """
     now = clock.now()
     await users.set_timezone(user.id, zone)
     text = _("Timezone: {tz}.").format(tz=html.quote(zone_label(zone, now)))
     if zone == user.tz.key:
         return text
-    new_tz = ZoneInfo(zone)
-    moved = 0
-    for task in await tasks.open_with_due_after(user.id, now):
-        assert task.due_at is not None
-        wall = task.due_at.astimezone(user.tz).replace(tzinfo=new_tz)
-        if await tasks.set_due(user.id, task.id, wall.astimezone(UTC), now) is not None:
-            moved += 1
+    moved = await series.follow_zone(user.id, ZoneInfo(zone))
+    await planner.replan_owner(user.id, tasks)
+    text += "\n" + _("Tasks keep their moments, now shown in this zone's time.")
     if moved:
-        text += "\n" + _("Upcoming tasks keep their local times: {count}.").format(count=moved)
+        text += "\n" + ngettext(
+            "{count} recurring task keeps its local time.",
+            "{count} recurring tasks keep their local time.",
+            moved,
+        ).format(count=moved)
     return text
 
 
@@ -194,6 +202,8 @@ def create_router() -> Router:
         users: UserRepo,
         tasks: TaskRepo,
         clock: Clock,
+        series: SeriesService,
+        planner: ReminderPlanner,
     ) -> None:
         query = (command.args or "").strip()
         if not query:
@@ -213,7 +223,9 @@ def create_router() -> Router:
                 ).format(query=html.quote(query[:64]))
             )
             return
-        await message.answer(await change_timezone(zone, user, users, tasks, clock))
+        await message.answer(
+            await change_timezone(zone, user, users, tasks, clock, series, planner)
+        )
 
     @router.callback_query(Setting.filter(F.key == "tz"))
     async def pick_timezone(
@@ -223,6 +235,8 @@ def create_router() -> Router:
         users: UserRepo,
         tasks: TaskRepo,
         clock: Clock,
+        series: SeriesService,
+        planner: ReminderPlanner,
     ) -> None:
         zone = resolve_timezone(callback_data.value)
         if zone is None or query.bot is None:
@@ -230,7 +244,7 @@ def create_router() -> Router:
             return
         await query.answer()
         await query.bot.send_message(
-            user.id, await change_timezone(zone, user, users, tasks, clock)
+            user.id, await change_timezone(zone, user, users, tasks, clock, series, planner)
         )
 
     @router.callback_query(Setting.filter(F.key == "lang"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from aiogram import F, Router, html
@@ -17,16 +16,15 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.dates import DateParser, at_local
 from bot.services.handover import covering_handover
+from bot.services.reminder_plan import parse_working_hours
 from bot.services.reminders import ReminderPlanner
-from bot.services.render import format_moment, quoted
+from bot.services.render import days_label, format_moment, quoted
 from bot.services.text import clean_line
 from handlers.replies import stale_button
 from handlers.tasks import send_edit_card, when_examples
 from storage.interfaces import TaskRepo, TeamRepo, UserRepo
 from storage.models import Task, TaskStatus, WorkingHours
 
-_HOURS = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*[-–—]\s*(\d{1,2})(?:[:.](\d{2}))?$")
-_ALWAYS = {"off", "24/7", "always", "выкл", "всегда", "круглосуточно"}
 SNOOZE_MINUTES = {"15": 15, "60": 60}
 
 
@@ -57,8 +55,7 @@ def hours_text(hours: WorkingHours) -> str:
     return _("Working hours: {start}–{end}, {days}.").format(
         start=f"{hours.start_minute // 60:02}:{hours.start_minute % 60:02}",
         end=f"{hours.end_minute // 60:02}:{hours.end_minute % 60:02}",
-        days=_("Mon–Fri") if hours.days == (0, 1, 2, 3, 4) else _("every day")
-        if len(hours.days) == 7 else ", ".join(str(day + 1) for day in hours.days),
+        days=days_label(hours.days),
     )
 
 
@@ -181,7 +178,12 @@ def create_router() -> Router:
 
     @router.message(Command("hours"))
     async def working_hours(
-        message: Message, command: CommandObject, users: UserRepo, user: UserContext
+        message: Message,
+        command: CommandObject,
+        users: UserRepo,
+        user: UserContext,
+        tasks: TaskRepo,
+        planner: ReminderPlanner,
     ) -> None:
         args = (command.args or "").strip().lower()
         profile = await users.get(user.id)
@@ -189,28 +191,23 @@ def create_router() -> Router:
         if not args:
             await message.answer(
                 hours_text(current) + "\n" + _(
-                    "Reminders outside them wait for the next working morning. "
-                    "Change: /hours 9-19 · /hours 10:30-18:00 · /hours off"
+                    "Reminders the bot times itself (ahead of a task, invoice steps, "
+                    "recurring tasks) wait for the next working morning; a time you give a "
+                    "task is kept. Change: /hours 9-19 · /hours 10:30-18:00 пн-сб · "
+                    "/hours off"
                 )
             )
             return
-        if args in _ALWAYS:
-            hours = WorkingHours(start_minute=0, end_minute=24 * 60, days=tuple(range(7)))
-        else:
-            match = _HOURS.match(args)
-            start = end = -1
-            if match:
-                start = int(match.group(1)) * 60 + int(match.group(2) or 0)
-                end = int(match.group(3)) * 60 + int(match.group(4) or 0)
-            if not match or not 0 <= start < end <= 24 * 60 or int(match.group(2) or 0) > 59:
-                await message.answer(
-                    _("I did not understand {value}. Example: /hours 9-19").format(
-                        value=quoted(args[:40])
-                    )
-                )
-                return
-            hours = WorkingHours(start_minute=start, end_minute=end, days=current.days)
+        hours = parse_working_hours(args, current)
+        if hours is None:
+            await message.answer(
+                _("I did not understand {value}. Example: /hours 9-19 · /hours 9-19 mon-sat")
+                .format(value=quoted(args[:40]))
+            )
+            return
         await users.set_hours(user.id, hours)
+        # Pending reminders follow the new hours; one held for the old ones is released.
+        await planner.replan_owner(user.id, tasks)
         await message.answer(html.quote(hours_text(hours)))
 
     return router

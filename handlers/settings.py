@@ -158,12 +158,17 @@ def create_router() -> Router:
                 hours = WorkingHours(0, 24 * 60, tuple(range(7)))
             elif value in HOUR_PRESETS:
                 start, end = HOUR_PRESETS[value]
-                days = profile.hours.days if len(profile.hours.days) < 7 else (0, 1, 2, 3, 4)
+                # After "any time" a span of hours means the working week again; days the
+                # user chose (Mon–Sat, every day) stay.
+                always = profile.hours.start_minute == 0 and profile.hours.end_minute == 24 * 60
+                days = (0, 1, 2, 3, 4) if always else profile.hours.days
                 hours = WorkingHours(start * 60, end * 60, days)
             else:
                 await stale_button(query)
                 return
             await users.set_hours(user.id, hours)
+            # Pending reminders follow the new hours; one held for the old ones is released.
+            await planner.replan_owner(user.id, tasks)
         elif value in ("on", "off"):
             await users.set_digest(user.id, enabled=value == "on", minute=profile.digest_minute)
         elif value.isdigit() and int(value) in DIGEST_PRESETS:

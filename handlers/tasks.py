@@ -35,6 +35,7 @@ from bot.services.reminder_plan import AHEAD_CHOICES, ahead_minutes
 from bot.services.render import (
     KIND_ICONS,
     format_moment,
+    held_notes,
     kind_label,
     plain_quoted,
     quoted,
@@ -93,7 +94,7 @@ async def send_task_card(
         unknown_client = await recall_name(state, f"task:{task.id}")
     text = task_card(
         task, user.tz, user.locale, now, created=created,
-        ahead_defaults=user.ahead_defaults,
+        ahead_defaults=user.ahead_defaults, hours=user.hours,
     )
     if note:
         text += "\n" + note
@@ -115,7 +116,7 @@ async def send_edit_card(
 ) -> None:
     text = task_card(
         task, user.tz, user.locale, clock.now(), created=False,
-        ahead_defaults=user.ahead_defaults,
+        ahead_defaults=user.ahead_defaults, hours=user.hours,
     )
     await edit_or_send(target, text, task_edit_keyboard(task))
 
@@ -214,6 +215,10 @@ async def start_series(
                 number=first.number,
             )
         )
+        if user.hours is not None:
+            lines += held_notes(
+                first, user.tz, user.locale, clock.now(), user.hours, user.ahead_defaults
+            )
     lines.append(_("All series: /recurring"))
     await message.answer("\n".join(lines))
 
@@ -244,7 +249,8 @@ def create_router() -> Router:
             return
         now = clock.now()
         draft = parse_task_line(
-            args, dates=dates, tz=user.tz, now=now, morning_hour=user.morning_hour
+            args, dates=dates, tz=user.tz, now=now, morning_hour=user.morning_hour,
+            locale=user.locale,
         )
         if len(draft.text) > TASK_TEXT_LIMIT:
             await message.answer(too_long(len(draft.text)))
@@ -407,7 +413,9 @@ def create_router() -> Router:
             await message.answer(too_long(len(raw)))
             return
         data = await state.get_data()
-        when = dates.split(raw, tz=user.tz, now=clock.now(), morning_hour=user.morning_hour)
+        when = dates.split(
+            raw, tz=user.tz, now=clock.now(), morning_hour=user.morning_hour, locale=user.locale
+        )
         due: datetime | None
         if when is not None:
             text, due = when.text, when.due
@@ -701,7 +709,9 @@ def create_router() -> Router:
             return
         phrase = clean_line(message.text or "")[:200]
         now = clock.now()
-        due = dates.parse(phrase, tz=user.tz, now=now, morning_hour=user.morning_hour)
+        due = dates.parse(
+            phrase, tz=user.tz, now=now, morning_hour=user.morning_hour, locale=user.locale
+        )
         if due is None:
             if (await state.get_data()).get("when_auto"):
                 # Nobody pressed "Pick…": this text is not an answer but a new thought.

@@ -224,6 +224,11 @@ def next_occurrence(rule_text: str, tz: ZoneInfo, after: datetime) -> datetime |
     return found.replace(tzinfo=tz).astimezone(UTC)
 
 
+def is_occurrence(rule_text: str, wall: datetime) -> bool:
+    """Whether a naive local moment is one the rule makes (not one moved by hand)."""
+    return rrulestr(rule_text).after(wall - timedelta(seconds=1), inc=False) == wall
+
+
 def describe(rule_text: str, locale: str) -> str:
     """A short human description: "every Monday at 09:00", "каждый месяц, 1-го, в 10:00"."""
     rule = rrulestr(rule_text)

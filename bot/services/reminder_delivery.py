@@ -21,7 +21,7 @@ from bot.i18n import pick_language
 from bot.keyboards import reminder_keyboard
 from bot.sender import STOPPED, Outcome, Priority, Sender
 from bot.services.handover import covering_handover
-from bot.services.reminder_plan import next_working_start
+from bot.services.reminder_plan import held_by_hours, next_working_start
 from bot.services.render import reminder_text
 from bot.services.timezones import user_zone
 from bot.settings import Settings
@@ -189,7 +189,12 @@ class ReminderDelivery:
             await self._reminders.discard(reminder.id)
             return False
         tz = self._zone(reminder)
-        start = next_working_start(now, tz, reminder.user.hours)
+        # A moment the user typed fires then; only what the bot timed waits for work hours.
+        start = (
+            next_working_start(now, tz, reminder.user.hours)
+            if held_by_hours(reminder.purpose, reminder.task)
+            else None
+        )
         if start is not None:
             # Outside working hours: wait for the next working period, marked as held over.
             await self._reminders.hold_over(reminder.id, start, reminder.fire_at)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.services.reminder_plan import DEFAULT_PAYMENT_LADDER, plan_reminders
+from bot.services.reminder_plan import DEFAULT_PAYMENT_LADDER, plan_reminders, still_held
+from bot.services.timezones import user_zone
 from storage.interfaces import ReminderRepo, TaskRepo, UserRepo
 from storage.models import (
     PlannedReminder,
@@ -22,11 +25,24 @@ from storage.models import (
     TaskKind,
     TaskReminderPlan,
     TaskStatus,
+    WorkingHours,
 )
 
 logger = logging.getLogger(__name__)
 
 RECONCILE_BATCH = 1000
+# A held reminder can wait out a long weekend after its task's moment, and a payment
+# ladder goes on for days after the due day: re-planning looks this far back.
+HELD_LOOKBACK = timedelta(days=8)
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnerPlan:
+    """What planning needs from the owner's settings."""
+
+    defaults: dict[TaskKind, int] = field(default_factory=dict)
+    tz: ZoneInfo | None = None
+    hours: WorkingHours | None = None
 
 
 class ReminderPlanner:
@@ -36,18 +52,32 @@ class ReminderPlanner:
         clock: Clock,
         payment_ladder: tuple[int, ...] = DEFAULT_PAYMENT_LADDER,
         users: UserRepo | None = None,
+        *,
+        default_tz: ZoneInfo | None = None,
     ) -> None:
         self._reminders = reminders
         self._clock = clock
         self._ladder = payment_ladder
         self._users = users
+        self._default_tz = default_tz or ZoneInfo("UTC")
         self._listeners: list[Callable[[], None]] = []
 
-    async def _defaults(self, owner_id: int) -> dict[TaskKind, int]:
+    async def _owner(self, owner_id: int) -> _OwnerPlan:
         if self._users is None:
-            return {}
+            return _OwnerPlan()
         profile = await self._users.get(owner_id)
-        return dict(profile.ahead_defaults) if profile is not None else {}
+        if profile is None:
+            return _OwnerPlan()
+        return _OwnerPlan(
+            dict(profile.ahead_defaults),
+            user_zone(profile.timezone, self._default_tz),
+            profile.hours,
+        )
+
+    def _plan(self, task: Task, now: datetime, owner: _OwnerPlan) -> list[PlannedReminder]:
+        return plan_reminders(
+            task, now, self._ladder, owner.defaults, tz=owner.tz, hours=owner.hours
+        )
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Called after reminders change (the scheduler re-arms its wake-up)."""
@@ -58,13 +88,31 @@ class ReminderPlanner:
             listener()
 
     async def plan(self, task: Task, *, keep_snoozes: bool = False) -> None:
-        planned = plan_reminders(
-            task, self._clock.now(), self._ladder, await self._defaults(task.owner_id)
-        )
+        now = self._clock.now()
+        planned = self._plan(task, now, await self._owner(task.owner_id))
         await self._reminders.replace_for_task(
-            task.owner_id, task.id, planned, self._clock.now(), keep_snoozes=keep_snoozes
+            task.owner_id, task.id, planned, now, keep_snoozes=keep_snoozes
         )
         self._changed()
+
+    async def replan_owner(self, owner_id: int, tasks: TaskRepo) -> int:
+        """After the owner's working hours or timezone change: every open task's reminders
+        follow the new settings, and a reminder held past its moment is released at once
+        (or at the new start of work). Returns how many tasks were re-planned."""
+        now = self._clock.now()
+        owner = await self._owner(owner_id)
+        lookback = HELD_LOOKBACK + timedelta(days=max((0, *self._ladder)))
+        plans = []
+        for task in await tasks.open_with_due_after(owner_id, now - lookback):
+            planned = self._plan(task, now, owner)
+            if owner.tz is not None and owner.hours is not None:
+                pending = await self._reminders.pending_for_task(owner_id, task.id)
+                planned += still_held(pending, task, now, owner.tz, owner.hours)
+            plans.append(TaskReminderPlan(owner_id, task.id, tuple(_one_per_moment(planned))))
+        await self._reminders.replace_for_tasks(plans, now, keep_snoozes=True)
+        if plans:
+            self._changed()
+        return len(plans)
 
     async def cancel(self, task: Task) -> None:
         await self._reminders.cancel_for_task(task.owner_id, task.id)
@@ -87,7 +135,7 @@ class ReminderPlanner:
         moment, thousands of tasks may need planning and start-up must stay quick.
         """
         planned = 0
-        defaults: dict[int, dict[TaskKind, int]] = {}
+        owners: dict[int, _OwnerPlan] = {}
         # Walk by task id: a task whose plan has no 'due' reminder (a payment ladder
         # configured without the due day) still matches the query after planning.
         after_id = 0
@@ -101,12 +149,12 @@ class ReminderPlanner:
             after_id = batch[-1].id
             plans = []
             for task in batch:
-                if task.owner_id not in defaults:
-                    defaults[task.owner_id] = await self._defaults(task.owner_id)
+                if task.owner_id not in owners:
+                    owners[task.owner_id] = await self._owner(task.owner_id)
                 plans.append(
                     TaskReminderPlan(
                         task.owner_id, task.id,
-                        tuple(plan_reminders(task, now, self._ladder, defaults[task.owner_id])),
+                        tuple(self._plan(task, now, owners[task.owner_id])),
                     )
                 )
             await self._reminders.replace_for_tasks(plans, now)
@@ -117,6 +165,16 @@ class ReminderPlanner:
             logger.info("planned reminders for %s tasks found without them", planned)
             self._changed()
         return planned
+
+
+def _one_per_moment(planned: list[PlannedReminder]) -> list[PlannedReminder]:
+    seen: set[datetime] = set()
+    kept = []
+    for item in sorted(planned, key=lambda item: item.fire_at):
+        if item.fire_at not in seen:
+            seen.add(item.fire_at)
+            kept.append(item)
+    return kept
 
 
 class PlannedTasks:

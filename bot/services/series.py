@@ -4,12 +4,12 @@ done or its moment passes. Completing or snoozing an occurrence never touches th
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
 from bot.services.kinds import detect_kind
-from bot.services.recurrence import next_occurrence, split_recurrence
+from bot.services.recurrence import is_occurrence, next_occurrence, split_recurrence
 from storage.errors import DuplicateOccurrenceError
 from storage.interfaces import SeriesRepo, TaskRepo
 from storage.models import Client, Series, SeriesStatus, Task, TaskKind
@@ -155,6 +155,38 @@ class SeriesService:
             kind=TaskKind.REPORT if kind is TaskKind.OTHER else kind,
             rule=parsed.rule, timezone=tz.key, source="cadence",
         )
+
+    async def follow_zone(self, owner_id: int, new_tz: ZoneInfo) -> int:
+        """The owner moved to another timezone: each series keeps its wall-clock time there.
+
+        Its upcoming occurrence moves to the same local time in the new zone (or, if that
+        has already passed there, to the rule's next one); an occurrence the user moved by
+        hand is a moment they chose and stays where it is. Returns how many moved.
+        """
+        now = self._clock.now()
+        moved = 0
+        for series in await self._series.list_live(owner_id):
+            if series.timezone == new_tz.key:
+                continue
+            await self._series.set_rule(owner_id, series.id, series.rule, new_tz.key, now)
+            task_id = await self._series.next_open_task_id(owner_id, series.id, now)
+            task = await self._tasks.get(owner_id, task_id) if task_id else None
+            if task is None or task.due_at is None:
+                continue
+            try:
+                old_tz = ZoneInfo(series.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+            wall = task.due_at.astimezone(old_tz).replace(tzinfo=None)
+            if not is_occurrence(series.rule, wall):
+                continue
+            due = wall.replace(tzinfo=new_tz).astimezone(UTC)
+            if due <= now:
+                due = next_occurrence(series.rule, new_tz, now) or due
+            if due != task.due_at and due > now:
+                await self._tasks.set_due(owner_id, task.id, due, now)
+                moved += 1
+        return moved
 
     async def next_due(self, series: Series) -> datetime | None:
         task_id = await self._series.next_open_task_id(

@@ -77,7 +77,7 @@ class SqliteReminderRepo:
             )
             await conn.executemany(
                 "INSERT INTO reminders (owner_id, task_id, purpose, fire_at, for_due_at,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " held_over_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         plan.owner_id,
@@ -85,6 +85,7 @@ class SqliteReminderRepo:
                         item.purpose.value,
                         encode_time(item.fire_at),
                         _encode_optional(item.for_due_at),
+                        _encode_optional(item.held_from),
                         stamp,
                     )
                     for plan in plans
@@ -123,7 +124,7 @@ class SqliteReminderRepo:
 
     async def pending_for_task(self, owner_id: int, task_id: int) -> list[PlannedReminder]:
         rows = await self._db.fetchall(
-            "SELECT purpose, fire_at, for_due_at FROM reminders"
+            "SELECT purpose, fire_at, for_due_at, held_over_from FROM reminders"
             " WHERE task_id = ? AND owner_id = ? AND status = 'pending' ORDER BY fire_at",
             (task_id, owner_id),
         )
@@ -132,6 +133,7 @@ class SqliteReminderRepo:
                 purpose=ReminderPurpose(row["purpose"]),
                 fire_at=decode_time(row["fire_at"]),
                 for_due_at=decode_optional(row["for_due_at"]),
+                held_from=decode_optional(row["held_over_from"]),
             )
             for row in rows
         ]

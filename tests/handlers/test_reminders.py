@@ -160,18 +160,85 @@ async def test_moved_task_reminds_at_the_new_time_only(
     assert "Mon 30 Nov, 12:00 · now" in reminder.text
 
 
-async def test_outside_working_hours_it_waits_for_the_morning(
+async def test_a_moment_the_user_typed_fires_then_even_outside_working_hours(
     chat: ChatHarness, reminders: Reminders, clock: FrozenClock
 ) -> None:
+    # Late evening, hours 09:00–19:00 Mon–Fri: "in 5 minutes" is a moment the user chose.
+    clock.set(moscow(26, 23, 23))
+    card = await chat.send("/task Вектор: test in 5 minutes")
+    assert "Thu 26 Nov, 23:28" in card.text
+    assert "Reminder: at the time" in card.text
+    assert "🌙" not in card.text  # nothing will be held
+    clock.set(moscow(26, 23, 28))
+    [reminder] = (await reminders.deliver()).of(SendMessage)
+    assert "Thu 26 Nov, 23:28 · now" in reminder.text
+    assert "Held over" not in reminder.text
+    # The same on a Saturday at noon.
     await chat.send("/task buy flowers for Olga sat 12:00")
-    clock.set(moscow(28, 12, 0))  # Saturday
+    clock.set(moscow(28, 12, 0))
+    [saturday] = (await reminders.deliver()).of(SendMessage)
+    assert "Sat 28 Nov, 12:00 · now" in saturday.text
+
+
+async def test_an_ahead_reminder_outside_hours_is_held_and_the_card_says_when(
+    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+) -> None:
+    # A report is reminded a day ahead: Sunday 10:00 is outside hours, so Monday 09:00.
+    card = await chat.send("/task send the report mon 10:00")
+    assert "Reminder: 1 day before and at the time" in card.text
+    assert (
+        "🌙 The early reminder comes Mon 30 Nov, 09:00, after your working hours start."
+        in card.text
+    )
+    clock.set(moscow(29, 10, 0))  # Sunday
     assert list(await reminders.deliver()) == []
     clock.set(moscow(30, 8, 59))
     assert list(await reminders.deliver()) == []
     clock.set(moscow(30, 9, 0))  # Monday, start of the working day
     [held] = (await reminders.deliver()).of(SendMessage)
-    assert "Held over from Sat 28 Nov, 12:00, outside your working hours." in held.text
+    assert "Mon 30 Nov, 10:00 · in 1 hour" in held.text
+    assert "Held over from Sun 29 Nov, 10:00, outside your working hours." in held.text
     assert list(await reminders.deliver()) == []
+    clock.set(moscow(30, 10, 0))
+    [due] = (await reminders.deliver()).of(SendMessage)
+    assert "Mon 30 Nov, 10:00 · now" in due.text
+
+
+async def test_a_call_early_tomorrow_says_its_heads_up_is_skipped(chat: ChatHarness) -> None:
+    card = await chat.send("/task call Ivan 27.11 08:00")
+    assert "Reminder: 15 minutes before and at the time" in card.text
+    assert "only the one at the time" in card.text
+
+
+@pytest.mark.parametrize("turn_off", ["/hours off", "button"])
+async def test_turning_hours_off_releases_held_reminders(
+    chat: ChatHarness, reminders: Reminders, clock: FrozenClock, turn_off: str
+) -> None:
+    await chat.send("/task send the report mon 10:00")
+    clock.set(moscow(29, 10, 0))  # Sunday: the day-ahead reminder is held for Monday
+    assert list(await reminders.deliver()) == []
+    clock.set(moscow(29, 10, 30))
+    if turn_off == "button":
+        await chat.send("/settings")
+        assert "Working hours: off" in (await chat.press("Reminders any time")).text
+    else:
+        await chat.send(turn_off)
+    [released] = (await reminders.deliver()).of(SendMessage)
+    assert "Mon 30 Nov, 10:00 · in 23 hours" in released.text
+    assert "Held over from Sun 29 Nov, 10:00" in released.text
+    assert list(await reminders.deliver()) == []
+
+
+async def test_narrower_hours_hold_what_the_bot_timed_from_now_on(
+    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+) -> None:
+    await chat.send("/task send the report 01.12 10:00")  # ahead: Mon 30 Nov 10:00
+    await chat.send("/hours 11-19")
+    clock.set(moscow(30, 10, 0))
+    assert list(await reminders.deliver()) == []
+    clock.set(moscow(30, 11, 0))
+    [held] = (await reminders.deliver()).of(SendMessage)
+    assert "Held over from Mon 30 Nov, 10:00" in held.text
 
 
 async def test_hours_off_delivers_at_any_time(
@@ -310,18 +377,18 @@ async def test_retry_after_and_network_errors_are_retried(
 async def test_reminders_follow_kind_and_ahead_setting(
     chat: ChatHarness, storage: Storage
 ) -> None:
-    await chat.send("/task send the report 30.11 12:00")
+    await chat.send("/task send the report 01.12 12:00")
     task = await storage.tasks.get_by_number(USER_ID, 1)
     assert task is not None
     planned = await storage.reminders.pending_for_task(USER_ID, task.id)
     assert [(r.purpose.value, r.fire_at) for r in planned] == [
-        ("ahead", moscow(29, 12, 0)),
-        ("due", moscow(30, 12, 0)),
+        ("ahead", moscow(30, 12, 0)),
+        ("due", datetime(2026, 12, 1, 9, 0, tzinfo=UTC)),
     ]
 
 
 async def test_remind_ahead_is_changeable_per_task(chat: ChatHarness, storage: Storage) -> None:
-    card = await chat.send("/task call Ivan 30.11 12:00")
+    card = await chat.send("/task call Ivan 01.12 12:00")
     assert "🔔 Reminder: 15 minutes before and at the time" in card.text
     await chat.press("Edit")
     await chat.press("Ahead")
@@ -330,7 +397,9 @@ async def test_remind_ahead_is_changeable_per_task(chat: ChatHarness, storage: S
     task = await storage.tasks.get_by_number(USER_ID, 1)
     assert task is not None
     planned = await storage.reminders.pending_for_task(USER_ID, task.id)
-    assert [r.fire_at for r in planned] == [moscow(29, 12, 0), moscow(30, 12, 0)]
+    assert [r.fire_at for r in planned] == [
+        moscow(30, 12, 0), datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    ]
     await chat.press("Ahead")
     only = await chat.press("only at the time")
     assert "🔔 Reminder: at the time" in only.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.clock import FrozenClock
 from storage.interfaces import Storage
 from storage.models import WorkingHours
 from tests.handlers.harness import USER_ID, ChatHarness
@@ -48,3 +49,77 @@ async def test_remind_ahead_defaults_per_kind(chat: ChatHarness, storage: Storag
     assert planned[0].fire_at == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     new_task = await chat.send("/task call Olga 30.11 15:00")
     assert "1 hour before" in new_task.text
+
+
+async def test_hours_after_off_mean_the_working_week_and_days_are_understood(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/hours off")
+    back = await chat.send("/hours 9-19")
+    assert "Working hours: 09:00–19:00, Mon–Fri." in back.text
+    six = await chat.send("/hours 9-19 пн-сб")
+    assert "Working hours: 09:00–19:00, Mon–Sat." in six.text
+    profile = await storage.users.get(USER_ID)
+    assert profile is not None
+    assert profile.hours == WorkingHours(9 * 60, 19 * 60, (0, 1, 2, 3, 4, 5))
+    # Days alone keep the times; a new span keeps the days.
+    assert "10:00–18:00, Mon–Sat." in (await chat.send("/hours 10-18")).text
+    assert "10:00–18:00, Mon–Fri." in (await chat.send("/hours будни")).text
+    assert "10:00–18:00, Mon–Sat." in (await chat.send("/hours mon-sat")).text
+    assert "10:00–18:00, Mon–Fri." in (await chat.send("/hours пн-пт")).text
+    assert "10:00–18:00, every day." in (await chat.send("/hours every day")).text
+    assert "10:30–18:00, Mon, Wed, Fri." in (await chat.send("/hours 10:30-18 пн, ср, пт")).text
+    assert "did not understand" in (await chat.send("/hours 9-19 someday")).text
+    # The settings button after "any time" is the working week too.
+    await chat.send("/hours off")
+    await chat.send("/settings")
+    assert "Working hours: 10:00–19:00, Mon–Fri." in (await chat.press("10–19")).text
+
+
+async def test_russian_days_in_russian(chat: ChatHarness) -> None:
+    await chat.send("/lang ru")
+    replies = await chat.send("/hours 9-19 пн-сб")
+    assert "пн–сб" in replies.text
+
+
+async def _moments(storage: Storage) -> list[tuple[int, object, list[tuple[str, object]]]]:
+    """Every open task's due moment and its pending reminders, as stored (UTC)."""
+    from datetime import UTC, datetime
+
+    found = []
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    for task in await storage.tasks.open_with_due_after(USER_ID, since):
+        pending = await storage.reminders.pending_for_task(USER_ID, task.id)
+        found.append(
+            (task.number, task.due_at, [(r.purpose.value, r.fire_at) for r in pending])
+        )
+    return found
+
+
+async def test_tz_there_and_back_restores_every_moment(
+    chat: ChatHarness, storage: Storage, clock: FrozenClock
+) -> None:
+    from datetime import UTC, datetime
+
+    # 23:23 in Moscow; a task at 02:02 tonight, a call tomorrow, a weekly series at 09:00.
+    clock.set(datetime(2026, 11, 26, 20, 23, tzinfo=UTC))
+    await chat.send("/task check the backup 27.11 02:02")
+    await chat.send("/task call Ivan 27.11 15:00")
+    await chat.send("/task send the report 01.12 12:00")
+    await chat.send("/task weekly call every Monday at 9")
+    before = await _moments(storage)
+    assert len(before) == 4 and all(pending for _, _, pending in before)
+
+    there = await chat.send("/tz Новосибирск")
+    assert "Asia/Novosibirsk" in there.text
+    assert "1 recurring task keeps its local time." in there.text
+    moved = {number: due for number, due, _ in await _moments(storage)}
+    # A typed moment is the same instant; the series is at 09:00 in Novosibirsk now.
+    assert moved[1] == datetime(2026, 11, 26, 23, 2, tzinfo=UTC)
+    assert moved[2] == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert moved[4] == datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+    await chat.send("/tz Москва")
+    assert await _moments(storage) == before
+    [series] = await storage.series.list_live(USER_ID)
+    assert series.timezone == "Europe/Moscow"
