@@ -340,7 +340,8 @@ def create_router() -> Router:
             # The moment in the note ("позвонить завтра в 10") becomes the task's time.
             line = clean_line(note.text)
             when = dates.split(
-                line, tz=user.tz, now=clock.now(), morning_hour=user.morning_hour
+                line, tz=user.tz, now=clock.now(), morning_hour=user.morning_hour,
+                locale=user.locale,
             )
             text = (when.text if when is not None else line)[:TASK_TEXT_LIMIT]
             text = text or _("task from a note")

@@ -40,8 +40,15 @@ def split_client_prefix(line: str) -> tuple[str | None, str]:
 
 
 def parse_task_line(
-    line: str, *, dates: DateParser, tz: ZoneInfo, now: datetime, morning_hour: int
+    line: str,
+    *,
+    dates: DateParser,
+    tz: ZoneInfo,
+    now: datetime,
+    morning_hour: int,
+    locale: str | None = None,
 ) -> TaskDraft:
+    """`locale`: the user's language, which orders slash dates (10/12)."""
     client_query, rest = split_client_prefix(line)
     rest = clean_line(rest)
     recurring = split_recurrence(rest, tz=tz, now=now, morning_hour=morning_hour)
@@ -53,6 +60,6 @@ def parse_task_line(
             due=None,
             rule=recurring.rule,
         )
-    when = dates.split(rest, tz=tz, now=now, morning_hour=morning_hour)
+    when = dates.split(rest, tz=tz, now=now, morning_hour=morning_hour, locale=locale)
     text, due = (when.text, when.due) if when is not None else (rest, None)
     return TaskDraft(client_query=client_query, text=text, kind=detect_kind(text), due=due)

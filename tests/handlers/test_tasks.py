@@ -267,3 +267,39 @@ async def test_new_client_offer_survives_picking_a_time(chat: ChatHarness) -> No
     assert "➕ New client “Вектор”" in labels
     created = await chat.press("New client")
     assert "Вектор" in created.of(EditMessageText)[0].text
+
+
+# ---- dates as account managers type them (issue 11) ---------------------------------------
+
+
+async def test_slash_dates_follow_the_users_language(chat: ChatHarness, storage: Storage) -> None:
+    # English: month/day; Russian: day/month. Both are 10 December, 10:00 Moscow = 07:00 UTC.
+    english = await chat.send("/task send the report 12/10")
+    assert "“send the report” — Thu 10 Dec, 10:00" in english.text
+    await chat.send("/task отчёт 10/12", user_id=2002, language_code="ru")
+    for user_id in (USER_ID, 2002):
+        task = await storage.tasks.get_by_number(user_id, 1)
+        assert task is not None
+        assert task.due_at == datetime(2026, 12, 10, 7, 0, tzinfo=UTC)
+
+
+async def test_moment_in_the_middle_of_the_task_is_cut_out(chat: ChatHarness) -> None:
+    replies = await chat.send("/task созвон в 9:30 по поводу тз")
+    assert "“созвон по поводу тз” — Fri 27 Nov, 09:30" in replies.text
+
+
+async def test_end_of_month_and_eod_get_the_end_of_the_working_day(chat: ChatHarness) -> None:
+    assert "— Mon 30 Nov, 18:00" in (await chat.send("/task send the invoice end of month")).text
+    assert "— Thu 26 Nov, 18:00" in (await chat.send("/task review the deck by eod")).text
+
+
+async def test_a_morning_that_has_passed_is_asked_about_not_guessed(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    # 14:37: "this morning" is over; the bot does not make up a moment, it asks
+    replies = await chat.send("/task отчёт сегодня утром")
+    assert "No due time yet. When should it be done?" in replies.text
+    labels = [text for text, _ in chat.last_keyboard()[1]]
+    assert labels[:3] == ["In 1 hour", "Today 18:00", "Tomorrow 10:00"]
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.due_at is None
