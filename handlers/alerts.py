@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from aiogram import Router, html
@@ -17,11 +16,13 @@ from bot.services.alert_render import alert_list_line, alert_log, alert_ref
 from bot.services.alerts import (
     CLIENT_LIMIT,
     TEXT_LIMIT,
+    Access,
     AlertService,
     Answer,
 )
+from bot.services.intake_address import new_intake_secret, team_address, user_address
 from bot.services.task_input import split_client_prefix
-from bot.services.text import clean_text
+from bot.services.text import clean_line, clean_text
 from bot.settings import Settings
 from handlers.replies import send_long, stale_button
 from storage.interfaces import AlertRepo, ClientRepo, TeamRepo, UserRepo
@@ -29,6 +30,37 @@ from storage.models import Alert, AlertSeverity, AlertSource, Client
 
 RECENT = timedelta(days=7)
 LIST_LIMIT = 20
+
+
+_ROTATE = {"rotate", "new", "сменить", "новый", "новые"}
+_MINE = {"me", "my", "mine", "мой", "мою", "личный"}
+_TEAM = {"team", "команда", "командный", "команды"}
+_ROTATE_WHICH = {"", "all", "все", "оба"} | _MINE | _TEAM
+
+
+def intake_usage() -> str:
+    return _(
+        "Leaked? <code>/intake rotate</code> issues new addresses (yours, and the team's if "
+        "you lead it); <code>/intake rotate me</code> or <code>/intake rotate team</code> "
+        "replaces only one."
+    )
+
+
+def rotated_text(*, mine: bool, team: bool) -> str:
+    if mine and team:
+        return _("Your address and the team's are replaced: the old ones stop working now "
+                 "(they answer 403). Put the new ones into your monitoring.")
+    if team:
+        return _("The team's address is replaced: the old one stops working now (it answers "
+                 "403). Put the new one into your monitoring.")
+    return _("Your address is replaced: the old one stops working now (it answers 403). "
+             "Put the new one into your monitoring.")
+
+
+def left_team_text() -> str:
+    return _(
+        "You are no longer in this alert's team: only its members can answer it or open it."
+    )
 
 
 def usage() -> str:
@@ -102,17 +134,32 @@ def create_router() -> Router:
     @router.message(Command("intake"))
     async def intake(
         message: Message,
+        command: CommandObject,
         user: UserContext,
         teams: TeamRepo,
         users: UserRepo,
         settings: Settings,
     ) -> None:
-        base = (
-            f"http://{settings.intake_host}:{settings.intake_port}/alerts/"
-            if settings.intake_port is not None
-            else "…/alerts/"
-        )
-        personal = await users.intake_secret(user.id, secrets.token_urlsafe(24))
+        verb, _sep, which = clean_line(command.args or "").lower().partition(" ")
+        which = which.strip()
+        team = await teams.team_of(user.id)
+        leads = team is not None and team.lead_id == user.id
+        rotated = ""
+        if verb in _ROTATE and which in _ROTATE_WHICH:
+            if which in _TEAM and not leads:
+                await message.answer(_("Only the team lead can replace the team's address."))
+                return
+            mine = which not in _TEAM
+            theirs = leads and which not in _MINE
+            if mine:
+                await users.rotate_intake_secret(user.id, new_intake_secret())
+            if theirs and team is not None:
+                team = await teams.rotate_intake_secret(team.id, new_intake_secret()) or team
+            rotated = rotated_text(mine=mine, team=theirs)
+        elif verb:
+            await message.answer(intake_usage())
+            return
+        personal = await users.intake_secret(user.id, new_intake_secret())
         lines = [
             html.bold(_("Alert intake for outside systems")),
             _("POST JSON {example} to:").format(
@@ -121,18 +168,22 @@ def create_router() -> Router:
                     '"dedup_key": "acme-site"}'
                 )
             ),
-            _("• yours: {url}").format(url=html.code(html.quote(f"{base}u{user.id}-{personal}"))),
+            _("• yours: {url}").format(
+                url=html.code(html.quote(user_address(settings, user.id, personal)))
+            ),
         ]
-        team = await teams.team_of(user.id)
-        if team is not None and team.lead_id == user.id:
+        if leads and team is not None:
             lines.append(
                 _("• the team's: {url}").format(
-                    url=html.code(html.quote(f"{base}t{team.id}-{team.intake_secret}"))
+                    url=html.code(html.quote(team_address(settings, team)))
                 )
             )
         if settings.intake_port is None:
             lines.append(_("The intake is off on this server: set INTAKE_PORT to turn it on."))
         lines.append(_("Keep these addresses secret: anyone who has one can page you."))
+        lines.append(intake_usage())
+        if rotated:
+            lines.insert(0, "🔑 " + rotated)
         await message.answer("\n".join(lines))
 
     @router.message(Command("alerts"))
@@ -184,7 +235,11 @@ def create_router() -> Router:
         op = callback_data.op
         if op == "log":
             alert = await alerts.get(callback_data.id)
-            if alert is None or not await alert_service.may_answer(user.id, alert):
+            access = await alert_service.access(user.id, alert) if alert else Access.NOT_YOURS
+            if access is Access.LEFT_TEAM:
+                await query.answer(left_team_text(), show_alert=True)
+                return
+            if alert is None or access is not Access.ALLOWED:
                 await stale_button(query)
                 return
             events = await alerts.events(alert.id)
@@ -210,6 +265,9 @@ def create_router() -> Router:
             result = await alert_service.snooze(callback_data.id, user.id)
         else:
             await stale_button(query)
+            return
+        if result.answer is Answer.LEFT_TEAM:
+            await query.answer(left_team_text(), show_alert=True)
             return
         if result.answer in (Answer.GONE, Answer.NOT_YOURS):
             await stale_button(query)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router, html
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import TeamAction
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.i18n import pick_language
 from bot.services.dates import DateParser
+from bot.services.intake_address import new_intake_secret, team_address
 from bot.services.reminder_plan import next_working_start
 from bot.services.render import (
     MESSAGE_LIMIT,
@@ -32,7 +38,9 @@ from bot.settings import Settings
 from handlers.replies import edit_or_send, send_long, stale_button, unresolved_client
 from storage.errors import AlreadyInTeamError
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo, TeamRepo, UserRepo
-from storage.models import Client, Team, UserProfile
+from storage.models import Client, Departure, Team, UserProfile
+
+logger = logging.getLogger(__name__)
 
 INVITE_LIFETIME = timedelta(hours=48)
 NAME_LIMIT = 64
@@ -44,7 +52,76 @@ _USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
 
 def new_secret() -> str:
     """The secret part of an intake path; the path is 't<team id>-<secret>'."""
-    return secrets.token_urlsafe(24)
+    return new_intake_secret()
+
+
+async def tell(
+    bot: Bot, i18n: I18n, settings: Settings, person: UserProfile, render: Callable[[], str]
+) -> None:
+    """A message to someone other than the one who acted, in their own language. It is a
+    courtesy: a blocked bot must not undo (or fail) what was already done."""
+    locale = pick_language(person.language, person.telegram_language, settings.default_language)
+    with i18n.use_locale(locale):
+        text = render()
+    try:
+        await bot.send_message(person.id, text)
+    except TelegramAPIError as exc:
+        logger.warning("could not tell user %s about a team change: %s", person.id, exc)
+
+
+def partners(departure: Departure) -> set[int | None]:
+    """Everyone on either side of the handovers that ended."""
+    found: set[int | None] = set()
+    for item in departure.ended:
+        found.update((item.owner_id, item.to_user_id))
+    return found
+
+
+def ended_for_leaver(departure: Departure, leaver_id: int, people: dict[int, str]) -> list[str]:
+    """What the person who left (or was removed) is told about their handovers."""
+    lines = []
+    for other in sorted({h.owner_id for h in departure.ended if h.to_user_id == leaver_id}):
+        lines.append(
+            _("Your cover for {name} has ended: their reminders and alerts go back to "
+              "them.").format(name=html.quote(people.get(other, "?")))
+        )
+    for other in sorted({h.to_user_id for h in departure.ended if h.owner_id == leaver_id}):
+        lines.append(
+            _("Your handover to {name} has ended: your reminders come to you again.").format(
+                name=html.quote(people.get(other, "?"))
+            )
+        )
+    return lines
+
+
+async def tell_handover_partners(
+    bot: Bot, i18n: I18n, settings: Settings, users: UserRepo, departure: Departure,
+    leaver: UserProfile,
+) -> None:
+    """The other side of each ended handover learns it at once, in their language."""
+    name = html.quote(leaver.display_name)
+    owners = {h.owner_id for h in departure.ended if h.to_user_id == leaver.id}
+    covers = {h.to_user_id for h in departure.ended if h.owner_id == leaver.id}
+    for other_id in sorted(owners | covers):
+        other = await users.get(other_id)
+        if other is None:
+            continue
+
+        def render(other_id: int = other_id) -> str:
+            lines = []
+            if other_id in owners:
+                lines.append(
+                    _("{name} is no longer in the team: your handover to them has ended, "
+                      "your reminders and alerts come to you again.").format(name=name)
+                )
+            if other_id in covers:
+                lines.append(
+                    _("{name} is no longer in the team: you no longer cover their "
+                      "clients.").format(name=name)
+                )
+            return "\n".join(lines)
+
+        await tell(bot, i18n, settings, other, render)
 
 
 def usage() -> str:
@@ -176,6 +253,7 @@ def create_router() -> Router:
         clock: Clock,
         settings: Settings,
         bot: Bot,
+        i18n: I18n,
     ) -> None:
         args = clean_line(command.args or "")
         verb, _sep, rest = args.partition(" ")
@@ -236,8 +314,18 @@ def create_router() -> Router:
                     _("You lead the team: make someone else lead first (/team lead).")
                 )
                 return
-            await teams.remove_member(team.id, user.id)
-            await message.answer(_("You left the team {name}.").format(name=html.quote(team.name)))
+            departure = await teams.remove_member(
+                team.id, user.id, now=clock.now(), new_secret=None
+            )
+            lines = [_("You left the team {name}.").format(name=html.quote(team.name))]
+            leaver = await users.get(user.id)
+            if departure is not None and leaver is not None:
+                people = await users.display_names(partners(departure))
+                lines += ended_for_leaver(departure, user.id, people)
+                await message.answer("\n".join(lines))
+                await tell_handover_partners(bot, i18n, settings, users, departure, leaver)
+                return
+            await message.answer("\n".join(lines))
             return
         if verb:
             await message.answer(usage())
@@ -333,6 +421,8 @@ def create_router() -> Router:
         users: UserRepo,
         clock: Clock,
         settings: Settings,
+        bot: Bot,
+        i18n: I18n,
     ) -> None:
         team = await teams.team_of(user.id)
         if team is None or team.lead_id != user.id:
@@ -343,17 +433,59 @@ def create_router() -> Router:
         if target is None or target.id not in members or target.id == user.id:
             await stale_button(query)
             return
+        me = await users.get(user.id)
+        my_name = html.quote(me.display_name if me is not None else "?")
+        team_name = html.quote(team.name)
         if callback_data.op == "rm":
-            await teams.remove_member(team.id, target.id)
-            done = _("{name} is no longer in the team.").format(
-                name=html.quote(target.display_name)
+            # The team's address is replaced with the removal: whatever they knew stops.
+            departure = await teams.remove_member(
+                team.id, target.id, now=clock.now(), new_secret=new_intake_secret()
             )
+            if departure is None:
+                await stale_button(query)
+                return
+            updated = departure.team
+            address = html.code(html.quote(team_address(settings, updated)))
+            done = "\n".join([
+                _("{name} is no longer in the team.").format(
+                    name=html.quote(target.display_name)
+                ),
+                _("The team's intake address is replaced (the old one answers 403): "
+                  "{url}").format(url=address),
+            ])
+            people = await users.display_names(partners(departure))
+
+            def removed_text() -> str:
+                removed = _("{lead} removed you from the team {team}.").format(
+                    lead=my_name, team=team_name
+                )
+                return "\n".join([removed, *ended_for_leaver(departure, target.id, people)])
+
+            await tell(bot, i18n, settings, target, removed_text)
+            await tell_handover_partners(bot, i18n, settings, users, departure, target)
         else:
-            await teams.set_lead(team.id, target.id)
-            done = _("{name} now leads the team.").format(name=html.quote(target.display_name))
+            if not await teams.set_lead(team.id, target.id, new_intake_secret()):
+                await stale_button(query)
+                return
+            fresh = await teams.get(team.id)
+            assert fresh is not None
+            updated = fresh
+            done = "\n".join([
+                _("{name} now leads the team.").format(name=html.quote(target.display_name)),
+                _("The team's intake address is replaced (the old one answers 403); {name} "
+                  "has the new one: /intake.").format(name=html.quote(target.display_name)),
+            ])
+            address = html.code(html.quote(team_address(settings, updated)))
+
+            def lead_text() -> str:
+                return _("{lead} made you the lead of the team {team}. The team's intake "
+                         "address is new, put it into the team's monitoring: {url} "
+                         "(/intake shows it again).").format(
+                    lead=my_name, team=team_name, url=address
+                )
+
+            await tell(bot, i18n, settings, target, lead_text)
         await query.answer()
-        updated = await teams.get(team.id)
-        assert updated is not None
         await edit_or_send(
             query, done + "\n\n" + await team_listing(updated, teams, user, clock.now(), settings)
         )

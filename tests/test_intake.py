@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -16,16 +17,18 @@ import aiohttp
 import pytest
 from aiogram.methods import EditMessageText, SendMessage
 
-from bot.app import create_bot
+from bot.app import create_bot, create_dispatcher
 from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.intake import IntakeServer
 from bot.local_session import LocalSession
 from bot.sender import Sender
 from bot.services.alerts import AlertEngine, AlertService
+from bot.services.dates import DateParser
 from storage.interfaces import Storage
 from storage.models import AlertSeverity, AlertSource, Team
 from tests.handlers.conftest import make_settings
+from tests.handlers.harness import USER_ID, ChatHarness
 from tests.handlers.test_reminders import FakeTime
 
 LEAD, ANNA, SOLO = 1001, 2002, 3003
@@ -334,3 +337,37 @@ async def test_a_burst_of_duplicates_is_answered_at_once_and_edits_pages_twice(
         assert 1 <= len(edits) <= 3, len(edits)
         assert "31 times" in str(edits[-1].text)
         assert await intake.page() == {}  # nobody is paged again for a duplicate
+
+
+# ---------------------------------------------------------------- /intake rotate (issue 10)
+
+
+async def test_intake_rotate_shuts_the_old_addresses_and_opens_the_new(
+    intake: Intake, clock: FrozenClock, dates: DateParser
+) -> None:
+    """The lead asks the bot for new addresses: the old ones answer 403 at once."""
+    settings = make_settings()
+    session = LocalSession()
+    chat = ChatHarness(
+        create_dispatcher(
+            settings=settings, storage=intake.storage, clock=clock, dates=dates,
+            i18n=create_i18n("en"),
+        ),
+        create_bot(settings, session=session),
+        session,
+    )
+    assert LEAD == USER_ID
+    paths = re.compile(r"/alerts/([tu]\d+-[\w-]+)")
+    old = sorted(paths.findall((await chat.send("/intake")).text))
+    assert old == sorted([intake.team_path, old[1]]) and old[1].startswith(f"u{LEAD}-")
+    rotated = await chat.send("/intake rotate")
+    new = sorted(paths.findall(rotated.text))
+    assert len(new) == 2 and not set(new) & set(old)
+    for path in old:
+        status, body = await intake.post(path, {"text": "site is down"})
+        assert status == 403, (path, body)
+    assert await intake.storage.alerts.count_open() == 0
+    for path in new:
+        status, body = await intake.post(path, {"text": f"site is down via {path[0]}"})
+        assert status == 201, (path, body)
+    assert await intake.storage.alerts.count_open() == 2

@@ -83,7 +83,17 @@ class Answer(StrEnum):
     DONE = "done"
     ALREADY = "already"  # someone answered first: the alert shows who
     NOT_YOURS = "not_yours"
+    LEFT_TEAM = "left_team"  # an ex-member's old button: nothing changes
     GONE = "gone"
+
+
+class Access(StrEnum):
+    """Who may answer an alert or open its log: a team's alert, its current members; a
+    personal one, its owner and the backup they name now. Decided at each press."""
+
+    ALLOWED = "allowed"
+    LEFT_TEAM = "left_team"  # a team's alert; the person was in that team, is not now
+    NOT_YOURS = "not_yours"
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,14 +596,30 @@ class AlertService:
                 return found[0]
         return None
 
-    async def may_answer(self, user_id: int, alert: Alert) -> bool:
+    async def access(self, user_id: int, alert: Alert) -> Access:
         if alert.team_id is not None:
             team = await self._teams.team_of(user_id)
             if team is not None and team.id == alert.team_id:
-                return True
-        if alert.scope == user_scope(user_id) or alert.owner_id == user_id:
-            return True
-        return any(page.user_id == user_id for page in await self._alerts.pages(alert.id))
+                return Access.ALLOWED
+            # Having been paged once grants nothing after leaving: only membership now.
+            involved = user_id in (alert.owner_id, alert.raised_by) or any(
+                page.user_id == user_id for page in await self._alerts.pages(alert.id)
+            )
+            if involved or await self._teams.was_member(alert.team_id, user_id):
+                return Access.LEFT_TEAM
+            return Access.NOT_YOURS
+        owner_id = alert.owner_id
+        if alert.scope.startswith("u") and alert.scope[1:].isdigit():
+            owner_id = int(alert.scope[1:])
+        if owner_id == user_id:
+            return Access.ALLOWED
+        owner = await self._users.get(owner_id) if owner_id is not None else None
+        if owner is not None and owner.backup_id == user_id:
+            return Access.ALLOWED
+        return Access.NOT_YOURS
+
+    async def may_answer(self, user_id: int, alert: Alert) -> bool:
+        return await self.access(user_id, alert) is Access.ALLOWED
 
     async def scopes_of(self, user_id: int) -> list[str]:
         scopes = [user_scope(user_id)]
@@ -608,7 +634,10 @@ class AlertService:
         alert = await self._alerts.get(alert_id)
         if alert is None:
             return AnswerResult(Answer.GONE)
-        if not await self.may_answer(user_id, alert):
+        access = await self.access(user_id, alert)
+        if access is Access.LEFT_TEAM:
+            return AnswerResult(Answer.LEFT_TEAM)
+        if access is not Access.ALLOWED:
             return AnswerResult(Answer.NOT_YOURS)
         now = self._clock.now()
         if op == "ack":

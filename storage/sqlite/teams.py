@@ -7,7 +7,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.errors import AlreadyInTeamError
-from storage.models import Handover, Team, TeamInvite, UserProfile
+from storage.models import Departure, Handover, Team, TeamInvite, UserProfile
 from storage.sqlite.codec import decode_time, encode_time
 from storage.sqlite.database import Database
 from storage.sqlite.users import user_from_row
@@ -22,6 +22,14 @@ def team_from_row(row: aiosqlite.Row) -> Team:
         escalate_to_all=bool(row["escalate_to_all"]),
         created_at=decode_time(row["created_at"]),
     )
+
+
+# A handover holds only while both people are in the same team: whatever ended it (a
+# removal, leaving, a team deleted by /forget_me), nothing keeps routing to an ex-member.
+_BETWEEN_TEAMMATES = (
+    " AND (SELECT team_id FROM team_members WHERE user_id = handovers.owner_id)"
+    " = (SELECT team_id FROM team_members WHERE user_id = handovers.to_user_id)"
+)
 
 
 def handover_from_row(row: aiosqlite.Row) -> Handover:
@@ -81,36 +89,74 @@ class SqliteTeamRepo:
         )
         return [user_from_row(row) for row in rows]
 
-    async def remove_member(self, team_id: int, user_id: int) -> bool:
-        """Never the lead: a team always keeps one (make another member lead first)."""
+    async def remove_member(
+        self, team_id: int, user_id: int, *, now: datetime, new_secret: str | None
+    ) -> Departure | None:
+        """Never the lead: a team always keeps one (make another member lead first).
+
+        In one transaction with the removal: handovers to and from the person end, and
+        `new_secret` (a removal by the lead) replaces the team's intake secret. None if they
+        were not a member (or lead)."""
+        stamp = encode_time(now)
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "DELETE FROM team_members WHERE team_id = ? AND user_id = ?"
                 " AND user_id != (SELECT lead_id FROM teams WHERE id = ?)",
                 (team_id, user_id, team_id),
             )
-            removed = cursor.rowcount > 0
-            if removed:
-                # Nobody keeps a backup who is no longer a teammate.
+            if cursor.rowcount <= 0:
+                return None
+            # Nobody keeps a backup who is no longer a teammate.
+            await conn.execute(
+                "UPDATE users SET backup_id = NULL WHERE backup_id = ? AND id IN"
+                " (SELECT user_id FROM team_members WHERE team_id = ?)",
+                (user_id, team_id),
+            )
+            await conn.execute("UPDATE users SET backup_id = NULL WHERE id = ?", (user_id,))
+            # Cover ends with the membership: reminders and alerts go back to the owner.
+            cursor = await conn.execute(
+                "UPDATE handovers SET cancelled_at = ? WHERE (owner_id = ? OR to_user_id = ?)"
+                " AND cancelled_at IS NULL AND ends_at > ? RETURNING *",
+                (stamp, user_id, user_id, stamp),
+            )
+            ended = tuple(
+                sorted((handover_from_row(row) for row in await cursor.fetchall()),
+                       key=lambda h: h.id)
+            )
+            if new_secret is not None:
                 await conn.execute(
-                    "UPDATE users SET backup_id = NULL WHERE backup_id = ? AND id IN"
-                    " (SELECT user_id FROM team_members WHERE team_id = ?)",
-                    (user_id, team_id),
+                    "UPDATE teams SET intake_secret = ? WHERE id = ?", (new_secret, team_id)
                 )
-                await conn.execute(
-                    "UPDATE users SET backup_id = NULL WHERE id = ?", (user_id,)
-                )
-        return removed
+            cursor = await conn.execute("SELECT * FROM teams WHERE id = ?", (team_id,))
+            row = await cursor.fetchone()
+        assert row is not None
+        return Departure(team=team_from_row(row), ended=ended)
 
-    async def set_lead(self, team_id: int, user_id: int) -> bool:
+    async def set_lead(self, team_id: int, user_id: int, new_secret: str) -> bool:
+        """The old lead knew the team's intake address: it is replaced in the same write."""
         return (
             await self._db.execute(
-                "UPDATE teams SET lead_id = ? WHERE id = ? AND EXISTS (SELECT 1 FROM"
-                " team_members WHERE team_id = ? AND user_id = ?)",
-                (user_id, team_id, team_id, user_id),
+                "UPDATE teams SET lead_id = ?, intake_secret = ? WHERE id = ? AND EXISTS"
+                " (SELECT 1 FROM team_members WHERE team_id = ? AND user_id = ?)",
+                (user_id, new_secret, team_id, team_id, user_id),
             )
             > 0
         )
+
+    async def rotate_intake_secret(self, team_id: int, new_secret: str) -> Team | None:
+        await self._db.execute(
+            "UPDATE teams SET intake_secret = ? WHERE id = ?", (new_secret, team_id)
+        )
+        return await self.get(team_id)
+
+    async def was_member(self, team_id: int, user_id: int) -> bool:
+        """Joined by an invite or invited someone: an ex-member, if not a member now."""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM team_invites WHERE team_id = ? AND (used_by = ? OR created_by = ?)"
+            " LIMIT 1",
+            (team_id, user_id, user_id),
+        )
+        return row is not None
 
     async def set_escalate_to_all(self, team_id: int, enabled: bool) -> None:
         await self._db.execute(
@@ -193,7 +239,8 @@ class SqliteTeamRepo:
         row = await self._db.fetchone(
             "SELECT * FROM handovers WHERE owner_id = ? AND cancelled_at IS NULL"
             " AND starts_at <= ? AND ends_at > ? AND (client_id IS NULL OR client_id IS ?)"
-            " ORDER BY client_id IS NULL, id DESC LIMIT 1",
+            + _BETWEEN_TEAMMATES
+            + " ORDER BY client_id IS NULL, id DESC LIMIT 1",
             (owner_id, stamp, stamp, client_id),
         )
         return None if row is None else handover_from_row(row)
@@ -202,7 +249,9 @@ class SqliteTeamRepo:
         stamp = encode_time(now)
         rows = await self._db.fetchall(
             "SELECT * FROM handovers WHERE to_user_id = ? AND cancelled_at IS NULL"
-            " AND ends_at > ? ORDER BY starts_at",
+            " AND ends_at > ?"
+            + _BETWEEN_TEAMMATES
+            + " ORDER BY starts_at",
             (user_id, stamp),
         )
         return [handover_from_row(row) for row in rows]
@@ -212,7 +261,9 @@ class SqliteTeamRepo:
         stamp = encode_time(now)
         rows = await self._db.fetchall(
             "SELECT * FROM handovers WHERE cancelled_at IS NULL AND starts_at <= ?"
-            " AND ends_at > ? ORDER BY client_id IS NULL, id DESC",
+            " AND ends_at > ?"
+            + _BETWEEN_TEAMMATES
+            + " ORDER BY client_id IS NULL, id DESC",
             (stamp, stamp),
         )
         return [handover_from_row(row) for row in rows]
@@ -221,7 +272,9 @@ class SqliteTeamRepo:
         stamp = encode_time(now)
         rows = await self._db.fetchall(
             "SELECT * FROM handovers WHERE owner_id = ? AND cancelled_at IS NULL"
-            " AND ends_at > ? ORDER BY starts_at",
+            " AND ends_at > ?"
+            + _BETWEEN_TEAMMATES
+            + " ORDER BY starts_at",
             (owner_id, stamp),
         )
         return [handover_from_row(row) for row in rows]

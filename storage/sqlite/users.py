@@ -112,6 +112,13 @@ class SqliteUserRepo:
         row = await self._db.fetchone("SELECT intake_secret FROM users WHERE id = ?", (user_id,))
         return None if row is None or row[0] is None else str(row[0])
 
+    async def rotate_intake_secret(self, user_id: int, new_secret: str) -> str:
+        """Replace the secret in one write: the old address stops working at once."""
+        await self._db.execute(
+            "UPDATE users SET intake_secret = ? WHERE id = ?", (new_secret, user_id)
+        )
+        return new_secret
+
     async def set_active(self, user_id: int, active: bool) -> None:
         await self._db.execute(
             "UPDATE users SET active = ? WHERE id = ?", (int(active), user_id)

@@ -49,8 +49,8 @@ async def test_lead_cannot_be_removed_and_removal_clears_backups(team_storage: S
     await teams.create_invite("c", team.id, LEAD, NOW + timedelta(hours=1))
     await teams.join_by_invite("c", ANNA, NOW)
     await team_storage.users.set_backup(LEAD, ANNA)
-    assert not await teams.remove_member(team.id, LEAD)
-    assert await teams.remove_member(team.id, ANNA)
+    assert not await teams.remove_member(team.id, LEAD, now=NOW, new_secret=None)
+    assert await teams.remove_member(team.id, ANNA, now=NOW, new_secret=None)
     lead = await team_storage.users.get(LEAD)
     assert lead is not None and lead.backup_id is None
 
