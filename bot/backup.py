@@ -7,8 +7,10 @@ reading and writing meanwhile. The copy is written under a temporary name, check
 only then renamed to ``am-assistant-<UTC stamp>.sqlite3``: a file with that name is always
 complete. The newest ``BACKUP_KEEP`` are kept.
 
-``python -m bot backup`` makes one now; ``python -m bot restore FILE`` puts one in place
-(the bot must be stopped), keeping the current database aside first.
+``python -m bot backup`` makes one now; ``python -m bot restore FILE`` puts one in place,
+keeping the current database aside first. The bot must be stopped: a running bot holds a
+lock beside the database (storage/sqlite/lock.py) and restore refuses while it is held,
+since the bot's open connection would go on writing to the replaced file.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import TextIO
 
 from bot.clock import Clock, SystemClock
 from bot.settings import Settings
+from storage.errors import DatabaseInUseError
+from storage.sqlite.lock import DatabaseLock
 from storage.sqlite.migrations import MIGRATIONS
 from storage.sqlite.snapshot import SnapshotError, snapshot
 
@@ -42,6 +46,11 @@ RETRY_AFTER = timedelta(hours=1)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_IN_USE = 2  # restore: a bot holds the database; stop it first
+STOP_THE_BOT = (
+    "stop the bot first (`sudo systemctl stop am-assistant`, or Ctrl-C where it runs), "
+    "then run restore again"
+)
 
 
 class BackupError(Exception):
@@ -119,7 +128,8 @@ def prune(folder: Path, keep: int) -> list[Path]:
 
 
 def restore_backup(candidate: Path, database: Path, now: datetime) -> Restored:
-    """Replace ``database`` by the backup ``candidate`` (blocking; the bot must be stopped).
+    """Replace ``database`` by the backup ``candidate`` (blocking; the bot must be stopped:
+    DatabaseInUseError, and nothing done, while a process holds the database's lock).
 
     The candidate is copied next to the database and the copy is checked (a SQLite file,
     integrity_check ok, a schema this code knows); any problem raises BackupError and leaves
@@ -129,6 +139,15 @@ def restore_backup(candidate: Path, database: Path, now: datetime) -> Restored:
     """
     if not candidate.is_file():
         raise BackupError(f"{candidate} is not a file")
+    # Held to the end: a bot starting meanwhile is refused rather than opening a half-done swap.
+    lock = DatabaseLock.acquire(database)
+    try:
+        return _restore_locked(candidate, database, now)
+    finally:
+        lock.release()
+
+
+def _restore_locked(candidate: Path, database: Path, now: datetime) -> Restored:
     with candidate.open("rb") as file:
         if file.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
             raise BackupError(f"{candidate} is not a SQLite database")
@@ -232,6 +251,9 @@ def restore_command(
     """`python -m bot restore FILE`: put a backup in place (stop the bot first)."""
     try:
         restored = restore_backup(candidate, settings.database_path, SystemClock().now())
+    except DatabaseInUseError as exc:
+        err.write(f"error: restore refused, the database is unchanged: {exc}: {STOP_THE_BOT}\n")
+        return EXIT_IN_USE
     except (BackupError, OSError) as exc:
         err.write(f"error: restore refused, the database is unchanged: {exc}\n")
         return EXIT_FAILED

@@ -1,10 +1,11 @@
 """`python -m bot check`: are settings, database and Telegram ready? One line each.
 
 Settings were loaded (and judged) by `main()` already. The database is opened as the bot
-opens it, so pending migrations are applied; then the schema version, the pending
-reminders and the open alerts are reported. With a BOT_TOKEN
-set, getMe proves the token and the Bot API. Exit 0 when all is well, 1 with one line
-otherwise.
+opens it: a damaged one (quick_check) or one from newer code is refused with one line and
+left untouched; otherwise pending migrations are applied, then the schema version, the
+pending reminders and the open alerts are reported. It does not take the bot's lock, so it
+may run beside the bot. With a BOT_TOKEN set, getMe proves the token and the Bot API. Exit 0
+when all is well, 1 with one line otherwise.
 """
 
 from __future__ import annotations
@@ -20,18 +21,14 @@ from aiogram import Bot
 from bot.app import create_bot
 from bot.backup import list_backups
 from bot.settings import Settings
+from storage.errors import DatabaseUnusableError
 from storage.sqlite import open_sqlite_storage
-from storage.sqlite.migrations import MIGRATIONS
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 TELEGRAM_TIMEOUT = 20.0  # seconds for getMe
 
 TelegramCheck = Callable[[Bot, Settings], Awaitable[None]]
-
-
-class NewerSchemaError(Exception):
-    """The database was migrated by a newer version of the code."""
 
 
 async def run_check(
@@ -54,7 +51,7 @@ async def run_check(
         lines = await _check_database(settings)
     except (sqlite3.Error, OSError) as exc:
         return fail(f"database {settings.database_path}: {exc}")
-    except NewerSchemaError as exc:
+    except DatabaseUnusableError as exc:
         return fail(str(exc))
     out.writelines(f"{line}\n" for line in lines)
     out.write(f"backups: {_describe_backups(settings)}\n")
@@ -80,11 +77,6 @@ async def _check_database(settings: Settings) -> list[str]:
     storage = await open_sqlite_storage(settings.database_path)
     try:
         version = await storage.backend.schema_version()
-        if version > len(MIGRATIONS):
-            raise NewerSchemaError(
-                f"database {settings.database_path} has schema {version}, newer than this "
-                f"code knows ({len(MIGRATIONS)}): run the newer code or restore a backup"
-            )
         lines = [
             f"database: {settings.database_path} (schema {version})",
             f"pending reminders: {await storage.reminders.count_pending()}",

@@ -17,7 +17,9 @@ from bot.context import UserContext
 from bot.i18n import pick_language
 from bot.services.timezones import user_zone
 from bot.settings import Settings
+from storage import update_marks
 from storage.interfaces import UserRepo
+from storage.models import UserProfile
 
 logger = logging.getLogger(__name__)
 
@@ -89,17 +91,9 @@ class UserMiddleware(BaseMiddleware):
         event_user: User | None = data.get("event_from_user")
         if event_user is None:
             return await handler(event, data)
-        profile = await self._users.ensure(event_user.id, self._clock.now())
-        if not profile.active:
-            # They blocked the bot once and are back: reminders may flow again.
-            await self._users.set_active(profile.id, True)
-        if event_user.language_code and event_user.language_code != profile.telegram_language:
-            # Remembered for messages the bot starts itself (reminders, digests).
-            await self._users.set_telegram_language(profile.id, event_user.language_code)
-        username, full_name = event_user.username, event_user.full_name[:128] or None
-        if (username, full_name) != (profile.username, profile.full_name):
-            # Teammates find each other by @username and see names in /team.
-            await self._users.set_identity(profile.id, username, full_name)
+        with update_marks.unmarked():
+            # Upkeep that repeats harmlessly: the update's own first write records it.
+            profile = await self._upkeep(event_user)
         tz = user_zone(profile.timezone, self._settings.timezone)
         data["user"] = UserContext(
             id=profile.id,
@@ -114,6 +108,19 @@ class UserMiddleware(BaseMiddleware):
         )
         return await handler(event, data)
 
+    async def _upkeep(self, event_user: User) -> UserProfile:
+        profile = await self._users.ensure(event_user.id, self._clock.now())
+        if not profile.active:
+            # They blocked the bot once and are back: reminders may flow again.
+            await self._users.set_active(profile.id, True)
+        if event_user.language_code and event_user.language_code != profile.telegram_language:
+            # Remembered for messages the bot starts itself (reminders, digests).
+            await self._users.set_telegram_language(profile.id, event_user.language_code)
+        username, full_name = event_user.username, event_user.full_name[:128] or None
+        if (username, full_name) != (profile.username, profile.full_name):
+            # Teammates find each other by @username and see names in /team.
+            await self._users.set_identity(profile.id, username, full_name)
+        return profile
 
 
 class CommandEndsPromptMiddleware(BaseMiddleware):
@@ -134,5 +141,7 @@ class CommandEndsPromptMiddleware(BaseMiddleware):
             and state is not None
             and await state.get_state() is not None
         ):
-            await state.set_state(None)
+            # Done again if the update is delivered again: not what records it as applied.
+            with update_marks.unmarked():
+                await state.set_state(None)
         return await handler(event, data)

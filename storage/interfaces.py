@@ -427,6 +427,19 @@ class AlertRepo(Protocol):
     async def count_open(self) -> int: ...
 
 
+class AppliedUpdateRepo(Protocol):
+    """Telegram updates already applied. They are recorded by the backend itself, in the
+    transaction of an update's first write (storage/update_marks.py opens the mark)."""
+
+    async def applied(self, bot_id: int, update_id: int) -> bool: ...
+
+    async def last_id(self, bot_id: int) -> int:
+        """The highest recorded update id of that bot, 0 if none."""
+
+    async def prune(self, before: datetime) -> int:
+        """Forget updates applied before the moment; returns how many."""
+
+
 class UserDataRepo(Protocol):
     """Everything one user owns at once: export, bulk import of clients, erasure."""
 
@@ -463,6 +476,7 @@ class Storage:
     backend: StorageBackend
     teams: TeamRepo
     alerts: AlertRepo
+    updates: AppliedUpdateRepo
 
 
 class StorageBackend(Protocol):

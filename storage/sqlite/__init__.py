@@ -15,13 +15,18 @@ from storage.sqlite.reminders import SqliteReminderRepo
 from storage.sqlite.series import SqliteSeriesRepo
 from storage.sqlite.tasks import SqliteTaskRepo
 from storage.sqlite.teams import SqliteTeamRepo
+from storage.sqlite.updates import SqliteAppliedUpdateRepo
 from storage.sqlite.user_data import SqliteUserDataRepo
 from storage.sqlite.users import SqliteUserRepo
 
 
-async def open_sqlite_storage(path: Path) -> Storage:
-    """Open (creating folders and schema as needed) and return the repositories."""
-    database = await Database.open(path)
+async def open_sqlite_storage(path: Path, *, exclusive: bool = False) -> Storage:
+    """Open (creating folders and schema as needed) and return the repositories.
+
+    Raises DatabaseUnusableError, having written nothing, for a damaged database or one from
+    newer code; exclusive (the running bot): also when another process holds it.
+    """
+    database = await Database.open(path, exclusive=exclusive)
     return Storage(
         users=SqliteUserRepo(database),
         clients=SqliteClientRepo(database),
@@ -35,6 +40,7 @@ async def open_sqlite_storage(path: Path) -> Storage:
         backend=database,
         teams=SqliteTeamRepo(database),
         alerts=SqliteAlertRepo(database),
+        updates=SqliteAppliedUpdateRepo(database),
     )
 
 

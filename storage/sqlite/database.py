@@ -1,4 +1,10 @@
-"""The process's one aiosqlite connection: pragmas, migrations, transactions."""
+"""The process's one aiosqlite connection: pragmas, migrations, transactions.
+
+Before anything is written the file is looked at read-only: a damaged database or one from
+newer code is refused (DatabaseUnusableError) with the file left byte for byte as it was. A
+transaction made while a Telegram update is handled also records that update (see
+storage/update_marks.py), so a redelivery of it is recognised.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +18,31 @@ from typing import Any
 
 import aiosqlite
 
+from storage import update_marks
+from storage.errors import (
+    DatabaseDamagedError,
+    SchemaTooNewError,
+    UpdateAlreadyAppliedError,
+)
+from storage.sqlite.codec import encode_time
+from storage.sqlite.lock import DatabaseLock
 from storage.sqlite.migrations import MIGRATIONS
 
 Params = Iterable[Any]
 
 logger = logging.getLogger(__name__)
 
+# SQLite primary result codes of a file that is not a (healthy) database.
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
 
 class Database:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, lock: DatabaseLock | None = None
+    ) -> None:
         self._connection = connection
+        self._lock = lock
         # One connection serves every handler; the lock keeps transactions from interleaving.
         self._write_lock = asyncio.Lock()
         # The asyncio task inside a transaction: its nested transactions become savepoints.
@@ -29,11 +50,26 @@ class Database:
         self._savepoints = 0
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, path: Path, *, exclusive: bool = False) -> Database:
+        """Open, checking the file first (DatabaseUnusableError: nothing written), and migrate.
+
+        exclusive: hold the database's lock until close() (the running bot), or raise
+        DatabaseInUseError when another process holds it.
+        """
+        lock: DatabaseLock | None = None
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: autocommit, so transactions are exactly the ones we open.
-        connection = await aiosqlite.connect(path, isolation_level=None)
+            if exclusive:
+                lock = await asyncio.to_thread(DatabaseLock.acquire, path)
+        try:
+            if str(path) != ":memory:":
+                await asyncio.to_thread(inspect_file, path)
+            # isolation_level=None: autocommit, so transactions are exactly the ones we open.
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         connection.row_factory = aiosqlite.Row
         try:
             await connection.execute("PRAGMA journal_mode=WAL")
@@ -41,24 +77,31 @@ class Database:
             await connection.execute("PRAGMA synchronous=FULL")
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA busy_timeout=5000")
-            database = cls(connection)
-            await database._migrate()
+            database = cls(connection, lock)
+            await database._migrate(path)
         except BaseException:
             await connection.close()
+            if lock is not None:
+                lock.release()
             raise
         return database
 
     async def close(self) -> None:
         async with self._write_lock:
             await self._connection.close()
+            if self._lock is not None:
+                # Only once the connection is closed: its -wal is checkpointed by now.
+                self._lock.release()
 
     async def schema_version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
         assert row is not None
         return int(row[0])
 
-    async def _migrate(self) -> None:
+    async def _migrate(self, path: Path) -> None:
         current = await self.schema_version()
+        if current > len(MIGRATIONS):  # inspect_file saw it first, unless it changed since
+            raise SchemaTooNewError(_newer_message(path, current))
         for version, script in enumerate(MIGRATIONS, start=1):
             if version <= current:
                 continue
@@ -109,7 +152,13 @@ class Database:
                     # Inside the try: a task cancelled while BEGIN waits on the connection's
                     # thread still gets its transaction rolled back.
                     await self._connection.execute("BEGIN IMMEDIATE")
+                    changes = self._connection.total_changes
                     yield self._connection
+                    mark = update_marks.pending()
+                    if mark is not None and self._connection.total_changes != changes:
+                        await self._record_update(mark)
+                    else:
+                        mark = None
                 except BaseException:
                     await self._rollback()
                     raise
@@ -119,8 +168,21 @@ class Database:
                     # A failed COMMIT may leave the transaction open: end it.
                     await self._rollback()
                     raise
+                if mark is not None:
+                    mark.recorded = True
             finally:
                 self._holder = None
+
+    async def _record_update(self, mark: update_marks.UpdateMark) -> None:
+        """The update's first change records it, in the same transaction: both or neither."""
+        try:
+            await self._connection.execute(
+                "INSERT INTO applied_updates (bot_id, update_id, applied_at) VALUES (?, ?, ?)",
+                (mark.bot_id, mark.update_id, encode_time(mark.at)),
+            )
+        except sqlite3.IntegrityError:
+            # Another delivery of the same update committed first: this one is undone.
+            raise UpdateAlreadyAppliedError(mark.update_id) from None
 
     @asynccontextmanager
     async def _savepoint(self) -> AsyncIterator[None]:
@@ -150,6 +212,10 @@ class Database:
         """A single-statement write (atomic on its own); returns the changed row count."""
         if self._holds_transaction():
             return await self._execute(sql, params)
+        if update_marks.pending() is not None:
+            # The update's first change: it is recorded in the same transaction.
+            async with self.transaction():
+                return await self._execute(sql, params)
         async with self._write_lock:
             await self._rollback(only_if_open=True)
             return await self._execute(sql, params)
@@ -167,3 +233,43 @@ class Database:
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         return list(await self._connection.execute_fetchall(sql, tuple(params)))
+
+
+def inspect_file(path: Path) -> None:
+    """Refuse a damaged database or one from newer code, reading only (blocking).
+
+    Read-only, and `immutable` while no -wal exists (no bot has it open), because even a
+    read-only connection to a WAL database creates -wal and -shm files: a refused file is
+    left exactly as it was. Costs one quick_check, about a second per GB.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return  # a new database
+    mode = "mode=ro" if path.with_name(path.name + "-wal").exists() else "immutable=1"
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+        try:
+            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            problems = [str(row[0]) for row in connection.execute("PRAGMA quick_check(3)")]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            raise  # locked, unreadable...: not a verdict on the file
+        raise DatabaseDamagedError(_damaged_message(path, str(exc))) from None
+    if problems != ["ok"]:
+        raise DatabaseDamagedError(_damaged_message(path, "; ".join(problems)))
+    if version > len(MIGRATIONS):
+        raise SchemaTooNewError(_newer_message(path, version))
+
+
+def _damaged_message(path: Path, problem: str) -> str:
+    lines = [line for line in problem.splitlines() if line and not line.startswith("***")]
+    detail = " ".join(lines)[:200] or "unknown problem"
+    return f"database {path} is damaged (quick_check: {detail}): restore a backup"
+
+
+def _newer_message(path: Path, version: int) -> str:
+    return (
+        f"database {path} has schema {version}, newer than this code knows "
+        f"({len(MIGRATIONS)}): run the newer code or restore a backup"
+    )

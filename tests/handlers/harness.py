@@ -30,6 +30,9 @@ from aiogram.types import (
 from bot.local_session import LocalSession
 
 USER_ID = 1001
+# Update ids are unique across harnesses: several in one test share a database, which keeps
+# the ids it has applied (a repeated id is skipped as a redelivery, as from Telegram).
+_UPDATE_IDS = itertools.count(1)
 
 
 class Replies(list[TelegramMethod[Any]]):
@@ -96,6 +99,10 @@ class ChatHarness:
                 self.keyboard_message[result.chat.id] = result.message_id
         return replies
 
+    async def feed(self, update: Update) -> Replies:
+        """One update as given (e.g. the same update_id again, as Telegram redelivers)."""
+        return await self._feed(update)
+
     async def send(
         self,
         text: str,
@@ -117,7 +124,7 @@ class ChatHarness:
             text=text,
             entities=entities,
         )
-        return await self._feed(Update(update_id=next(self._ids), message=message))
+        return await self._feed(Update(update_id=next(_UPDATE_IDS), message=message))
 
     async def send_message(self, *, user_id: int = USER_ID, **fields: Any) -> Replies:
         """Any message (voice, photo, forwarded...) from the user, fields as in the Bot API."""
@@ -128,7 +135,7 @@ class ChatHarness:
             from_user=self._user(user_id, "en"),
             **fields,
         )
-        return await self._feed(Update(update_id=next(self._ids), message=message))
+        return await self._feed(Update(update_id=next(_UPDATE_IDS), message=message))
 
     def last_keyboard(self, chat_id: int = USER_ID) -> tuple[Message, list[tuple[str, str]]]:
         message_id = self.keyboard_message[chat_id]
@@ -174,4 +181,4 @@ class ChatHarness:
             message=message,
             data=data,
         )
-        return await self._feed(Update(update_id=next(self._ids), callback_query=query))
+        return await self._feed(Update(update_id=next(_UPDATE_IDS), callback_query=query))
