@@ -23,6 +23,9 @@ class QuickPick:
 
 def quick_picks(tz: ZoneInfo, now: datetime, morning_hour: int, locale: str) -> list[QuickPick]:
     picks = [QuickPick("h1", _("In 1 hour"))]
+    if now.astimezone(tz).hour < morning_hour:
+        # After midnight "tomorrow" is asked about: this morning is the likely answer.
+        picks.append(QuickPick("morning", _("Today {hour}:00").format(hour=morning_hour)))
     if now.astimezone(tz).hour < EVENING_HOUR:
         picks.append(QuickPick("today", _("Today {hour}:00").format(hour=EVENING_HOUR)))
     picks.append(QuickPick("tomorrow", _("Tomorrow {hour}:00").format(hour=morning_hour)))
@@ -44,6 +47,8 @@ def resolve_quick_pick(code: str, tz: ZoneInfo, now: datetime, morning_hour: int
 ):
     if code == "h1":
         return (now + timedelta(hours=1)).replace(second=0, microsecond=0)
+    if code == "morning":
+        return at_local(0, morning_hour, tz=tz, now=now)
     if code == "today":
         return at_local(0, EVENING_HOUR, tz=tz, now=now)
     if code == "tomorrow":

@@ -303,3 +303,19 @@ async def test_a_morning_that_has_passed_is_asked_about_not_guessed(
     assert labels[:3] == ["In 1 hour", "Today 18:00", "Tomorrow 10:00"]
     task = await storage.tasks.get_by_number(USER_ID, 1)
     assert task is not None and task.due_at is None
+
+
+async def test_tomorrow_just_after_midnight_is_asked_with_this_morning_offered(
+    chat: ChatHarness, clock: FrozenClock, storage: Storage
+) -> None:
+    # Fri 27 Nov 00:10 in Moscow: "завтра" may be the day that has just begun, or Saturday
+    clock.set(datetime(2026, 11, 26, 21, 10, tzinfo=UTC))
+    replies = await chat.send("/task позвонить Ивану завтра")
+    assert "No due time yet. When should it be done?" in replies.text
+    labels = [text for text, _ in chat.last_keyboard()[1]]
+    assert labels[:4] == ["In 1 hour", "Today 10:00", "Today 18:00", "Tomorrow 10:00"]
+    picked = await chat.press("Today 10:00")
+    assert "Fri 27 Nov, 10:00" in picked.of(EditMessageText)[0].text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None
+    assert task.due_at == datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
