@@ -3,6 +3,7 @@ in one transaction, and erasure (/forget_me)."""
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -286,8 +287,11 @@ class SqliteUserDataRepo:
             successor = await cursor.fetchone()
             await cursor.close()
             if successor is not None:
+                # The departing lead knew the team's intake address: a new one, like any
+                # change of lead (the new lead finds it in /intake).
                 await conn.execute(
-                    "UPDATE teams SET lead_id = ? WHERE id = ?", (successor[0], team_id)
+                    "UPDATE teams SET lead_id = ?, intake_secret = ? WHERE id = ?",
+                    (successor[0], secrets.token_urlsafe(24), team_id),
                 )
                 continue
             # Nobody is left: the team and everything it kept go.

@@ -255,3 +255,14 @@ async def test_intake_rotate_replaces_only_what_the_caller_may(
     assert "Your address and the team's are replaced" in both.text
     assert team_path(both.text) != team_before
     assert not await opens_team(service, team_before)
+
+
+async def test_a_lead_who_deletes_their_data_leaves_no_working_team_address(
+    team_chat: ChatHarness, pager: Pager
+) -> None:
+    old = team_path((await team_chat.send("/intake", user_id=LEAD)).text)
+    await team_chat.send("/forget_me", user_id=LEAD)
+    await team_chat.press("Delete everything", user_id=LEAD, chat_id=LEAD)
+    assert not await opens_team(pager.service, old)
+    new = team_path((await team_chat.send("/intake", user_id=ANNA)).text)  # Anna leads now
+    assert new != old and await opens_team(pager.service, new)
