@@ -256,6 +256,9 @@ _PHRASE_LENGTHS: Final = sorted({len(words) for words in _PHRASES}, reverse=True
 _DATE_PHRASES: Final = frozenset(
     {_MONTH_END, _MONTH_LAST, _NEXT_MONTH, _WEEK_END, _WEEKEND, _NEXT_WEEKEND}
 )
+# Day abbreviations that are everyday English words, and the words that make them a day.
+_WORD_LIKE_DAYS: Final = frozenset({"sun", "sat", "wed"})
+_DAY_POINTERS: Final = frozenset({"on", "this", "by", "till", "until", "next", "before"})
 # Day-of-month words: "15 числа", "15-го числа".
 _MONTHDAY_WORDS: Final = frozenset({"числа", "число"})
 # English ordinals are dates only behind one of these: "on the 15th", but "2nd call" is text.
@@ -328,6 +331,10 @@ class _NoMatchError(Exception):
 
 class _ImpossibleError(Exception):
     """The tokens are clearly a date or time, but one that cannot exist (31.02, 25:00)."""
+
+
+class _PlainWordError(Exception):
+    """The tokens are an ordinary word that also abbreviates a day ("sun"): not a date."""
 
 
 class _AskError(Exception):
@@ -412,6 +419,7 @@ class _Scanner:
         self.after_date = False
         # slash dates: True "10/12" = October 12 (English), False = 10 December, None = unknown
         self.month_first = month_first
+        self.word_day = False
 
     def tok(self, i: int) -> str:
         return self.toks[i] if 0 <= i < len(self.toks) else ""
@@ -447,6 +455,8 @@ class _Scanner:
             i += used
         if self.spec.is_empty():
             raise _NoMatchError
+        if self.word_day and self.spec.hour is None and self.spec.part is None:
+            raise _PlainWordError  # "in the sun", "sat down", "wed"
         return self.spec
 
     # -- claims: each part of a phrase may appear once
@@ -575,6 +585,8 @@ class _Scanner:
         self.spec.weekday = weekday
         # "пятницу", "friday" but not "sun", "wed", "ср": those are words in ordinary text too
         self.spec.strong = self.spec.strong or len(t) >= 5
+        # "sun", "sat", "wed" are a day only beside a time or behind "on"/"this"/"by"
+        self.word_day = t in _WORD_LIKE_DAYS and self.tok(i - 1) not in _DAY_POINTERS
         return 1
 
     def _day_word(self, i: int) -> int:
@@ -1043,6 +1055,7 @@ def _fallback_allowed(toks: list[str]) -> bool:
         0 < len(toks) <= _MAX_FALLBACK_TOKENS
         and _numbers_count_something(toks)
         and toks[-1] not in _DANGLING  # "завтра в" is unfinished, not "tomorrow morning"
+        and not any(tok in _WORD_LIKE_DAYS for tok in toks)  # "in the sun"; the grammar decides
         and all(map(_is_vocabulary, toks))
         and any(map(_is_date_word, toks))
         and (not any(map(_is_duration, toks)) or any(t in _DIRECTION_WORDS for t in toks))
@@ -1278,7 +1291,7 @@ class DateParser:
             return _resolve(spec, tz, now, morning_hour), weak, spec.strong
         except _NoMatchError:
             pass
-        except (_ImpossibleError, ValueError, OverflowError):
+        except (_PlainWordError, _ImpossibleError, ValueError, OverflowError):
             return None
         due = self._fallback(toks, tz, now, morning_hour)
         return None if due is None else (due, False, False)

@@ -271,6 +271,10 @@ DATE_TABLE: list[Row] = [
     thursay 3pm                       | 2026-11-26 15:00
     fryday                            | 2026-11-27 10:00
     saterday at 9am                   | 2026-11-28 09:00
+    # "sun", "sat", "wed" are words too: a day only beside a time or behind "on"/"this"
+    on sun                            | 2026-11-29 10:00
+    sat 10am                          | 2026-11-28 10:00
+    this wed                          | 2026-12-02 10:00
     завтро                            | 2026-11-27 10:00
     завтро в 10                       | 2026-11-27 10:00
     понедельнк                        | 2026-11-30 10:00
@@ -519,6 +523,8 @@ NOT_A_MOMENT = [
     "3 days",
     "на 2 ночи",
     "в среде",
+    "sun",
+    "wed",
     "завтра и послезавтра",
 ]
 
@@ -606,6 +612,8 @@ SPLIT_NONE = [
     # short weekday names and bare numbers are words in the middle of a text
     "check the sun panel today's list",
     "we sat down with Anna about 2 offers",
+    "sat down with Anna about 2 offers",
+    "lunch in the sun",
     "обсудить ср и пн с командой",
     "встреча в среде разработки",
     # asked about: nothing in the phrase becomes a moment on its own
