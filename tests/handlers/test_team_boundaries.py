@@ -118,6 +118,7 @@ async def test_removal_ends_handovers_both_ways_and_the_owner_gets_the_next_remi
         await team_chat.send("/handover @boris until 28.11", user_id=VERA)
     ).text
 
+    await team_chat.send("/alerts", user_id=ANNA, language_code="ru")  # Anna reads Russian
     removed = await remove(team_chat, "Vera")
     assert "No handovers now." in (await team_chat.send("/handover", user_id=ANNA)).text
 
@@ -138,7 +139,7 @@ async def test_removal_ends_handovers_both_ways_and_the_owner_gets_the_next_remi
     assert "Your cover for Anna has ended" in to_vera
     assert "Your handover to Boris has ended" in to_vera
     [to_anna] = told[ANNA]
-    assert "Vera &lt;V&gt; is no longer in the team: your handover to them has ended" in to_anna
+    assert "Vera &lt;V&gt; больше не в команде: передача ваших клиентов закончилась" in to_anna
     [to_boris] = told[BORIS]
     assert "you no longer cover their clients" in to_boris
 
