@@ -17,15 +17,24 @@ It misbehaves on demand: :meth:`FakeBotAPI.fail_next` plans a fault (see :class:
 for the next calls of a method, e.g. ``api.fail_next("getUpdates", FaultKind.RESET, times=2)``.
 A faulted call is recorded in :attr:`FakeBotAPI.fault_hits`, not in :attr:`FakeBotAPI.calls`
 (it did nothing: a faulted sendMessage was not delivered). Without a plan nothing changes.
+
+``FakeBotAPI(limits=Limits())`` enforces Telegram's limits on sending calls (``send*``,
+``editMessage*``, ``copyMessage``, ``forwardMessage``, ``deleteMessage``): at most
+``per_second`` in any sliding second for the bot, one per ``chat_interval`` per chat. A call
+beyond them gets 429 with ``retry_after`` and starts a flood pause during which every sending
+call gets 429 too, as Telegram does. Each is recorded in :attr:`FakeBotAPI.too_many`; a
+refused call is not in :attr:`FakeBotAPI.calls`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import email.parser
 import email.policy
 import json
+import math
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -107,6 +116,35 @@ class FaultHit:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Telegram's flood limits for sending calls (see the module docstring)."""
+
+    per_second: int = 30
+    chat_interval: float = 1.0
+    retry_after: int = 1
+
+
+@dataclass(frozen=True)
+class TooMany:
+    """A sending call answered 429: when (time.time()), to which chat, and why: "global"
+    (the per-second limit), "chat" (the per-chat interval) or "paused" (inside a pause)."""
+
+    method: str
+    chat_id: int
+    at: float
+    reason: str
+
+
+_SENDING_PREFIXES = ("send", "edit", "copy", "forward", "delete")
+_NOT_SENDING = frozenset({"sendchataction", "deletewebhook", "deletemycommands"})
+
+
+def is_sending(method: str) -> bool:
+    name = method.lower()
+    return name.startswith(_SENDING_PREFIXES) and name not in _NOT_SENDING
+
+
+@dataclass(frozen=True)
 class RawRequest:
     """One HTTP request exactly as received (used to check where secrets travel)."""
 
@@ -168,7 +206,12 @@ def _as_int(value: Any, default: int = 0) -> int:
 class FakeBotAPI:
     """A fake Bot API server on 127.0.0.1 (random free port)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits
+        self.too_many: list[TooMany] = []
+        self._window: collections.deque[float] = collections.deque()  # monotonic, accepted
+        self._last_in_chat: dict[int, float] = {}
+        self._paused_until = -math.inf
         self.calls: list[tuple[str, JSON]] = []
         # Wall-clock arrival time (time.time()) of each call, by the same index as `calls`.
         self.call_times: list[float] = []
@@ -422,6 +465,10 @@ class FakeBotAPI:
         fault = self._take_fault(method, params)
         if fault is not None:
             return await self._misbehave(request, method, params, fault)
+        if self.limits is not None and is_sending(method):
+            refused = self._over_limits(method, params, self.limits)
+            if refused is not None:
+                return refused
         self.calls.append((method, params))
         self.call_times.append(time.time())
         self._notify()
@@ -438,6 +485,35 @@ class FakeBotAPI:
             return web.json_response(_WEBHOOK_CONFLICT, status=409)
         result: Any = True if handler is None else await handler(params)
         return web.json_response({"ok": True, "result": result})
+
+    def _over_limits(self, method: str, params: JSON, limits: Limits) -> web.Response | None:
+        """None if the call keeps to the limits (and is counted); else the 429 answer."""
+        now = time.monotonic()
+        chat_id = _as_int(params.get("chat_id"))
+        window = self._window
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if now < self._paused_until:
+            reason = "paused"
+        elif len(window) >= limits.per_second:
+            reason = "global"
+        elif now - self._last_in_chat.get(chat_id, -math.inf) < limits.chat_interval:
+            reason = "chat"
+        else:
+            window.append(now)
+            self._last_in_chat[chat_id] = now
+            return None
+        if reason != "paused":
+            self._paused_until = now + limits.retry_after
+        self.too_many.append(TooMany(method, chat_id, time.time(), reason))
+        self._notify()
+        body = {
+            "ok": False,
+            "error_code": 429,
+            "description": f"Too Many Requests: retry after {limits.retry_after}",
+            "parameters": {"retry_after": limits.retry_after},
+        }
+        return web.json_response(body, status=429)
 
     def _take_fault(self, method: str, params: JSON) -> Fault | None:
         for fault in self.faults:
