@@ -210,8 +210,11 @@ _PM_PARTS: Final = frozenset({_LUNCH, _AFTERNOON, _EOD, _EVENING})
 
 # Multi-word phrases, matched whole before anything else. Prepositions in front of them
 # ("в", "к", "до", "by", "the") are fillers and need no entry of their own.
-_ASK, _MONTH_END, _MONTH_LAST, _NEXT_MONTH, _WEEK_END, _WEEKEND, _NEXT_WEEKEND = (
-    "ask", "month_end", "month_last", "next_month", "week_end", "weekend", "next_weekend"
+_ASK, _MONTH_END, _MONTH_LAST, _NEXT_MONTH, _NEXT_MONTH_END = (
+    "ask", "month_end", "month_last", "next_month", "next_month_end"
+)  # fmt: skip
+_WEEK_END, _NEXT_WEEK_END, _WEEKEND, _NEXT_WEEKEND, _YEAR_END = (
+    "week_end", "next_week_end", "weekend", "next_weekend", "year_end"
 )  # fmt: skip
 
 
@@ -231,6 +234,12 @@ _PHRASES: Final = _phrases(
         "end of this month,eom",
         _MONTH_LAST: "последний день месяца,последний день этого месяца,последнее число месяца,"
         "last day of the month,last day of month,last day of this month",
+        _NEXT_MONTH_END: "конце следующего месяца,концу следующего месяца,"
+        "конца следующего месяца,end of next month,end of the next month",
+        _NEXT_WEEK_END: "конце следующей недели,концу следующей недели,конца следующей недели,"
+        "end of next week,end of the next week",
+        _YEAR_END: "конце года,концу года,конца года,конце этого года,концу этого года,"
+        "конца этого года,end of the year,end of year,end of this year,eoy",
         _NEXT_MONTH: "следующем месяце,след месяце,следующему месяцу,начале следующего месяца,"
         "next month,beginning of next month,start of next month,early next month",
         _WEEK_END: "конце недели,концу недели,конца недели,конца этой недели,"
@@ -249,18 +258,29 @@ _PHRASES: Final = _phrases(
         # about time, but no moment: the bot asks
         _ASK: "на днях,скоро,soon,как-нибудь,когда-нибудь,sometime,на неделе,на этой неделе,"
         "this week,в течение недели,в начале недели,early next week,в начале месяца,"
-        "в течение дня,during the day,asap,как можно скорее,попозже",
+        "в течение дня,during the day,asap,как можно скорее,попозже,в середине месяца,"
+        "mid-month,mid month,в середине недели,midweek,mid-week",
     }
 )
 _PHRASE_LENGTHS: Final = sorted({len(words) for words in _PHRASES}, reverse=True)
 _DATE_PHRASES: Final = frozenset(
-    {_MONTH_END, _MONTH_LAST, _NEXT_MONTH, _WEEK_END, _WEEKEND, _NEXT_WEEKEND}
+    {
+        _MONTH_END,
+        _MONTH_LAST,
+        _NEXT_MONTH,
+        _NEXT_MONTH_END,
+        _WEEK_END,
+        _NEXT_WEEK_END,
+        _WEEKEND,
+        _NEXT_WEEKEND,
+        _YEAR_END,
+    }
 )
 # Day abbreviations that are everyday English words, and the words that make them a day.
 _WORD_LIKE_DAYS: Final = frozenset({"sun", "sat", "wed"})
 _DAY_POINTERS: Final = frozenset({"on", "this", "by", "till", "until", "next", "before"})
 # Day-of-month words: "15 числа", "15-го числа".
-_MONTHDAY_WORDS: Final = frozenset({"числа", "число"})
+_MONTHDAY_WORDS: Final = frozenset({"числа", "число", "числу"})
 # English ordinals are dates only behind one of these: "on the 15th", but "2nd call" is text.
 _ORDINAL_PREPS: Final = frozenset({"on", "by", "the", "before", "until", "till"})
 _CLOCK_WORDS: Final = {"полдень": 12, "noon": 12, "midday": 12, "полночь": 0, "midnight": 0}
@@ -645,6 +665,8 @@ class _Scanner:
             day, used = int(match.group(1)), 1
         else:
             return 0
+        if used == 1 and self.tok(i + 1) in _MONTHDAY_WORDS:
+            used = 2  # "к 1-му числу"
         if not 1 <= day <= 31:
             raise _ImpossibleError
         self._claim_date("monthday")
@@ -894,7 +916,9 @@ def _part_of_today(part: str, today: date, tz: ZoneInfo, now: datetime, morning_
 _NIGHT_END_HOUR: Final = 4
 
 # A phrase-date without a time takes this hour; anything not listed takes the morning hour.
-_PHRASE_HOURS: Final = {_MONTH_END: END_OF_DAY_HOUR, _WEEK_END: END_OF_DAY_HOUR}
+_PHRASE_HOURS: Final = dict.fromkeys(
+    (_MONTH_END, _NEXT_MONTH_END, _WEEK_END, _NEXT_WEEK_END, _YEAR_END), END_OF_DAY_HOUR
+)
 
 
 def _phrase_day(kind: str, today: date, compose: Callable[[date], datetime], now: datetime) -> (
@@ -910,7 +934,15 @@ def _phrase_day(kind: str, today: date, compose: Callable[[date], datetime], now
         return compose(_last_day(following.year, following.month))
     if kind == _NEXT_MONTH:
         return compose(_month_start(today, 1))
+    if kind == _NEXT_MONTH_END:
+        following = _month_start(today, 1)
+        return compose(_last_day(following.year, following.month))
+    if kind == _YEAR_END:
+        due = compose(date(today.year, 12, 31))
+        return due if due > now else compose(date(today.year + 1, 12, 31))
     monday = today - timedelta(days=today.weekday())
+    if kind == _NEXT_WEEK_END:
+        return compose(monday + timedelta(days=11))
     if kind == _WEEK_END:
         due = compose(monday + timedelta(days=4))
         if due > now:

@@ -225,6 +225,14 @@ DATE_TABLE: list[Row] = [
     до конца недели                   | 2026-11-27 18:00
     к концу недели                    | 2026-11-27 18:00
     by end of week                    | 2026-11-27 18:00
+    к концу следующей недели          | 2026-12-04 18:00
+    end of next week                  | 2026-12-04 18:00
+    в конце следующего месяца         | 2026-12-31 18:00
+    до конца года                     | 2026-12-31 18:00
+    end of the year                   | 2026-12-31 18:00
+    eod friday                        | 2026-11-27 18:00
+    wed morning                       | 2026-12-02 10:00
+    к 1-му числу                      | 2026-12-01 10:00
     # the weekend: Saturday morning
     на выходных                       | 2026-11-28 10:00
     this weekend                      | 2026-11-28 10:00
@@ -302,6 +310,8 @@ DATE_TABLE: list[Row] = [
     this week                         | asks
     на этой неделе                    | asks
     asap                              | asks
+    в середине месяца                 | asks
+    mid-month                         | asks
 """),
     # late evening: the issue's "через 5 минут" at 23:23 is 23:28, whatever the working hours
     *rows(LATE, """
@@ -582,6 +592,8 @@ SPLIT_TABLE: list[tuple[str, str, str, datetime]] = [
     ("акт сверки 15 числа", "акт сверки", "15 числа", d(12, 15, 10)),
     ("созвон завтра 1030", "созвон", "завтра 1030", d(11, 27, 10, 30)),
     ("review the deck 2moro 3pm", "review the deck", "2moro 3pm", d(11, 27, 15)),
+    # used to become "report end of" next Monday
+    ("report end of next week", "report", "end of next week", d(12, 4, 18)),
 ]
 
 
