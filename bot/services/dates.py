@@ -238,6 +238,8 @@ _PHRASES: Final = _phrases(
         "конца следующего месяца,end of next month,end of the next month",
         _NEXT_WEEK_END: "конце следующей недели,концу следующей недели,конца следующей недели,"
         "end of next week,end of the next week",
+        "next_week": "начале следующей недели,начала следующей недели,beginning of next week,"
+        "start of next week,early next week",
         _YEAR_END: "конце года,концу года,конца года,конце этого года,концу этого года,"
         "конца этого года,end of the year,end of year,end of this year,eoy",
         _NEXT_MONTH: "следующем месяце,след месяце,следующему месяцу,начале следующего месяца,"
@@ -257,7 +259,7 @@ _PHRASES: Final = _phrases(
         _EVENING: "к вечеру",
         # about time, but no moment: the bot asks
         _ASK: "на днях,скоро,soon,как-нибудь,когда-нибудь,sometime,на неделе,на этой неделе,"
-        "this week,в течение недели,в начале недели,early next week,в начале месяца,"
+        "this week,в течение недели,в начале недели,в начале месяца,"
         "в течение дня,during the day,asap,как можно скорее,попозже,в середине месяца,"
         "mid-month,mid month,в середине недели,midweek,mid-week",
     }
@@ -645,7 +647,7 @@ class _Scanner:
                 continue
             if meaning == _ASK:
                 raise _AskError
-            if meaning in _DATE_PHRASES:
+            if meaning in _DATE_PHRASES or meaning == "next_week":
                 self._claim_date(meaning)
             else:
                 self._claim_part(meaning)

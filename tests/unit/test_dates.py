@@ -368,6 +368,8 @@ DATE_TABLE: list[Row] = [
     next weekend                      | 2026-12-05 10:00
     в понедельник                     | 2026-11-30 10:00
     next week                         | 2026-11-30 10:00
+    в начале следующей недели         | 2026-11-30 10:00
+    early next week                   | 2026-11-30 10:00
 """),
     *rows(MONTH_END, """
     в конце месяца                    | 2026-12-31 18:00  # this month's end has passed
