@@ -208,6 +208,7 @@ _MENU = (
     ("done", mark("Complete a task by its number")),
     ("undo", mark("Reopen the last completed task")),
     ("invoices", mark("Unpaid invoices")),
+    ("currency", mark("Your currency for invoices")),
     ("digest", mark("The daily digest")),
     ("hours", mark("Working hours for reminders")),
     ("settings", mark("Settings")),

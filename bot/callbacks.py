@@ -70,10 +70,16 @@ class SeriesAction(CallbackData, prefix="sr"):
 
 
 class InvoiceAction(CallbackData, prefix="i"):
-    """paid / part (partially paid) / promise (client promised to pay on a date)."""
+    """paid / part (partially paid) / promise (client promised to pay on a date) / unpaid
+    (undo paid) / amount, due, note (edit) / delete, delete_yes / card (show it)."""
 
     op: str
     id: Int64
+
+
+class InvoicesPage(CallbackData, prefix="ip"):
+    client: Int64  # 0: all clients
+    page: Int64
 
 
 class NoteAction(CallbackData, prefix="n"):

@@ -75,6 +75,8 @@ class UserProfile:
     full_name: str | None = None
     # Who gets this user's unanswered alerts first.
     backup_id: int | None = None
+    # ISO code for new invoices (/currency); None: the timezone's country's currency.
+    currency: str | None = None
 
     @property
     def display_name(self) -> str:

@@ -6,31 +6,102 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.services.dates import DateParser, at_local
-from bot.services.money import CURRENCY_WORDS, AmountError, parse_amount
+from bot.services.money import AmountError, Money, currency_of, looks_like_code, parse_money
 from storage.interfaces import InvoiceRepo, TaskRepo
 from storage.models import Client, Invoice, InvoiceStatus, Task, TaskKind, TaskStatus
 
 DEFAULT_TERM_DAYS = 7
-_DUE_WORDS = {"due", "до", "срок", "оплата", "оплатить", "by"}
-_GROUP = re.compile(r"^\d{3}(?:[.,]\d{1,2})?$")
+# A word that says "the due date follows"; connectors after it are skipped ("оплата до",
+# "срок оплаты", "due by", "due on").
+_DUE_WORDS = {"due", "до", "срок", "оплата", "оплатить", "by", "payable", "deadline"}
+_DUE_CONNECTORS = {"до", "by", "on", "оплаты", "date", "к"}
+# A multiplier written as a word of its own ("150 к") counts only at the end or before a
+# currency: «100 к оплате» is 100 and a note.
+_BARE_MULTIPLIERS = {"к", "k", "м", "m"}
+_MAX_AMOUNT_WORDS = 5
+_INVOICE_REF = re.compile(r"^[IiИи]?(\d{1,9})$")
 
 
 @dataclass(frozen=True, slots=True)
 class InvoiceDraft:
     client_query: str
-    amount: Decimal
-    currency: str
+    money: Money
     due: datetime | None
     note: str | None
 
 
 class InvoiceInputError(ValueError):
-    """What is wrong with the command: 'client', 'amount:<reason>', 'due'."""
+    """What is wrong with the command: 'client', 'amount:<reason>', 'currency:<CODE>',
+    'due'."""
+
+
+def _amount_starts(words: list[str], i: int) -> bool:
+    """Whether the amount may start at words[i]: a digit or sign, a currency sign glued to
+    digits ('$2,500', '€300'), or a currency word or code before a number ('USD 100')."""
+    word = words[i]
+    if word[:1].isdigit() or word[:1] in "-+−":
+        return True
+    if i == 0:
+        return False  # the client's name comes first
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    glued = currency_of(word[:1]) is not None and word[1:2].isdigit()
+    return glued or (
+        (currency_of(word) is not None or looks_like_code(word)) and nxt[:1].isdigit()
+    )
+
+
+def read_money(words: list[str], start: int, default_currency: str) -> tuple[Money, int]:
+    """The longest run of words from `start` that is an amount, and where it ends."""
+    error = "format"
+    for end in range(min(len(words), start + _MAX_AMOUNT_WORDS), start, -1):
+        if end - start > 1 and words[end - 1].casefold() in _BARE_MULTIPLIERS and end < len(
+            words
+        ):
+            continue
+        try:
+            return parse_money(" ".join(words[start:end]), default_currency), end
+        except AmountError as exc:
+            # The most telling reason: an unknown code or a bad value beats "format".
+            if error == "format" or str(exc).startswith("currency:"):
+                error = str(exc)
+    if error.startswith("currency:"):
+        raise InvoiceInputError(error)
+    raise InvoiceInputError(f"amount:{error}")
+
+
+def read_due(
+    words: list[str],
+    *,
+    dates: DateParser,
+    tz: ZoneInfo,
+    now: datetime,
+    morning_hour: int,
+    locale: str | None,
+) -> tuple[datetime | None, list[str]]:
+    """The moment after a due word ("due 10.12", «оплата до пятницы», «срок 15 числа»)
+    anywhere in the words, and the words left for the note. A due word first with no moment
+    after it is an error; later, it is just part of the note («аванс до старта»)."""
+    for i, word in enumerate(words):
+        if word.casefold().rstrip(":") not in _DUE_WORDS:
+            continue
+        j = i + 1
+        while j < len(words) - 1 and words[j].casefold() in _DUE_CONNECTORS:
+            j += 1
+        # The longest run of words that is a moment; the rest is the note.
+        for size in range(min(len(words) - j, 6), 0, -1):
+            phrase = " ".join(words[j : j + size])
+            due = dates.parse(
+                phrase, tz=tz, now=now, morning_hour=morning_hour, locale=locale
+            )
+            if due is not None:
+                return due, words[:i] + words[j + size :]
+        if i == 0:
+            raise InvoiceInputError("due")
+    return None, words
 
 
 def parse_invoice(
@@ -41,43 +112,35 @@ def parse_invoice(
     tz: ZoneInfo,
     now: datetime,
     morning_hour: int,
+    locale: str | None = None,
 ) -> InvoiceDraft:
     """`<client> <amount> [<currency>] [due <when>] [<number or note>]`."""
     words = args.split()
-    start = next((i for i, word in enumerate(words) if word[:1].isdigit() or word[:1] in "-+"),
-                 None)
+    start = next((i for i in range(len(words)) if _amount_starts(words, i)), None)
     if start is None:
         raise InvoiceInputError("amount:missing")
     client_query = " ".join(words[:start]).rstrip(":").strip()
     if not client_query:
         raise InvoiceInputError("client")
-    # "120 000" arrives as two words: take following groups of three digits with it.
-    end = start + 1
-    while end < len(words) and _GROUP.match(words[end]) and "," not in words[end - 1][-3:]:
-        end += 1
-    try:
-        amount = parse_amount(" ".join(words[start:end]))
-    except AmountError as exc:
-        raise InvoiceInputError(f"amount:{exc}") from exc
-    currency = default_currency
-    if end < len(words) and words[end].casefold() in CURRENCY_WORDS:
-        currency = CURRENCY_WORDS[words[end].casefold()]
-        end += 1
-    rest = words[end:]
-    due = None
-    note_words = rest
-    if rest and rest[0].casefold() in _DUE_WORDS:
-        # The longest run of words after "due" that is a moment; the rest is the note.
-        for size in range(min(len(rest) - 1, 6), 0, -1):
-            phrase = " ".join(rest[1 : 1 + size])
-            due = dates.parse(phrase, tz=tz, now=now, morning_hour=morning_hour)
-            if due is not None:
-                note_words = rest[1 + size :]
-                break
-        if due is None:
-            raise InvoiceInputError("due")
+    money, end = read_money(words, start, default_currency)
+    if end < len(words) and looks_like_code(words[end]) and currency_of(words[end]) is None:
+        raise InvoiceInputError(f"currency:{words[end]}")
+    due, note_words = read_due(
+        words[end:], dates=dates, tz=tz, now=now, morning_hour=morning_hour, locale=locale
+    )
     note = " ".join(note_words).strip() or None
-    return InvoiceDraft(client_query, amount, currency, due, note)
+    return InvoiceDraft(client_query, money, due, note)
+
+
+def invoice_number(text: str) -> int | None:
+    """'I12', 'i12', 'И12' or '12' -> 12."""
+    found = _INVOICE_REF.match(text.strip())
+    return int(found.group(1)) if found else None
+
+
+class InvoiceChangeError(ValueError):
+    """An edit the invoice cannot take: 'below_paid' (less than already paid),
+    'currency_paid' (a currency change after part was paid)."""
 
 
 class InvoiceService:
@@ -134,6 +197,56 @@ class InvoiceService:
         if invoice is not None and invoice.task_id is not None:
             await self._tasks.set_due(owner_id, invoice.task_id, when, self._clock.now())
         return invoice
+
+    async def unpay(self, owner_id: int, invoice_id: int) -> Invoice | None:
+        """Undo "paid": the invoice is owed again (as much as before the payment that closed
+        it) and its payment task reopens, so the ladder is planned again."""
+        invoice = await self._invoices.set_unpaid(owner_id, invoice_id, self._clock.now())
+        if invoice is not None and invoice.task_id is not None:
+            await self._tasks.reopen(owner_id, invoice.task_id, self._clock.now())
+        return invoice
+
+    async def change_amount(
+        self, owner_id: int, invoice: Invoice, money: Money, task_text: str
+    ) -> Invoice | None:
+        """A new amount (and maybe currency); the payment task's text follows."""
+        if money.minor < invoice.paid_minor:
+            raise InvoiceChangeError("below_paid")
+        if money.currency != invoice.currency and invoice.paid_minor:
+            raise InvoiceChangeError("currency_paid")
+        now = self._clock.now()
+        changed = await self._invoices.set_amount(
+            owner_id, invoice.id, money.minor, money.currency, now
+        )
+        if changed is not None and changed.task_id is not None:
+            await self._tasks.set_text(
+                owner_id, changed.task_id, task_text.format(number=changed.number), now
+            )
+        if changed is not None and changed.paid_minor >= changed.amount_minor:
+            return await self.pay(owner_id, changed.id)
+        return changed
+
+    async def change_due(self, owner_id: int, invoice_id: int, due: datetime) -> Invoice | None:
+        """A new due date. The ladder follows it unless a promise drives the ladder."""
+        now = self._clock.now()
+        invoice = await self._invoices.set_due(owner_id, invoice_id, due, now)
+        if invoice is not None and invoice.task_id is not None and invoice.promised_at is None:
+            await self._tasks.set_due(owner_id, invoice.task_id, due, now)
+        return invoice
+
+    async def change_note(
+        self, owner_id: int, invoice_id: int, note: str | None
+    ) -> Invoice | None:
+        return await self._invoices.set_note(owner_id, invoice_id, note, self._clock.now())
+
+    async def delete(self, owner_id: int, invoice_id: int) -> Invoice | None:
+        """The invoice is gone and so are its payment task and its pending reminders."""
+        invoice = await self._invoices.get(owner_id, invoice_id)
+        if invoice is None:
+            return None
+        if invoice.task_id is not None:
+            await self._tasks.delete(owner_id, invoice.task_id, self._clock.now())
+        return invoice if await self._invoices.delete(owner_id, invoice_id) else None
 
     async def after_task_closed(self, task: Task) -> None:
         """Completing an invoice's payment task (✅, /done) means it was paid."""

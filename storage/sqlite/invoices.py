@@ -74,11 +74,15 @@ class SqliteInvoiceRepo:
         )
         return None if row is None else invoice_from_row(row)
 
-    async def unpaid(self, owner_id: int, limit: int = 500) -> list[Invoice]:
+    async def unpaid(
+        self, owner_id: int, limit: int = 500, client_id: int | None = None
+    ) -> list[Invoice]:
+        """Unpaid invoices, the soonest to collect first; with client_id, that client's."""
         rows = await self._db.fetchall(
             f"{_SELECT} WHERE i.owner_id = ? AND i.status = 'unpaid' AND c.deleted_at IS NULL"
+            " AND (? IS NULL OR i.client_id = ?)"
             " ORDER BY coalesce(i.promised_at, i.due_at), i.number LIMIT ?",
-            (owner_id, limit),
+            (owner_id, client_id, client_id, limit),
         )
         return [invoice_from_row(row) for row in rows]
 
@@ -91,14 +95,18 @@ class SqliteInvoiceRepo:
     async def add_payment(
         self, owner_id: int, invoice_id: int, amount_minor: int, now: datetime
     ) -> Invoice | None:
-        """Record a payment; the invoice becomes paid once the whole amount has come."""
+        """Record a payment; the invoice becomes paid once the whole amount has come (what was
+        paid before that payment is kept, so "unpaid" can put it back)."""
         stamp = encode_time(now)
         changed = await self._db.execute(
             "UPDATE invoices SET paid_minor = min(amount_minor, paid_minor + ?),"
+            " paid_minor_before = CASE WHEN paid_minor + ? >= amount_minor THEN paid_minor"
+            " ELSE paid_minor_before END,"
             " status = CASE WHEN paid_minor + ? >= amount_minor THEN 'paid' ELSE status END,"
             " paid_at = CASE WHEN paid_minor + ? >= amount_minor THEN ? ELSE paid_at END,"
             " updated_at = ? WHERE id = ? AND owner_id = ? AND status = 'unpaid'",
-            (amount_minor, amount_minor, amount_minor, stamp, stamp, invoice_id, owner_id),
+            (amount_minor, amount_minor, amount_minor, amount_minor, stamp, stamp, invoice_id,
+             owner_id),
         )
         return await self.get(owner_id, invoice_id) if changed else None
 
@@ -111,3 +119,56 @@ class SqliteInvoiceRepo:
             (encode_time(promised_at), encode_time(now), invoice_id, owner_id),
         )
         return await self.get(owner_id, invoice_id) if changed else None
+
+    async def set_unpaid(self, owner_id: int, invoice_id: int, now: datetime) -> Invoice | None:
+        """Undo "paid": owed again, with what was paid before the closing payment."""
+        changed = await self._db.execute(
+            "UPDATE invoices SET status = 'unpaid', paid_minor = paid_minor_before,"
+            " paid_at = NULL, updated_at = ? WHERE id = ? AND owner_id = ? AND status = 'paid'",
+            (encode_time(now), invoice_id, owner_id),
+        )
+        return await self.get(owner_id, invoice_id) if changed else None
+
+    async def set_amount(
+        self, owner_id: int, invoice_id: int, amount_minor: int, currency: str, now: datetime
+    ) -> Invoice | None:
+        changed = await self._db.execute(
+            "UPDATE invoices SET amount_minor = ?, currency = ?, updated_at = ?"
+            " WHERE id = ? AND owner_id = ? AND status = 'unpaid'",
+            (amount_minor, currency, encode_time(now), invoice_id, owner_id),
+        )
+        return await self.get(owner_id, invoice_id) if changed else None
+
+    async def set_due(
+        self, owner_id: int, invoice_id: int, due_at: datetime, now: datetime
+    ) -> Invoice | None:
+        changed = await self._db.execute(
+            "UPDATE invoices SET due_at = ?, updated_at = ?"
+            " WHERE id = ? AND owner_id = ? AND status = 'unpaid'",
+            (encode_time(due_at), encode_time(now), invoice_id, owner_id),
+        )
+        return await self.get(owner_id, invoice_id) if changed else None
+
+    async def set_note(
+        self, owner_id: int, invoice_id: int, note: str | None, now: datetime
+    ) -> Invoice | None:
+        changed = await self._db.execute(
+            "UPDATE invoices SET note = ?, updated_at = ?"
+            " WHERE id = ? AND owner_id = ? AND status != 'cancelled'",
+            (note, encode_time(now), invoice_id, owner_id),
+        )
+        return await self.get(owner_id, invoice_id) if changed else None
+
+    async def delete(self, owner_id: int, invoice_id: int) -> bool:
+        """Gone for good; its payment task (already deleted) forgets it."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE tasks SET invoice_id = NULL WHERE invoice_id = ? AND owner_id = ?",
+                (invoice_id, owner_id),
+            )
+            cursor = await conn.execute(
+                "DELETE FROM invoices WHERE id = ? AND owner_id = ?", (invoice_id, owner_id)
+            )
+            deleted = cursor.rowcount > 0
+            await cursor.close()
+        return deleted

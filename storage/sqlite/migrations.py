@@ -406,4 +406,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_open_by_address ON alerts(intake_address)
         WHERE intake_address IS NOT NULL AND state != 'resolved';
     """,
+    # The user's currency for new invoices (/currency; NULL: their timezone's country's),
+    # and what an invoice had been paid before the payment that closed it (undo "paid").
+    """
+    ALTER TABLE users ADD COLUMN currency TEXT;
+    ALTER TABLE invoices ADD COLUMN paid_minor_before INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -35,6 +35,7 @@ def user_from_row(row: aiosqlite.Row, prefix: str = "") -> UserProfile:
         username=row[f"{prefix}username"],
         full_name=row[f"{prefix}full_name"],
         backup_id=row[f"{prefix}backup_id"],
+        currency=row[f"{prefix}currency"] if f"{prefix}currency" in row.keys() else None,
         hours=WorkingHours(
             start_minute=row[f"{prefix}work_start_minute"],
             end_minute=row[f"{prefix}work_end_minute"],
@@ -68,6 +69,9 @@ class SqliteUserRepo:
 
     async def set_timezone(self, user_id: int, timezone: str) -> None:
         await self._db.execute("UPDATE users SET timezone = ? WHERE id = ?", (timezone, user_id))
+
+    async def set_currency(self, user_id: int, currency: str | None) -> None:
+        await self._db.execute("UPDATE users SET currency = ? WHERE id = ?", (currency, user_id))
 
     async def set_identity(
         self, user_id: int, username: str | None, full_name: str | None

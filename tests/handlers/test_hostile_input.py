@@ -19,7 +19,7 @@ CASES = [
     ("/task", "client"),  # no argument: the dialog starts and asks
     ("/task Acme: call 31.02", "not a real date"),
     ("/task Acme: call 25:00", "not a real date"),
-    ("/invoice Acme 1,5к", "I need an amount"),
+    ("/invoice Acme 1,5кг", "I need an amount"),
     ("/invoice Acme -100", "I need an amount"),
     ("/invoice Acme 1e9", "I need an amount"),
     ("/invoice Nobody 100", "No client"),
