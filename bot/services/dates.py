@@ -321,6 +321,8 @@ _ORDINAL_DAY: Final = re.compile(r"([0-9]{1,2})(?:-?(?:го|ого|е|ое|й|st
 _RU_ORDINAL: Final = re.compile(r"([0-9]{1,2})-?(?:го|ого|му|ому)")
 _EN_ORDINAL: Final = re.compile(r"([0-9]{1,2})(?:st|nd|rd|th)")
 _SLASH: Final = re.compile(r"([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{4}|[0-9]{2}))?")
+# Fractions and set phrases that look like slash dates.
+_SLASH_NOT_DATES: Final = frozenset("24/7 1/2 1/3 2/3 1/4 3/4 1/5 1/10".split())
 # "1030" after a date, "10ч", "10-00": clock times without a colon.
 _HHMM_JOINED: Final = re.compile(r"([0-9]{1,2})([0-9]{2})")
 _H_MARKED: Final = re.compile(r"([0-9]{1,2})ч")
@@ -710,7 +712,7 @@ class _Scanner:
             self._set_abs(int(match.group(3)), int(match.group(2)), int(match.group(1)))
             return 1
         match = _SLASH.fullmatch(t)
-        if match:
+        if match and t not in _SLASH_NOT_DATES:
             first, second, year = int(match.group(1)), int(match.group(2)), match.group(3)
             month_first = self.month_first
             if month_first is None:
@@ -718,7 +720,10 @@ class _Scanner:
                     raise _AskError  # 10/12: October 12 or 10 December?
                 month_first = second > 12
             month, day = (first, second) if month_first else (second, first)
+            strong = self.spec.strong
             self._set_abs(day, month, None if year is None else int(year))
+            # "купить 1/3 кг": without a year a slash is not cut from the middle of a text
+            self.spec.strong = strong or year is not None
             return 1
         return 0
 

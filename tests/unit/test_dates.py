@@ -588,6 +588,7 @@ SPLIT_TABLE: list[tuple[str, str, str, datetime]] = [
     ),
     ("встреча в пятницу с Петровым", "встреча с Петровым", "в пятницу", d(11, 27, 10)),
     ("счёт 10.12 для Ромашки", "счёт для Ромашки", "10.12", d(12, 10, 10)),
+    ("счёт 25/12/2026 для Ромашки", "счёт для Ромашки", "25/12/2026", d(12, 25, 10)),
     # the new phrases, cut out of the task text
     ("сдать отчёт до конца недели", "сдать отчёт", "до конца недели", d(11, 27, 18)),
     ("send the invoice by end of month", "send the invoice", "by end of month", d(11, 30, 18)),
@@ -628,6 +629,9 @@ SPLIT_NONE = [
     "we sat down with Anna about 2 offers",
     "sat down with Anna about 2 offers",
     "lunch in the sun",
+    "support 24/7",
+    "купить 1/3 кг сыра",
+    "долить 1/2",
     "обсудить ср и пн с командой",
     "встреча в среде разработки",
     # asked about: nothing in the phrase becomes a moment on its own
