@@ -278,6 +278,8 @@ _DATE_PHRASES: Final = frozenset(
         _YEAR_END,
     }
 )
+# Words that make the date after them a document's date: "счёт от 25.11", "invoice dated 1/12".
+_CITING: Final = frozenset({"от", "за", "dated", "№"})
 # Day abbreviations that are everyday English words, and the words that make them a day.
 _WORD_LIKE_DAYS: Final = frozenset({"sun", "sat", "wed"})
 _DAY_POINTERS: Final = frozenset({"on", "this", "by", "till", "until", "next", "before"})
@@ -1265,10 +1267,14 @@ class DateParser:
             phrase = text[spans[first][0] : spans[end - 1][1]]
             return WhenMatch(due, _clean_text(rest), _trim_phrase(phrase))
 
+        def cited(first: int) -> bool:
+            # "счёт от 25.11", "акт за 10.12": a document's date, not when to do the task
+            return first > 0 and norms[first - 1] in _CITING
+
         # Longest window first, so "в пятницу в 10" wins over "в 10".
         for size in range(min(_MAX_WINDOW, count), 0, -1):
             first = count - size
-            if not norms[first] or _stray_number(norms, first):
+            if not norms[first] or _stray_number(norms, first) or cited(first):
                 continue
             found = found_in(first, count)
             if found is not None:
@@ -1282,14 +1288,15 @@ class DateParser:
                 return match(found[0], 0, size)
         # In the middle only a phrase that cannot be ordinary text: a clock time, a date,
         # "завтра", a weekday spelled out ("созвон в 9:30 по поводу тз").
+        # A past moment there is a reference ("по договору 10.11 выставить счёт"), not a due.
         for first in range(1, count - 1):
-            if not norms[first] or _stray_number(norms, first):
+            if not norms[first] or _stray_number(norms, first) or cited(first):
                 continue
             for end in range(min(first + _MAX_WINDOW, count - 1), first, -1):
                 if not norms[end - 1] or norms[end - 1] in _DANGLING:
                     continue
                 found = found_in(first, end)
-                if found is not None and found[2] and not found[1]:
+                if found is not None and found[2] and not found[1] and found[0] > now:
                     return match(found[0], first, end)
         return None
 

@@ -632,6 +632,11 @@ SPLIT_NONE = [
     "support 24/7",
     "купить 1/3 кг сыра",
     "долить 1/2",
+    # a document's date is not when to do the task
+    "оплатить счёт от 25.11",
+    "подписать акт за 10.12",
+    "send the invoice dated 1 dec",
+    "по договору 10.11 выставить счёт",  # a past date in the middle is a reference
     "обсудить ср и пн с командой",
     "встреча в среде разработки",
     # asked about: nothing in the phrase becomes a moment on its own
