@@ -1,20 +1,27 @@
 """Recurring schedules from plain Russian and English, as dateutil RRULEs in local time.
 
-"каждый понедельник в 9", "every month on the 1st at 10:00", "every 2 weeks", "по будням
-в 18:00", "last working day of the month". The rule is kept in the user's wall-clock time
-(a naive DTSTART), and each occurrence is placed in the user's zone when it is computed, so
-09:00 stays 09:00 across daylight-saving changes.
+"каждый понедельник в 9", "every month on the 1st at 10:00", «раз в 2 недели по четвергам»,
+"every other Friday", "monthly report on the 1st", «ежемесячный отчёт 1-го числа», «каждые
+3 месяца», «каждый год 15 марта», "last working day of the month". The rule is kept in the
+user's wall-clock time (a naive DTSTART), and each occurrence is placed in the user's zone
+when it is computed, so 09:00 stays 09:00 across daylight-saving changes.
+
+A schedule needs a word that says "again": every/каждый, раз в, по понедельникам, weekly/
+ежемесячно... Without one, «в последний день месяца» or "on Monday" is a single date and
+is left to the date parser.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from babel.dates import format_date
 from dateutil.rrule import (
     DAILY,
@@ -27,6 +34,7 @@ from dateutil.rrule import (
     TU,
     WE,
     WEEKLY,
+    YEARLY,
     rrule,
     rrulestr,
     weekday,
@@ -35,36 +43,85 @@ from dateutil.rrule import (
 _DAYS: Final = (MO, TU, WE, TH, FR, SA, SU)
 _WORKDAYS: Final = (MO, TU, WE, TH, FR)
 
-_WEEKDAY_WORDS: Final = {
-    word: index
-    for index, words in enumerate(
-        (
-            "пн понедельник понедельника понедельникам mon monday mondays",
-            "вт вторник вторника вторникам tue tues tuesday tuesdays",
-            "ср среда среду среды средам wed wednesday wednesdays",
-            "чт четверг четверга четвергам thu thur thurs thursday thursdays",
-            "пт пятница пятницу пятницы пятницам fri friday fridays",
-            "сб суббота субботу субботы субботам sat saturday saturdays",
-            "вс воскресенье воскресенья воскресеньям sun sunday sundays",
-        )
+
+def _table(rows: tuple[str, ...], start: int = 0) -> dict[str, int]:
+    return {word: index for index, words in enumerate(rows, start) for word in words.split()}
+
+
+_WEEKDAY_WORDS: Final = _table(
+    (
+        "пн понедельник понедельника mon monday",
+        "вт вторник вторника tue tues tuesday",
+        "ср среда среду среды wed wednesday",
+        "чт четверг четверга thu thur thurs thursday",
+        "пт пятница пятницу пятницы fri friday",
+        "сб суббота субботу субботы sat saturday",
+        "вс воскресенье воскресенья sun sunday",
     )
-    for word in words.split()
-}
+)
+# "по понедельникам", "on Mondays": the plural alone says "again".
+_WEEKDAY_PLURALS: Final = _table(
+    (
+        "понедельникам mondays",
+        "вторникам tuesdays",
+        "средам wednesdays",
+        "четвергам thursdays",
+        "пятницам fridays",
+        "субботам saturdays",
+        "воскресеньям sundays",
+    )
+)
+_MONTH_WORDS: Final = _table(
+    (
+        "января jan january", "февраля feb february", "марта mar march",
+        "апреля apr april", "мая may", "июня jun june", "июля jul july",
+        "августа aug august", "сентября sep sept september", "октября oct october",
+        "ноября nov november", "декабря dec december",
+    ),
+    start=1,
+)
+# Words that say "again" and may be followed by a unit: "каждые 2 недели", "every month".
 _STARTERS: Final = frozenset(
-    "every each каждый каждую каждое каждые каждого ежедневно еженедельно ежемесячно"
-    " daily weekly monthly по".split()
+    "every each каждый каждую каждое каждые каждого каждой каждом".split()
+)
+# (frequency, interval) of a word that is a whole schedule: "ежемесячно", "bi-weekly".
+_ADVERBS: Final = {
+    **dict.fromkeys(("daily", "ежедневно"), (DAILY, 1)),
+    **dict.fromkeys(("weekly", "еженедельно"), (WEEKLY, 1)),
+    **dict.fromkeys(
+        ("biweekly", "bi-weekly", "fortnightly", "раз-в-две-недели"), (WEEKLY, 2)
+    ),
+    **dict.fromkeys(("monthly", "ежемесячно"), (MONTHLY, 1)),
+    **dict.fromkeys(("quarterly", "ежеквартально"), (MONTHLY, 3)),
+    **dict.fromkeys(("yearly", "annually", "ежегодно"), (YEARLY, 1)),
+}
+# Russian adjectives by stem: «ежемесячный отчёт», «еженедельная встреча».
+_ADJECTIVE_STEMS: Final = (
+    ("ежедневн", (DAILY, 1)),
+    ("еженедельн", (WEEKLY, 1)),
+    ("ежемесячн", (MONTHLY, 1)),
+    ("ежеквартальн", (MONTHLY, 3)),
+    ("ежегодн", (YEARLY, 1)),
 )
 _UNIT_WORDS: Final = {
-    **dict.fromkeys(["day", "days", "день", "дня", "дней", "сутки"], DAILY),
-    **dict.fromkeys(["week", "weeks", "неделю", "недели", "недель", "неделя"], WEEKLY),
-    **dict.fromkeys(["month", "months", "месяц", "месяца", "месяцев"], MONTHLY),
+    **dict.fromkeys(["day", "days", "день", "дня", "дней", "сутки"], (DAILY, 1)),
+    **dict.fromkeys(["week", "weeks", "неделю", "недели", "недель", "неделя"], (WEEKLY, 1)),
+    **dict.fromkeys(["month", "months", "месяц", "месяца", "месяцев"], (MONTHLY, 1)),
+    **dict.fromkeys(["quarter", "quarters", "квартал", "квартала"], (MONTHLY, 3)),
+    **dict.fromkeys(["year", "years", "год", "года", "лет"], (YEARLY, 1)),
 }
 _WORKDAY_WORDS: Final = frozenset(
     ["будням", "будние", "рабочим", "weekday", "weekdays", "workday", "workdays", "working"]
 )
-_NUMBER_WORDS: Final = {"два": 2, "две": 2, "три": 3, "четыре": 4, "two": 2, "three": 3, "four": 4}
-_FILLERS: Final = frozenset("в во on at the of a на числа число дням дни and и".split())
-_ORDINAL: Final = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|-?го|-?е|-?ое|-?ого)?$")
+_NUMBER_WORDS: Final = {
+    "два": 2, "две": 2, "три": 3, "четыре": 4, "шесть": 6,
+    "two": 2, "three": 3, "four": 4, "six": 6,
+}
+# "every other Friday", «каждую вторую пятницу»: every second one.
+_OTHER: Final = frozenset("other second вторую второй второе".split())
+_FIRST: Final = frozenset("first первого первое".split())
+_FILLERS: Final = frozenset("в во on at the of a на числа число дням дни and и по".split())
+_ORDINAL: Final = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|-?го|-?е|-?ое|-?ого)$")
 _CLOCK: Final = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?$")
 _LAST_BARE_AFTERNOON: Final = 7
 
@@ -79,54 +136,109 @@ class RecurrenceMatch:
 def _tokens(text: str) -> list[str]:
     return [
         token.strip(".,;!?").casefold().replace("ё", "е")
-        for token in text.split()
+        for token in text.replace("раз в две недели", "раз-в-две-недели").split()
     ]
 
 
+def _adjective(tok: str) -> tuple[int, int] | None:
+    """A frequency said by one word anywhere in the text: "weekly", «ежемесячный»."""
+    if tok in _ADVERBS:
+        return _ADVERBS[tok]
+    for stem, found in _ADJECTIVE_STEMS:
+        if tok.startswith(stem):
+            return found
+    return None
+
+
+@dataclass
 class _RuleBuilder:
-    def __init__(self) -> None:
-        self.freq: int | None = None
-        self.interval = 1
-        self.weekdays: list[weekday] = []
-        self.monthday: int | None = None
-        self.last_workday = False
-        self.hour: int | None = None
-        self.minute = 0
+    freq: int | None = None
+    interval: int = 1
+    weekdays: list[weekday] = field(default_factory=list)
+    monthday: int | None = None
+    month: int | None = None
+    last_workday: bool = False
+    hour: int | None = None
+    minute: int = 0
+    again: bool = False  # a word that says the task repeats
+    content: bool = False  # something beyond fillers: a day, a time, a unit
+    of_month: bool = False  # a day of the month was named: "of the month" adds nothing
+
+    def frequency(self, found: tuple[int, int]) -> None:
+        self.freq, interval = found
+        if self.interval == 1:
+            self.interval = interval
+        self.again = True
 
     def read(self, toks: list[str]) -> bool:
         """Consume every token or fail: a schedule phrase has nothing but schedule words."""
         i = 0
         while i < len(toks):
-            tok, nxt = toks[i], toks[i + 1] if i + 1 < len(toks) else ""
-            if tok in _STARTERS or tok in _FILLERS:
-                if tok in ("ежедневно", "daily"):
-                    self.freq = DAILY
-                elif tok in ("еженедельно", "weekly"):
-                    self.freq = WEEKLY
-                elif tok in ("ежемесячно", "monthly"):
-                    self.freq = MONTHLY
-            elif tok.isdigit() and nxt in _UNIT_WORDS:
-                self.interval, self.freq = int(tok), _UNIT_WORDS[nxt]
+            tok = toks[i]
+            nxt = toks[i + 1] if i + 1 < len(toks) else ""
+            prev = toks[i - 1] if i > 0 else ""
+            prev2 = toks[i - 2] if i > 1 else ""
+            if tok in _STARTERS:
+                self.again = True
+            elif (found := _adjective(tok)) is not None:
+                self.frequency(found)
+                # «ежемесячно» is a whole schedule; «ежемесячный» needs a day or time.
+                self.content = self.content or tok in _ADVERBS
+            elif tok in ("раз", "once") and nxt in ("в", "a", "per"):
+                self.again = True
                 i += 1
-            elif tok in _NUMBER_WORDS and nxt in _UNIT_WORDS:
-                self.interval, self.freq = _NUMBER_WORDS[tok], _UNIT_WORDS[nxt]
+            elif tok in _OTHER and prev in _STARTERS:
+                self.interval = 2
+            elif (tok.isdigit() or tok in _NUMBER_WORDS) and nxt in _UNIT_WORDS:
+                count = int(tok) if tok.isdigit() else _NUMBER_WORDS[tok]
+                freq, unit = _UNIT_WORDS[nxt]
+                if not 1 <= count <= 99:
+                    return False
+                self.freq, self.interval, self.content = freq, count * unit, True
                 i += 1
-            elif tok in _UNIT_WORDS:
-                self.freq = _UNIT_WORDS[tok]
+            elif tok in _UNIT_WORDS and _UNIT_WORDS[tok][0] == MONTHLY and self.of_month:
+                pass  # "the 1st of the month", «последний день месяца»: the day says it
+            elif tok in _UNIT_WORDS and (
+                prev in _STARTERS or prev in _OTHER or (prev in ("в", "a", "per") and (
+                    prev2 in ("раз", "once")))
+            ):
+                self.freq, unit = _UNIT_WORDS[tok]
+                self.interval *= unit
+                self.content = True
             elif tok in _WEEKDAY_WORDS:
                 self.weekdays.append(_DAYS[_WEEKDAY_WORDS[tok]])
+                self.content = True
+            elif tok in _WEEKDAY_PLURALS:
+                self.weekdays.append(_DAYS[_WEEKDAY_PLURALS[tok]])
+                self.again = self.content = True
             elif tok in _WORKDAY_WORDS:
-                if tok == "working" and nxt == "day":
+                if tok == "working" and nxt in ("day", "days"):
                     i += 1
                 self.weekdays.extend(_WORKDAYS)
+                self.again = self.content = True
             elif tok in ("последний", "last") and nxt in ("рабочий", "working", "workday"):
-                self.last_workday = True
+                self.last_workday = self.again = self.content = self.of_month = True
                 i += 2 if nxt in ("рабочий", "working") and i + 2 < len(toks) else 1
-            elif tok in ("последний", "last") and nxt in ("день", "day"):
-                self.monthday = -1
+            elif tok in ("последний", "последнего", "last") and nxt in ("день", "day", "числа"):
+                self.monthday, self.content, self.of_month = -1, True, True
                 i += 1
+            elif tok in _MONTH_WORDS:
+                self.month, self.content = _MONTH_WORDS[tok], True
+                if nxt.isdigit() and 1 <= int(nxt) <= 31 and self.monthday is None:
+                    self.monthday = int(nxt)  # "March 15"
+                    i += 1
+            elif tok in _FIRST:
+                self.monthday, self.content, self.of_month = 1, True, True
+            elif (ordinal := _ORDINAL.match(tok)) and 1 <= int(ordinal.group(1)) <= 31:
+                self.monthday, self.content = int(ordinal.group(1)), True
+                self.of_month = True
+            elif tok.isdigit() and 1 <= int(tok) <= 31 and (
+                nxt in ("числа", "число") or nxt in _MONTH_WORDS or prev == "the"
+            ):
+                self.monthday, self.content = int(tok), True
+                self.of_month = True
             elif (clock := _CLOCK.match(tok)) and (
-                clock.group(2) or clock.group(3) or (i > 0 and toks[i - 1] in ("в", "во", "at"))
+                clock.group(2) or clock.group(3) or prev in ("в", "во", "at")
             ):
                 hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
                 meridiem = clock.group(3)
@@ -138,78 +250,135 @@ class _RuleBuilder:
                     hour += 12  # "в 5" is 17:00, as in one-off tasks
                 if hour > 23 or minute > 59 or self.hour is not None:
                     return False
-                self.hour, self.minute = hour, minute
-            elif (ordinal := _ORDINAL.match(tok)) and 1 <= int(ordinal.group(1)) <= 31:
-                self.monthday = int(ordinal.group(1))
+                self.hour, self.minute, self.content = hour, minute, True
             elif tok in ("утра", "am", "morning", "утром", "часов", "часа", "час"):
                 pass
             elif tok in ("вечера", "pm", "вечером") and self.hour is not None and self.hour < 12:
                 self.hour += 12
+            elif tok in _FILLERS:
+                pass
             else:
                 return False
             i += 1
         return True
 
-    def build(self, start: date, morning_hour: int) -> rrule | None:
-        freq = self.freq
+    def _freq(self) -> int | None:
+        if self.month is not None and self.monthday is not None:
+            return YEARLY if self.freq in (None, YEARLY) else None
         if self.last_workday or self.monthday is not None:
-            freq = MONTHLY
-        elif self.weekdays and freq in (None, DAILY):
-            freq = WEEKLY
-        if freq is None:
+            return self.freq if self.freq in (MONTHLY, YEARLY) else MONTHLY
+        if self.weekdays and self.freq in (None, DAILY, WEEKLY):
+            return WEEKLY
+        return self.freq
+
+    def build(self, now_local: datetime, morning_hour: int) -> rrule | None:
+        freq = self._freq()
+        if freq is None or not self.again:
             return None
+        if self.weekdays and freq != WEEKLY:
+            return None  # "monthly on Friday": which Friday? Not guessed.
         hour = morning_hour if self.hour is None else self.hour
-        dtstart = datetime.combine(start, time(hour, self.minute))
+        start = now_local.date()
         kwargs: dict[str, object] = {
-            "dtstart": dtstart,
-            "interval": self.interval,
             "byhour": hour,
             "byminute": self.minute,
             "bysecond": 0,
         }
         if self.last_workday:
             kwargs.update(byweekday=_WORKDAYS, bysetpos=-1)
+        elif freq == YEARLY:
+            kwargs["bymonth"] = self.month or start.month
+            kwargs["bymonthday"] = self.monthday or start.day
         elif freq == MONTHLY:
             kwargs["bymonthday"] = self.monthday if self.monthday is not None else start.day
         elif self.weekdays:
             kwargs["byweekday"] = tuple(dict.fromkeys(self.weekdays))
         elif freq == WEEKLY:
             kwargs["byweekday"] = _DAYS[start.weekday()]
-        return rrule(freq, **kwargs)  # type: ignore[arg-type]
+        dtstart = datetime.combine(start, time(hour, self.minute))
+        if self.interval > 1:
+            # "every 2 weeks on Tuesday" said on Thursday: the nearest Tuesday, then every
+            # other one (not the Tuesday of the week after next).
+            first = rrule(freq, dtstart=dtstart, **kwargs).after(  # type: ignore[arg-type]
+                now_local.replace(tzinfo=None), inc=True
+            )
+            if first is None:
+                return None
+            dtstart = first
+        return rrule(freq, dtstart=dtstart, interval=self.interval, **kwargs)  # type: ignore[arg-type]
+
+
+def _match(
+    toks: list[str],
+    block: Sequence[int],
+    adjective: int | None,
+    now_local: datetime,
+    hour: int,
+) -> rrule | None:
+    builder = _RuleBuilder()
+    if adjective is not None and adjective not in block:
+        found = _adjective(toks[adjective])
+        assert found is not None
+        builder.frequency(found)
+    if not builder.read([toks[i] for i in block]):
+        return None
+    if not builder.content and len(block) > 0:
+        return None  # fillers only ("в", "on the"), or «ежемесячный» with no day or time
+    return builder.build(now_local, hour)
 
 
 def split_recurrence(
     text: str, *, tz: ZoneInfo, now: datetime, morning_hour: int = 10
 ) -> RecurrenceMatch | None:
-    """Task text with a schedule at its end ("отчёт каждый понедельник в 9"), or None."""
-    words = text.split()
+    """Task text with a schedule at its end ("отчёт каждый понедельник в 9") or start
+    ("каждую пятницу в 5 отчёт"), a frequency word anywhere ("weekly call on Monday"),
+    or None when the text does not say the task repeats."""
+    words = text.replace("раз в две недели", "раз-в-две-недели").split()
     toks = _tokens(text)
-    for anchor, tok in enumerate(toks):
-        if tok not in _STARTERS and tok not in ("последний", "last"):
+    if len(words) != len(toks):
+        return None
+    now_local = now.astimezone(tz)
+    adjective = next(
+        (index for index, tok in enumerate(toks) if _adjective(tok) is not None), None
+    )
+
+    def rest_of(kept: range) -> str:
+        return " ".join(
+            words[i] for i in kept if i != adjective
+        ).strip(" ,-—:")
+
+    # The schedule at the end, as long as it can be: "report on the 1st of every month".
+    for first in range(len(toks)):
+        rule = _match(toks, range(first, len(toks)), adjective, now_local, morning_hour)
+        if rule is not None:
+            return RecurrenceMatch(str(rule), rest_of(range(first)), " ".join(words[first:]))
+    # Or at the start: "каждую пятницу в 17 отчёт", and its day or time may close the
+    # text: «раз в месяц сверка 5 числа».
+    for end in range(len(toks) - 1, 0, -1):
+        rule = _match(toks, range(end), adjective, now_local, morning_hour)
+        if rule is None:
             continue
-        if tok == "по" and (anchor + 1 >= len(toks) or (
-            toks[anchor + 1] not in _WORKDAY_WORDS and toks[anchor + 1] not in _WEEKDAY_WORDS
-        )):
-            continue
-        # The phrase may open a little before its keyword: "1 числа каждого месяца".
-        for first in range(max(0, anchor - 2), anchor + 1):
-            builder = _RuleBuilder()
-            if not builder.read(toks[first:]):
-                continue
-            rule = builder.build(now.astimezone(tz).date(), morning_hour)
-            if rule is None:
-                continue
-            rest = " ".join(words[:first]).rstrip(" ,-—:")
-            return RecurrenceMatch(str(rule), rest, " ".join(words[first:]))
-    # Or at the start: "каждую пятницу в 17 отчёт".
-    if toks and toks[0] in _STARTERS:
-        for end in range(len(toks) - 1, 0, -1):
-            builder = _RuleBuilder()
-            if builder.read(toks[:end]):
-                rule = builder.build(now.astimezone(tz).date(), morning_hour)
-                if rule is not None:
-                    rest = " ".join(words[end:]).lstrip(" ,-—:")
-                    return RecurrenceMatch(str(rule), rest, " ".join(words[:end]))
+        for first in range(end + 1, len(toks)):
+            both = [*range(end), *range(first, len(toks))]
+            whole = _match(toks, both, adjective, now_local, morning_hour)
+            if whole is not None:
+                return RecurrenceMatch(
+                    str(whole), rest_of(range(end, first)),
+                    " ".join([*words[:end], "…", *words[first:]]),
+                )
+        return RecurrenceMatch(
+            str(rule), rest_of(range(end, len(toks))), " ".join(words[:end])
+        )
+    # A frequency alone: «ежемесячно счёт», "call Ivan weekly" (an adverb, not «ежемесячный
+    # отчёт за ноябрь», a report about a month, nor "send the weekly report").
+    if adjective is not None and toks[adjective] in _ADVERBS and (
+        toks[adjective].startswith("еже") or adjective in (0, len(toks) - 1)
+    ):
+        rule = _match(toks, range(0), adjective, now_local, morning_hour)
+        if rule is not None:
+            return RecurrenceMatch(
+                str(rule), rest_of(range(len(toks))), words[adjective]
+            )
     return None
 
 
@@ -229,8 +398,25 @@ def is_occurrence(rule_text: str, wall: datetime) -> bool:
     return rrulestr(rule_text).after(wall - timedelta(seconds=1), inc=False) == wall
 
 
+def _weekday_plural(code: str) -> str:
+    """'Mondays' / «понедельникам» (for «по понедельникам»)."""
+    names = {
+        "MO": _("Mondays"), "TU": _("Tuesdays"), "WE": _("Wednesdays"),
+        "TH": _("Thursdays"), "FR": _("Fridays"), "SA": _("Saturdays"), "SU": _("Sundays"),
+    }
+    return names[code]
+
+
+def _joined(items: list[str]) -> str:
+    if len(items) < 2:
+        return "".join(items)
+    return _("{first} and {last}").format(first=", ".join(items[:-1]), last=items[-1])
+
+
 def describe(rule_text: str, locale: str) -> str:
-    """A short human description: "every Monday at 09:00", "каждый месяц, 1-го, в 10:00"."""
+    """What the user sees: "every week: Monday at 09:00", "every 2 weeks on Thursdays at
+    10:00" / «раз в 2 недели по четвергам в 10:00», "every 3 months (quarterly) on day 1",
+    "every year on 15 March at 10:00" / «каждый год 15 марта в 10:00»."""
     rule = rrulestr(rule_text)
     parts = str(rule).split("RRULE:", 1)[1].split(";")
     fields = dict(part.split("=", 1) for part in parts)
@@ -240,24 +426,51 @@ def describe(rule_text: str, locale: str) -> str:
     days = fields.get("BYDAY", "")
     if fields.get("BYSETPOS") == "-1":
         return _("last working day of the month at {time}").format(time=at)
+    if freq == "YEARLY":
+        yearly = date(2028, int(fields.get("BYMONTH", "1")), int(fields.get("BYMONTHDAY", "1")))
+        shown = str(format_date(yearly, "d MMMM", locale=locale))
+        if interval > 1:
+            return ngettext(
+                "every {count} year on {date} at {time}",
+                "every {count} years on {date} at {time}",
+                interval,
+            ).format(count=interval, date=shown, time=at)
+        return _("every year on {date} at {time}").format(date=shown, time=at)
     if freq == "MONTHLY":
         day = int(fields.get("BYMONTHDAY", "1"))
+        if interval > 1:
+            quarterly = " (" + _("quarterly") + ")" if interval == 3 else ""
+            where = (
+                _("on the last day") if day == -1 else _("on day {day}").format(day=day)
+            )
+            return ngettext(
+                "every {count} month{quarterly} {where} at {time}",
+                "every {count} months{quarterly} {where} at {time}",
+                interval,
+            ).format(count=interval, quarterly=quarterly, where=where, time=at)
         if day == -1:
             return _("last day of the month at {time}").format(time=at)
         return _("every month on day {day} at {time}").format(day=day, time=at)
-    if freq == "WEEKLY" and days == "MO,TU,WE,TH,FR":
+    if freq == "WEEKLY" and days == "MO,TU,WE,TH,FR" and interval == 1:
         return _("on working days at {time}").format(time=at)
     if freq == "WEEKLY":
+        codes = [code for code in ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+                 if code in days.split(",")]
+        if interval > 1:
+            return ngettext(
+                "every {count} week on {days} at {time}",
+                "every {count} weeks on {days} at {time}",
+                interval,
+            ).format(count=interval, days=_joined([_weekday_plural(c) for c in codes]),
+                     time=at)
         names = ", ".join(
             str(format_date(date(2026, 11, 23) + timedelta(days=index), "EEEE", locale=locale))
             for index, code in enumerate(("MO", "TU", "WE", "TH", "FR", "SA", "SU"))
-            if code in days.split(",")
+            if code in codes
         )
-        if interval > 1:
-            return _("every {count} weeks: {days} at {time}").format(
-                count=interval, days=names, time=at
-            )
         return _("every week: {days} at {time}").format(days=names, time=at)
     if interval > 1:
-        return _("every {count} days at {time}").format(count=interval, time=at)
+        return ngettext(
+            "every {count} day at {time}", "every {count} days at {time}", interval
+        ).format(count=interval, time=at)
     return _("every day at {time}").format(time=at)

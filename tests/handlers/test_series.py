@@ -127,3 +127,56 @@ async def test_series_buttons_of_another_user_are_refused(
     assert "This button is no longer valid." in replies.alerts
     assert (await storage.series.get(USER_ID, series.id)) is not None
     assert await storage.tasks.get_by_number(USER_ID, 1) is not None
+
+
+async def test_schedules_as_people_type_them(chat: ChatHarness, storage: Storage) -> None:
+    weekly = await chat.send("/task weekly call on Monday")
+    assert "“call” — every week: Monday at 10:00" in weekly.text  # not today, a Thursday
+    assert "Next: Mon 30 Nov, 10:00" in weekly.text
+    monthly = await chat.send("/task monthly report on the 1st")
+    assert "“report” — every month on day 1 at 10:00" in monthly.text
+    assert "Next: Tue 1 Dec, 10:00" in monthly.text
+    whole = await chat.send("/task report on the 1st of every month")
+    assert "“report” — every month on day 1 at 10:00" in whole.text
+    fortnight = await chat.send("/task созвон раз в две недели по четвергам")
+    assert "every 2 weeks on Thursdays at 10:00" in fortnight.text
+    assert "Next: Thu 3 Dec, 10:00" in fortnight.text
+    other = await chat.send("/task sync every other Friday at 11:00")
+    assert "every 2 weeks on Fridays at 11:00" in other.text
+    quarterly = await chat.send("/task сверка каждые 3 месяца 1-го числа")
+    assert "every 3 months (quarterly) on day 1 at 10:00" in quarterly.text
+    yearly = await chat.send("/task поздравить каждый год 15 марта")
+    assert "every year on 15 March at 10:00" in yearly.text
+    assert "Next: Mon 15 Mar 2027, 10:00" in yearly.text
+    assert len(await storage.series.list_live(USER_ID)) == 7
+
+
+async def test_russian_labels_follow_the_rule(chat: ChatHarness) -> None:
+    await chat.send("/lang ru")
+    replies = await chat.send("/task созвон раз в 2 недели по четвергам в 11")
+    assert "раз в 2 недели по четвергам в 11:00" in replies.text
+    quarterly = await chat.send("/task отчёт ежеквартально 5 числа")
+    assert "раз в 3 месяца (ежеквартально), 5-го числа, в 10:00" in quarterly.text
+    yearly = await chat.send("/task продлить домен ежегодно 1 апреля")
+    assert "каждый год 1 апреля в 10:00" in yearly.text
+
+
+async def test_the_last_day_of_the_month_once_is_not_a_series(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    replies = await chat.send("/task акт в последний день месяца")
+    assert "🔁" not in replies.text
+    assert await storage.series.list_live(USER_ID) == []
+
+
+async def test_the_cadence_prompts_own_example_is_a_schedule(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/lang ru")
+    await chat.send("/newclient Ромашка")
+    prompt = await chat.press("Отчёты")
+    assert "ежемесячный отчёт 1-го числа" in prompt.text
+    replies = await chat.send("ежемесячный отчёт 1-го числа")
+    assert "каждый месяц, 1-го числа, в 10:00" in replies.text
+    [series] = await storage.series.list_live(USER_ID)
+    assert series.text == "отчёт"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.clock import FrozenClock
 from storage.interfaces import Storage
 from storage.models import WorkingHours
@@ -82,9 +84,11 @@ async def test_russian_days_in_russian(chat: ChatHarness) -> None:
     assert "пн–сб" in replies.text
 
 
-async def _moments(storage: Storage) -> list[tuple[int, object, list[tuple[str, object]]]]:
+Moments = list[tuple[int, datetime | None, list[tuple[str, datetime]]]]
+
+
+async def _moments(storage: Storage) -> Moments:
     """Every open task's due moment and its pending reminders, as stored (UTC)."""
-    from datetime import UTC, datetime
 
     found = []
     since = datetime(2000, 1, 1, tzinfo=UTC)
@@ -99,8 +103,6 @@ async def _moments(storage: Storage) -> list[tuple[int, object, list[tuple[str, 
 async def test_tz_there_and_back_restores_every_moment(
     chat: ChatHarness, storage: Storage, clock: FrozenClock
 ) -> None:
-    from datetime import UTC, datetime
-
     # 23:23 in Moscow; a task at 02:02 tonight, a call tomorrow, a weekly series at 09:00.
     clock.set(datetime(2026, 11, 26, 20, 23, tzinfo=UTC))
     await chat.send("/task check the backup 27.11 02:02")
