@@ -253,10 +253,10 @@ _PHRASES: Final = _phrases(
         # parts of the day
         _EOD: "конца дня,концу дня,конце дня,конца рабочего дня,концу рабочего дня,"
         "конце рабочего дня,end of day,end of the day,end of business,close of business",
-        _MORNING: "до обеда,первой половине дня,before lunch",
+        _MORNING: "с утра,до обеда,первой половине дня,before lunch,first thing",
         _LUNCH: "в обед,at lunch,at lunchtime",
         _AFTERNOON: "после обеда,второй половине дня,after lunch",
-        _EVENING: "к вечеру",
+        _EVENING: "к вечеру,ближе к вечеру",
         # about time, but no moment: the bot asks
         _ASK: "на днях,скоро,soon,как-нибудь,когда-нибудь,sometime,на неделе,на этой неделе,"
         "this week,в течение недели,в начале недели,в начале месяца,"
