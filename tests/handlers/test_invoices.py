@@ -183,3 +183,236 @@ async def test_confirmation_describes_the_configured_ladder(make_chat: MakeChat)
         "Напоминания об оплате: в день оплаты, через 1 день, через 5 дней, пока счёт не оплачен."
         in replies.text
     )
+
+
+# Amounts as account managers type them: the reply shows what was understood.
+@pytest.mark.parametrize(
+    ("amount", "shown", "stored"),
+    [
+        ("1,5к", "₽1,500", (150_000, "RUB")),
+        ("150к", "₽150,000", (15_000_000, "RUB")),
+        ("150000р", "₽150,000", (15_000_000, "RUB")),
+        ("€300", "€300", (30_000, "EUR")),
+        ("$2,500", "$2,500", (250_000, "USD")),
+        ("2.5k", "₽2,500", (250_000, "RUB")),
+        ("1.500", "₽1,500", (150_000, "RUB")),
+        ("USD 100", "$100", (10_000, "USD")),
+        ("1,5 тыс. руб.", "₽1,500", (150_000, "RUB")),
+    ],
+)
+async def test_amounts_as_people_type_them(
+    chat: ChatHarness, storage: Storage, amount: str, shown: str, stored: tuple[int, str]
+) -> None:
+    await chat.send("/newclient Acme")
+    replies = await chat.send(f"/invoice Acme {amount} due 01.12")
+    assert f"<b>{shown}</b>" in replies.text
+    assert "due Tue 1 December" in replies.text
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and (invoice.amount_minor, invoice.currency) == stored
+    assert invoice.note is None
+
+
+async def test_unknown_currency_code_is_named_and_nothing_is_saved(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    replies = await chat.send("/invoice Acme 100 XYZ due 10.12")
+    assert "I do not know the currency “XYZ”" in replies.text
+    assert await storage.invoices.unpaid(USER_ID) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "Acme 100 usd #45 due 10.12",
+        "Acme 100 #45 due on 10.12",
+        "Acme 100 #45 оплата до 10.12",
+        "Acme 100 срок 10.12 #45",
+        "Acme 100 до 10.12 #45",
+        "Acme 100 #45 срок оплаты 10.12",
+    ],
+)
+async def test_the_due_date_is_read_wherever_it_stands(
+    chat: ChatHarness, storage: Storage, args: str
+) -> None:
+    await chat.send("/newclient Acme")
+    replies = await chat.send(f"/invoice {args}")
+    assert "due Thu 10 December, in 14 d" in replies.text
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.note == "#45"
+    assert invoice.due_at == moscow(12, 10, 10)
+
+
+async def test_a_word_like_due_later_in_the_note_stays_in_the_note(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/invoice Acme 100 аванс до старта работ")
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.note == "аванс до старта работ"
+
+
+async def test_a_promise_keeps_the_original_due_date(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/invoice Acme 120 000 due 20.11")
+    await chat.press("🤝 Promised…")
+    moved = await chat.send("10.12")
+    assert "due Fri 20 November · 🤝 promised for Thu 10 December, in 14 d" in moved.text
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None
+    assert invoice.due_at == moscow(11, 20, 10) and invoice.promised_at == moscow(12, 10, 10)
+    listing = await chat.send("/invoices")
+    assert "due Fri 20 November · 🤝 promised for Thu 10 December, in 14 d" in listing.text
+    card = await chat.send("/invoice I1")
+    assert "due Fri 20 November · 🤝 promised for Thu 10 December" in card.text
+
+
+async def test_currency_follows_the_user(chat: ChatHarness, storage: Storage) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/tz America/New_York")
+    first = await chat.send("/invoice Acme 100")
+    assert "<b>$100</b>" in first.text
+    assert "USD" in (await chat.send("/currency")).text
+    chosen = await chat.send("/currency €")
+    assert "Your currency: EUR" in chosen.text and "Chosen by you" in chosen.text
+    second = await chat.send("/invoice Acme 100")
+    assert "<b>€100</b>" in second.text
+    await chat.send("/currency auto")
+    third = await chat.send("/invoice Acme 2.5k")
+    assert "<b>$2,500</b>" in third.text
+    unknown = await chat.send("/currency XYZ")
+    assert "I do not know the currency “XYZ”" in unknown.text
+    stored = [await storage.invoices.get_by_number(USER_ID, n) for n in (1, 2, 3)]
+    assert [i.currency for i in stored if i is not None] == ["USD", "EUR", "USD"]
+
+
+async def test_a_russian_user_in_moscow_gets_roubles_shown_in_russian(
+    chat: ChatHarness,
+) -> None:
+    await chat.send("/lang ru")
+    await chat.send("/newclient Acme")
+    replies = await chat.send("/invoice Acme 1,5к")
+    assert "1\u00a0500\u202f₽" in replies.text
+
+
+async def test_paid_can_be_undone_and_the_ladder_comes_back(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/invoice Acme 120 000 due 01.12")
+    await chat.press("½ Partly")
+    await chat.send("50 000")
+    await chat.send("/invoice I1")
+    await chat.press("✅ Paid")
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.status is InvoiceStatus.PAID
+    assert invoice.task_id is not None
+    assert await storage.reminders.pending_for_task(USER_ID, invoice.task_id) == []
+    undone = await chat.press("↩️ Not paid")
+    assert "I1 is unpaid again." in undone.alerts
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.status is InvoiceStatus.UNPAID
+    assert invoice.paid_minor == 5_000_000 and invoice.paid_at is None  # the part stays
+    assert invoice.task_id is not None
+    task = await storage.tasks.get(USER_ID, invoice.task_id)
+    assert task is not None and task.status.value == "open"
+    assert await storage.reminders.pending_for_task(USER_ID, invoice.task_id)
+    # The same by command.
+    await chat.send("/invoice I1 paid")
+    by_command = await chat.send("/invoice I1 unpaid")
+    assert "paid ₽50,000 of ₽120,000" in by_command.text
+
+
+async def test_edit_amount_due_date_and_note(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/invoice Acme 120 000 due 01.12 #45")
+    await chat.press("✏️ Amount")
+    amount = await chat.send("150к")
+    assert "<b>₽150,000</b>" in amount.text
+    await chat.press("📅 Due date")
+    due = await chat.send("10.12")
+    assert "due Thu 10 December, in 14 d" in due.text
+    await chat.press("📝 Note")
+    note = await chat.send("#46 for December")
+    assert "#46 for December" in note.text
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.task_id is not None
+    assert (invoice.amount_minor, invoice.due_at, invoice.note) == (
+        15_000_000, moscow(12, 10, 10), "#46 for December"
+    )
+    task = await storage.tasks.get(USER_ID, invoice.task_id)
+    assert task is not None and task.text == "Collect payment: invoice I1, ₽150,000"
+    planned = await storage.reminders.pending_for_task(USER_ID, invoice.task_id)
+    assert [r.fire_at for r in planned] == [
+        moscow(12, 7, 10), moscow(12, 10, 10), moscow(12, 14, 9), moscow(12, 17, 10)
+    ]
+    # By command, in Russian words too.
+    await chat.send("/invoice I1 сумма $2,000")
+    await chat.send("/invoice I1 срок 15.12")
+    await chat.send("/invoice I1 note -")
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None
+    assert (invoice.amount_minor, invoice.currency, invoice.due_at, invoice.note) == (
+        200_000, "USD", moscow(12, 15, 10), None
+    )
+
+
+async def test_amount_below_what_was_paid_is_refused(chat: ChatHarness) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/invoice Acme 120 000")
+    await chat.press("½ Partly")
+    await chat.send("50 000")
+    refused = await chat.send("/invoice I1 amount 40 000")
+    assert "₽50,000 has already been paid" in refused.text
+
+
+async def test_delete_asks_first_then_takes_the_reminders_too(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/invoice Acme 120 000 due 01.12")
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.task_id is not None
+    asked = await chat.press("🗑 Delete")
+    assert "Delete invoice I1 (Acme, ₽120,000) and its payment reminders?" in asked.text
+    assert await storage.invoices.get_by_number(USER_ID, 1) is not None
+    deleted = await chat.press("Yes, delete")
+    assert "Invoice I1 (Acme) is deleted." in deleted.text
+    assert await storage.invoices.get_by_number(USER_ID, 1) is None
+    assert await storage.reminders.pending_for_task(USER_ID, invoice.task_id) == []
+    assert await storage.tasks.get(USER_ID, invoice.task_id) is None  # deleted with it
+    assert "No unpaid invoices" in (await chat.send("/invoices")).text
+
+
+async def test_every_unpaid_invoice_is_reachable_with_buttons(chat: ChatHarness) -> None:
+    await chat.send("/newclient Acme")
+    for day in range(1, 24):
+        await chat.send(f"/invoice Acme {day}00 due {day:02d}.12")
+    first = await chat.send("/invoices")
+    assert "Unpaid invoices: 23" in first.text
+    reachable: set[str] = set()
+    for _page in range(3):
+        _message, found = chat.last_keyboard()
+        reachable |= {text.split()[-1] for text, _ in found if text.startswith("✅ Paid")}
+        if any(text == "▶️" for text, _ in found):
+            await chat.press("▶️")
+    assert reachable == {f"I{n}" for n in range(1, 24)}
+    _message, found = chat.last_keyboard()
+    assert "3/3" in [text for text, _ in found]
+
+
+async def test_invoices_of_one_client(chat: ChatHarness) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/newclient Вектор")
+    await chat.send("/invoice Acme 100 due 01.12")
+    await chat.send("/invoice Вектор 200 due 02.12")
+    only = await chat.send("/invoices вектор")
+    assert "Unpaid invoices: 1" in only.text and "Вектор" in only.text
+    assert "Acme" not in only.text
+    assert "No client “Nobody”" in (await chat.send("/invoices Nobody")).text
+    await chat.send("/invoice I2 paid")
+    assert "No unpaid invoices for Вектор" in (await chat.send("/invoices Вектор")).text
