@@ -33,6 +33,11 @@ not if-chains. The rules an account manager relies on (README, "How dates are re
   after?) are not guessed: the bot asks, with quick picks.
 * Slash dates follow the user's language: 10/12 is 10 December for Russian, October 12 for
   English; with no language known, a slash date that reads both ways is asked about.
+* Task text may carry its moment at the end, the start, or -- when it cannot be ordinary words
+  (a clock time, a date, "завтра", a weekday spelled out) and is ahead -- the middle. A date
+  after "от"/"за"/"dated" is a document's date ("счёт от 25.11"), never the task's.
+* "в последний день месяца" / "last day of the month" is a one-off date here; schedules ("every
+  month on the last day") belong to bot/services/recurrence.py.
 
 All calendar math happens in the user's zone; results are aware UTC datetimes.
 """
