@@ -129,18 +129,18 @@ async def test_storage_failure_is_reported_not_silent(
     assert "try again" in replies.text.lower()
 
 
-async def test_timezone_change_keeps_local_times_of_upcoming_tasks(
+async def test_timezone_change_keeps_the_moment_of_upcoming_tasks(
     chat: ChatHarness, storage: Storage
 ) -> None:
     await chat.send("/task call Ivan tomorrow 10am")  # 10:00 in Moscow, the default
     replies = await chat.send("/tz Berlin")
     assert "Europe/Berlin (UTC+01:00, 12:37)" in replies.text
-    assert "Upcoming tasks keep their local times: 1." in replies.text
+    assert "Tasks keep their moments, now shown in this zone's time." in replies.text
     card = await chat.send("/edit 1")
-    assert "Fri 27 Nov, 10:00" in card.text
+    assert "Fri 27 Nov, 08:00" in card.text  # the same moment, on Berlin's clock
     task = await storage.tasks.get_by_number(USER_ID, 1)
     assert task is not None and task.due_at is not None
-    assert task.due_at.hour == 9  # 10:00 in Berlin is 09:00 UTC
+    assert task.due_at.hour == 7  # 10:00 in Moscow is 07:00 UTC, as it was
     [due] = [r for r in await storage.reminders.pending_for_task(USER_ID, task.id)
              if r.purpose.value == "due"]
     assert due.fire_at == task.due_at
