@@ -319,3 +319,13 @@ async def test_tomorrow_just_after_midnight_is_asked_with_this_morning_offered(
     task = await storage.tasks.get_by_number(USER_ID, 1)
     assert task is not None
     assert task.due_at == datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+
+
+async def test_the_last_day_of_the_month_is_a_one_off_date(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    replies = await chat.send("/task send the act last day of the month")
+    assert "“send the act” — Mon 30 Nov, 10:00" in replies.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None
+    assert task.due_at == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
