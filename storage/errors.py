@@ -50,3 +50,13 @@ class SchemaTooNewError(DatabaseUnusableError):
 
 class DatabaseInUseError(DatabaseUnusableError):
     """Another process (a running bot, a restore) holds the database."""
+
+
+class OpenAlertLimitError(StorageError):
+    """An intake address has as many open alerts as it may: no new one was stored (a repeat
+    of an open one is still counted)."""
+
+    def __init__(self, address: str, open_count: int) -> None:
+        super().__init__(address, open_count)
+        self.address = address
+        self.open_count = open_count

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.callbacks import AlertAction
 from bot.services.alert_routing import StepRole
@@ -16,6 +17,9 @@ from bot.services.render import channel_label, format_clock, format_moment, quot
 from storage.models import Alert, AlertEvent, AlertSeverity, AlertSource, AlertState, Client
 
 ALERT_TEXT_LIMIT = 1500
+# A summary of pages that piled up for one person lists this many, and counts the rest.
+SUMMARY_LINES = 15
+SUMMARY_CHARS = 3000  # of lines listed: the message stays well under Telegram's 4096
 
 
 def alert_ref(alert: Alert, client: Client | None) -> str:
@@ -210,3 +214,38 @@ def alert_list_line(
             )
         )
     return " · ".join(parts)
+
+
+def alert_summary_line(alert: Alert, client: Client | None) -> str:
+    """'🚨 A12 · Acme · site is down' (escaped), for a summary of several pages."""
+    icon = "🚨" if alert.severity is AlertSeverity.URGENT else "⚠️"
+    return f"{icon} {alert_ref(alert, client)} · {html.quote(shorten(alert.text, 80))}"
+
+
+def alert_summary(lines: Sequence[str]) -> str:
+    """One message standing for several alert messages that came for one person at once
+    (Telegram takes one message a second per chat): the first few, the count of the rest,
+    and where to answer them. The lines are HTML already."""
+    # Lines are HTML: cutting one could split an entity, so whole lines are left out.
+    shown: list[str] = []
+    budget = SUMMARY_CHARS
+    for line in lines[:SUMMARY_LINES]:
+        if len(line) > budget:
+            break
+        shown.append(line)
+        budget -= len(line) + 1
+    parts = [
+        "🚨 " + html.bold(
+            ngettext(
+                "{count} alert message for you at once:",
+                "{count} alert messages for you at once:",
+                len(lines),
+            ).format(count=len(lines))
+        ),
+        *shown,
+    ]
+    rest = len(lines) - len(shown)
+    if rest:
+        parts.append(_("… and {count} more.").format(count=rest))
+    parts.append(_("Answer them in /alerts (📋 opens each one)."))
+    return "\n".join(parts)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hmac
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,8 +26,17 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.i18n import pick_language
-from bot.sender import Outcome, Priority, Sender
-from bot.services.alert_render import alert_keyboard, alert_ref, alert_text, names, role_label
+from bot.sender import Delivery, Outcome, Priority, Sender
+from bot.services.alert_outbox import Page, PageOutbox
+from bot.services.alert_render import (
+    alert_keyboard,
+    alert_ref,
+    alert_summary,
+    alert_summary_line,
+    alert_text,
+    names,
+    role_label,
+)
 from bot.services.alert_routing import AlertRouter, Step
 from bot.services.reminder_plan import next_working_start
 from bot.services.timezones import user_zone
@@ -50,7 +60,14 @@ SNOOZE = timedelta(minutes=15)
 STALE_CLAIM = timedelta(minutes=2)
 RETRY_AFTER_ERROR = timedelta(seconds=30)
 IDLE_CHECK_SECONDS = 30.0
+# Steps in flight renew their claims this often, well inside STALE_CLAIM.
+RENEW_CLAIMS = timedelta(seconds=30)
 CLAIM_BATCH = 50
+LANE_STEPS = 20  # steps of one scope and owner preparing at a time (AlertEngine._step)
+# The running step's "my pages are queued" call (PageOutbox.expect), for _page and the rest.
+_ARRIVED: contextvars.ContextVar[Callable[[], None]] = contextvars.ContextVar(
+    "alert_step_arrived", default=lambda: None
+)
 TEXT_LIMIT = 2000
 CLIENT_LIMIT = 200
 DEDUP_KEY_LIMIT = 200
@@ -102,6 +119,12 @@ class AnswerResult:
     alert: Alert | None = None
 
 
+@dataclass(eq=False, slots=True)
+class _Lane:
+    slots: asyncio.Semaphore
+    users: int = 0
+
+
 class AlertEngine:
     """Pages, repeats, escalates, re-triggers; renders each message for its recipient."""
 
@@ -126,9 +149,16 @@ class AlertEngine:
         self._clock = clock
         self._settings = settings
         self.router = AlertRouter(users, teams)
-        self._lock = asyncio.Lock()
+        # Pages to one person go one at a time; a pile-up goes as one summary message.
+        self._outbox = PageOutbox(sender, self._render_summary)
+        self._lock = asyncio.Lock()  # one claimer at a time; steps run side by side
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        # Steps in flight (each an alert claimed under a token), and when claims were renewed.
+        self._steps: set[asyncio.Task[None]] = set()
+        self._tokens: dict[str, int] = {}
+        self._lanes: dict[tuple[str, int | None], _Lane] = {}
+        self._renewed_at: datetime | None = None
         # Alerts whose pages are being refreshed for a duplicate -> another one came meanwhile.
         self._recount: dict[int, bool] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -145,9 +175,10 @@ class AlertEngine:
         self._loop_task = asyncio.create_task(self._run_forever(), name="alert-engine")
 
     async def stop(self) -> None:
-        for task in list(self._background):
+        for task in [*self._background, *self._steps]:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*self._background, *self._steps, return_exceptions=True)
+        await self._outbox.stop()
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -158,8 +189,10 @@ class AlertEngine:
         while True:
             self._wake.clear()
             try:
-                await self.run_due()
-                upcoming = await self._alerts.next_at()
+                await self._start_due()
+                await self._renew_claims()
+                # Alerts whose steps are in flight are not due again: no busy loop on them.
+                upcoming = await self._alerts.next_at(self._clock.now() - STALE_CLAIM)
             except Exception as exc:
                 fault = storage_fault(exc)
                 if fault is None:
@@ -178,30 +211,99 @@ class AlertEngine:
             delay = IDLE_CHECK_SECONDS
             if upcoming is not None:
                 delay = min(delay, max((upcoming - self._clock.now()).total_seconds(), 0.05))
+            if self._steps:
+                delay = min(delay, RENEW_CLAIMS.total_seconds())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     async def run_due(self) -> int:
-        """Act on every alert whose moment has come; returns how many were handled."""
+        """Act on every alert whose moment has come and wait for those steps; returns how
+        many were handled. (The running engine does not wait: see `_start_due`.)"""
+        steps = await self._start_due()
+        await asyncio.gather(*steps, return_exceptions=True)
+        return len(steps)
+
+    async def _start_due(self) -> list[asyncio.Task[None]]:
+        """Claim every due alert and start a step for each, side by side: a step waiting on
+        one person's chat (1 message a second) never holds up another person's page."""
+        claimed: list[tuple[Alert, str]] = []
         async with self._lock:
-            handled = 0
             while True:
                 now = self._clock.now()
                 token = uuid.uuid4().hex
                 batch = await self._alerts.claim_due(now, token, now - STALE_CLAIM, CLAIM_BATCH)
-                if not batch:
-                    return handled
-                for alert in batch:
-                    try:
-                        await self._act(alert, token)
-                    except Exception:
-                        logger.exception("alert %s: step failed; retrying", alert.id)
-                        await self._alerts.release(
-                            alert.id, token, self._clock.now() + RETRY_AFTER_ERROR
-                        )
-                handled += len(batch)
+                claimed += [(alert, token) for alert in batch]
+                if batch:
+                    self._tokens[token] = len(batch)
                 if len(batch) < CLAIM_BATCH:
-                    return handled
+                    break
+        # Started only once all are claimed, so the last one claimed does not wait for
+        # the steps of the first batches to get its claim.
+        started = []
+        for alert, token in claimed:
+            task = asyncio.create_task(self._step(alert, token), name=f"alert-{alert.id}")
+            self._steps.add(task)
+            task.add_done_callback(self._steps.discard)
+            started.append(task)
+        return started
+
+    async def _step(self, alert: Alert, token: str) -> None:
+        # One lane per scope and owner (roughly: whose alerts these are): a flood on one
+        # address prepares LANE_STEPS steps at a time, so another person's step does not
+        # queue for the database behind hundreds of them. A step leaves its lane once its
+        # pages are queued, not when they are delivered.
+        lane_key = (alert.scope, alert.owner_id)
+        lane = self._lanes.get(lane_key)
+        if lane is None:
+            lane = self._lanes[lane_key] = _Lane(asyncio.Semaphore(LANE_STEPS))
+        lane.users += 1
+        queued = self._outbox.expect()
+        in_lane = False
+
+        def arrived() -> None:
+            nonlocal in_lane
+            queued()
+            if in_lane:
+                in_lane = False
+                lane.slots.release()
+
+        _ARRIVED.set(arrived)
+        try:
+            await lane.slots.acquire()
+            in_lane = True
+            await self._act(alert, token)
+        except Exception:
+            logger.exception("alert %s: step failed; retrying", alert.id)
+            try:
+                await self._alerts.release(
+                    alert.id, token, self._clock.now() + RETRY_AFTER_ERROR
+                )
+            except Exception as exc:
+                # The claim goes stale and the alert is taken again after STALE_CLAIM.
+                logger.error("alert %s: could not release its claim: %s", alert.id,
+                             describe(exc))
+        finally:
+            arrived()
+            # Its next moment is saved (or released): the loop looks again at what is due.
+            self.wake()
+            lane.users -= 1
+            if lane.users == 0 and self._lanes.get(lane_key) is lane:
+                del self._lanes[lane_key]
+            left = self._tokens.get(token, 0) - 1
+            if left > 0:
+                self._tokens[token] = left
+            else:
+                self._tokens.pop(token, None)
+
+    async def _renew_claims(self) -> None:
+        """Keep the claims of long steps (a paused sender, a person's pile-up) from going
+        stale, or a second step for the same alert would page it twice."""
+        now = self._clock.now()
+        if self._renewed_at is not None and now - self._renewed_at < RENEW_CLAIMS:
+            return
+        self._renewed_at = now
+        for token in list(self._tokens):
+            await self._alerts.renew_claims(token, now)
 
     # ------------------------------------------------------------------ one step
 
@@ -313,21 +415,25 @@ class AlertEngine:
         now: datetime,
     ) -> None:
         priority = Priority.URGENT if alert.severity is AlertSeverity.URGENT else Priority.NORMAL
-
-        async def one(person: UserProfile) -> None:
+        queued: list[tuple[UserProfile, asyncio.Future[Delivery]]] = []
+        for person in targets:
             tz, locale = self._where(person)
             with self._i18n.context(), self._i18n.use_locale(locale):
-                text = alert_text(alert, client, people, tz, locale, now, header=header())
-                markup = alert_keyboard(alert)
-            delivery = await self._sender.send(
-                person.id, text, reply_markup=markup, priority=priority
-            )
+                page = Page(
+                    text=alert_text(alert, client, people, tz, locale, now, header=header()),
+                    markup=alert_keyboard(alert),
+                    line=alert_summary_line(alert, client),
+                    locale=locale,
+                    priority=priority,
+                )
+            queued.append((person, self._outbox.submit(person.id, page)))
+        _ARRIVED.get()()  # this step's pages are queued: the round may go out
+        for person, future in queued:
+            delivery = await future
             if delivery.outcome is not Outcome.SENT:
                 logger.warning("alert %s: paging %s failed: %s", alert.id, person.id,
                                delivery.error or delivery.outcome)
             await self._alerts.record_page(alert.id, person.id, delivery.message_id, step, now)
-
-        await asyncio.gather(*(one(person) for person in targets))
 
     async def _announce_escalation(
         self, alert: Alert, client: Client | None, told: list[UserProfile], step: Step
@@ -341,8 +447,9 @@ class AlertEngine:
                     people=names([p.display_name for p in step.people]),
                     role=role_label(step.role),
                 )
-            await self._sender.send(person.id, text, priority=Priority.URGENT)
+            await self._outbox.send(person.id, Page(text, None, text, locale))
 
+        _ARRIVED.get()()
         await asyncio.gather(*(one(person) for person in told))
 
     async def _give_up(self, alert: Alert, token: str, chain: list[Step]) -> None:
@@ -359,6 +466,7 @@ class AlertEngine:
             return
         await self._alerts.add_event(alert.id, now, "gave_up", None)
         final = await self._alerts.get(alert.id)
+        _ARRIVED.get()()  # one at a time below; nothing of this round waits for them
         for person in recipients:
             _zone, locale = self._where(person)
             with self._i18n.context(), self._i18n.use_locale(locale):
@@ -366,9 +474,7 @@ class AlertEngine:
                     "Nobody acknowledged {alert} after {count} repeats. Paged: {people}."
                 ).format(alert=alert_ref(alert, client), count=repeats, people=names(paged))
                 markup = alert_keyboard(final or alert)
-            await self._sender.send(
-                person.id, text, reply_markup=markup, priority=Priority.URGENT
-            )
+            await self._outbox.send(person.id, Page(text, markup, text, locale))
 
     async def _save(
         self,
@@ -391,6 +497,10 @@ class AlertEngine:
             next_at=next_at,
             now=self._clock.now(),
         )
+
+    def _render_summary(self, locale: str, pages: Sequence[Page]) -> str:
+        with self._i18n.context(), self._i18n.use_locale(locale):
+            return alert_summary([page.line for page in pages])
 
     # ------------------------------------------------------------------ refreshing
 
@@ -517,10 +627,13 @@ class AlertService:
         severity: AlertSeverity,
         dedup_key: str | None,
         source: AlertSource,
+        intake_address: str | None = None,
     ) -> Raised:
         """Store the alert (or count a duplicate) and wake the engine to page at once.
 
         `owner_hint`: whose clients to look in first (the raiser, or a per-user secret).
+        `intake_address` (`t12`, `u5`): the address it came through, which may hold at most
+        INTAKE_MAX_OPEN open alerts (else OpenAlertLimitError, nothing stored).
         """
         client = await self._find_client(team, owner_hint, client_query)
         if client is not None:
@@ -544,9 +657,11 @@ class AlertService:
                 dedup_key=dedup_key,
                 source=source,
                 raised_by=raised_by,
+                intake_address=intake_address,
             ),
             now,
             now - timedelta(minutes=self._settings.alert_dedup_minutes),
+            max_open=self._settings.intake_max_open if intake_address is not None else None,
         )
         if self.engine is not None:
             if created:

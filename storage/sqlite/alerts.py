@@ -11,6 +11,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.errors import OpenAlertLimitError
 from storage.models import (
     Alert,
     AlertEvent,
@@ -63,12 +64,17 @@ class SqliteAlertRepo:
         self._db = database
 
     async def raise_alert(
-        self, new: NewAlert, now: datetime, repeat_window_start: datetime
+        self,
+        new: NewAlert,
+        now: datetime,
+        repeat_window_start: datetime,
+        max_open: int | None = None,
     ) -> tuple[Alert, bool]:
         """Store a new alert, or count a repeat of an open one; True if it is new.
 
         A repeat is the same dedup key in the scope, or (without a key) the same client and
-        text seen since `repeat_window_start`.
+        text seen since `repeat_window_start`. With `max_open`, an intake address that has
+        that many open alerts gets no new one (OpenAlertLimitError); repeats still count.
         """
         stamp = encode_time(now)
         async with self._db.transaction() as conn:
@@ -103,15 +109,26 @@ class SqliteAlertRepo:
                 )
                 alert_id, created = int(existing[0]), False
             else:
+                if max_open is not None and new.intake_address is not None:
+                    # In the transaction: concurrent posts cannot both take the last place.
+                    cursor = await conn.execute(
+                        "SELECT count(*) FROM alerts WHERE intake_address = ?"
+                        " AND state != 'resolved'",
+                        (new.intake_address,),
+                    )
+                    row = await cursor.fetchone()
+                    open_count = int(row[0]) if row is not None else 0
+                    if open_count >= max_open:
+                        raise OpenAlertLimitError(new.intake_address, open_count)
                 cursor = await conn.execute(
                     "INSERT INTO alerts (scope, team_id, owner_id, client_id, client_label,"
                     " text, severity, dedup_key, source, raised_by, last_seen_at, next_at,"
-                    " created_at, updated_at) VALUES"
-                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " created_at, updated_at, intake_address) VALUES"
+                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         new.scope, new.team_id, new.owner_id, new.client_id, new.client_label,
                         new.text, new.severity.value, new.dedup_key, new.source.value,
-                        new.raised_by, stamp, stamp, stamp, stamp,
+                        new.raised_by, stamp, stamp, stamp, stamp, new.intake_address,
                     ),
                 )
                 alert_id, created = int(cursor.lastrowid or 0), True
@@ -128,10 +145,20 @@ class SqliteAlertRepo:
         row = await self._db.fetchone("SELECT * FROM alerts WHERE id = ?", (alert_id,))
         return None if row is None else alert_from_row(row)
 
-    async def next_at(self) -> datetime | None:
-        row = await self._db.fetchone(
-            "SELECT min(next_at) FROM alerts WHERE next_at IS NOT NULL AND state != 'resolved'"
-        )
+    async def next_at(self, stale_before: datetime | None = None) -> datetime | None:
+        """The earliest moment an alert is due; with `stale_before`, alerts claimed since
+        then (a step is in flight for them) are left out."""
+        if stale_before is None:
+            row = await self._db.fetchone(
+                "SELECT min(next_at) FROM alerts WHERE next_at IS NOT NULL"
+                " AND state != 'resolved'"
+            )
+        else:
+            row = await self._db.fetchone(
+                "SELECT min(next_at) FROM alerts WHERE next_at IS NOT NULL"
+                " AND state != 'resolved' AND (claim_token IS NULL OR claimed_at < ?)",
+                (encode_time(stale_before),),
+            )
         return None if row is None or row[0] is None else decode_time(row[0])
 
     async def claim_due(
@@ -319,6 +346,15 @@ class SqliteAlertRepo:
         )
         return [alert_from_row(row) for row in rows]
 
-    async def count_open(self) -> int:
-        row = await self._db.fetchone("SELECT count(*) FROM alerts WHERE state != 'resolved'")
+    async def count_open(self, intake_address: str | None = None) -> int:
+        """Open (not resolved) alerts; of one intake address if given."""
+        if intake_address is None:
+            row = await self._db.fetchone(
+                "SELECT count(*) FROM alerts WHERE state != 'resolved'"
+            )
+        else:
+            row = await self._db.fetchone(
+                "SELECT count(*) FROM alerts WHERE intake_address = ? AND state != 'resolved'",
+                (intake_address,),
+            )
         return 0 if row is None else int(row[0])
