@@ -10,34 +10,144 @@ The answer is 2xx only once the alert is stored (201 for a new alert, 200 for a 
 that was counted), so a sender that gets anything else may simply retry. Every answer is
 JSON; errors are `{"error": "..."}`. One log line per request, never with the secret or the
 alert's text.
+
+Limits, each answered in JSON: a body over INTAKE_MAX_BYTES 413; a body that has not arrived
+within INTAKE_READ_TIMEOUT_SECONDS 408 (the connection is closed); a malformed address or
+body (bad JSON, wrong types, nested deeper than 32 levels, broken Unicode) 400; an address
+posting more than INTAKE_RATE_PER_MINUTE requests a minute, or holding INTAKE_MAX_OPEN open
+alerts, 429 with `Retry-After`. A run of 429s for one address is logged once when it starts
+and once when the address is accepted again, not once a request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.logs import protect_loggers, redact_intake_paths
 from bot.services.alerts import CLIENT_LIMIT, DEDUP_KEY_LIMIT, TEXT_LIMIT, AlertService
 from bot.services.text import clean_line, clean_text
 from bot.settings import Settings
+from storage.errors import OpenAlertLimitError
 from storage.models import AlertSeverity, AlertSource
 
 logger = logging.getLogger(__name__)
 
+# What may be logged of a path secret: the part naming whose intake it is.
+_OWNER_PART = re.compile(r"[tu][0-9]{1,18}")
+# A well-formed path secret: ASCII only (int() takes '²' and '٣' as digits; a lone
+# surrogate cannot even be encoded for the comparison).
+_WELL_FORMED = re.compile(r"[tu][0-9]{1,18}-[A-Za-z0-9_\-]{1,200}")
+_SHUTDOWN_SECONDS = 2.0
+MAX_DEPTH = 32  # of JSON nesting; an alert needs 1
+_OPEN_LIMIT_RETRY_SECONDS = 60  # until someone resolves one: a guess, said so in the answer
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_bytes: int
+    rate_per_minute: int
+    max_open: int
+    read_timeout: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            settings.intake_max_bytes, settings.intake_rate_per_minute,
+            settings.intake_max_open, settings.intake_read_timeout_seconds,
+        )
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass(slots=True)
+class _Episode:
+    refused: int = 0
+    reasons: set[str] = field(default_factory=set)
+
+
+class AddressLimiter:
+    """Per intake address: a token bucket of `rate_per_minute` requests (refilled evenly,
+    a burst of a minute's worth allowed), and one log line per run of refusals."""
+
+    _PRUNE_AT = 10_000
+
+    def __init__(
+        self, rate_per_minute: int, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._capacity = float(rate_per_minute)
+        self._per_second = rate_per_minute / 60.0
+        self._monotonic = monotonic
+        self._buckets: dict[str, _Bucket] = {}
+        self._episodes: dict[str, _Episode] = {}
+
+    def take(self, address: str) -> float | None:
+        """Spend one request of this address: None if allowed, else seconds to wait."""
+        now = self._monotonic()
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            if len(self._buckets) >= self._PRUNE_AT:
+                self._prune(now)
+            bucket = self._buckets[address] = _Bucket(self._capacity, now)
+        bucket.tokens = min(self._capacity, bucket.tokens + (now - bucket.at) * self._per_second)
+        bucket.at = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return None
+        return (1.0 - bucket.tokens) / self._per_second
+
+    def refused(self, address: str, reason: str, detail: str) -> None:
+        """Count a 429; log the first of an episode (and the first for each reason)."""
+        episode = self._episodes.setdefault(address, _Episode())
+        episode.refused += 1
+        if reason not in episode.reasons:
+            episode.reasons.add(reason)
+            logger.warning(
+                "intake %s: %s; answering 429 until it is back under the limit "
+                "(logged once, not per request)", address, detail,
+            )
+
+    def accepted(self, address: str) -> None:
+        episode = self._episodes.pop(address, None)
+        if episode is not None:
+            logger.warning(
+                "intake %s: accepting alerts again after %d request(s) refused with 429",
+                address, episode.refused,
+            )
+
+    def _prune(self, now: float) -> None:
+        """Forget addresses whose bucket is full again (bounded memory)."""
+        for address in [
+            key for key, bucket in self._buckets.items()
+            if bucket.tokens + (now - bucket.at) * self._per_second >= self._capacity
+            and key not in self._episodes
+        ]:
+            del self._buckets[address]
+
+
 SERVICE_KEY = web.AppKey("alert_service", AlertService)
-LIMIT_KEY = web.AppKey("intake_max_bytes", int)
+LIMITS_KEY = web.AppKey("intake_limits", Limits)
+LIMITER_KEY = web.AppKey("intake_limiter", AddressLimiter)
 # What the handler stored, for the log line: (alert id, created).
 STORED_KEY: web.RequestKey[tuple[int, bool]] = web.RequestKey("intake_stored")
-# What may be logged of a path secret: the part naming whose intake it is.
-_OWNER_PART = re.compile(r"[tu]\d{1,18}")
-_SHUTDOWN_SECONDS = 2.0
+# A 429 that the limiter logged for its episode: no line of its own.
+QUIET_KEY: web.RequestKey[bool] = web.RequestKey("intake_quiet")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -121,42 +231,116 @@ def _too_large(limit: int) -> web.Response:
     return response
 
 
+def _too_many(request: web.Request, address: str, wait: float, reason: str,
+              message: str, detail: str) -> web.Response:
+    request.app[LIMITER_KEY].refused(address, reason, detail)
+    request[QUIET_KEY] = True
+    seconds = max(1, math.ceil(wait))
+    return web.json_response(
+        {"error": message, "retry_after": seconds}, status=429,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _body_problem(data: Any) -> str | None:
+    """Why a parsed body cannot be taken, or None: too deep, or a string that is not valid
+    Unicode (a lone surrogate from `\\ud800` could not be stored). Iterative: no recursion."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            if depth > MAX_DEPTH:
+                return f"body is nested deeper than {MAX_DEPTH} levels"
+            stack.extend((item, depth + 1) for item in value.values())
+            stack.extend((key, depth) for key in value)
+        elif isinstance(value, list):
+            if depth > MAX_DEPTH:
+                return f"body is nested deeper than {MAX_DEPTH} levels"
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "body has a string that is not valid Unicode (a lone surrogate)"
+    return None
+
+
 async def post_alert(request: web.Request) -> web.Response:
     """`POST /alerts/{secret}`: store the alert, then answer."""
     if request.method != "POST":
         return _error(405, "use POST with a JSON body", Allow="POST")
-    limit = request.app[LIMIT_KEY]
-    if request.content_length is not None and request.content_length > limit:
-        return _too_large(limit)
+    limits = request.app[LIMITS_KEY]
+    if request.content_length is not None and request.content_length > limits.max_bytes:
+        return _too_large(limits.max_bytes)
+    secret = request.match_info["secret"]
+    if not _WELL_FORMED.fullmatch(secret):
+        # Cannot open anything; checked first so odd characters never reach a lookup.
+        return _error(400, "malformed intake address: expected /alerts/t<team id>-<secret> "
+                      "or /alerts/u<user id>-<secret>; check the secret (see /intake)")
     service = request.app[SERVICE_KEY]
-    owner = await service.intake_owner(request.match_info["secret"])
+    owner = await service.intake_owner(secret)
     if owner is None:
         return _error(403, "unknown intake address: check the secret (see /intake in the bot)")
-    body = await _read_capped(request, limit)
+    address = _owner_part(secret)
+    limiter = request.app[LIMITER_KEY]
+    wait = limiter.take(address)
+    if wait is not None:
+        return _too_many(
+            request, address, wait, "rate",
+            f"too many requests for this address: at most {limits.rate_per_minute} a minute "
+            "(INTAKE_RATE_PER_MINUTE); retry after the time in Retry-After",
+            f"more than {limits.rate_per_minute} requests a minute (INTAKE_RATE_PER_MINUTE)",
+        )
+    try:
+        async with asyncio.timeout(limits.read_timeout):
+            body = await _read_capped(request, limits.max_bytes)
+    except TimeoutError:
+        logger.warning("intake %s: the body did not arrive within %g s; dropped",
+                       address, limits.read_timeout)
+        response = _error(408, f"the body did not arrive within {limits.read_timeout:g} s "
+                          "(INTAKE_READ_TIMEOUT_SECONDS)")
+        response.force_close()
+        return response
     if body is None:
-        return _too_large(limit)
+        return _too_large(limits.max_bytes)
     try:
         data: Any = json.loads(body)
+    except RecursionError:
+        return _error(400, f"body is nested deeper than {MAX_DEPTH} levels")
     except (ValueError, UnicodeDecodeError):
         return _error(400, "body is not valid JSON; send an object such as "
                       '{"text": "site is down"}')
     if not isinstance(data, dict):
         return _error(400, 'body must be a JSON object such as {"text": "site is down"}')
+    problem = _body_problem(data)
+    if problem is not None:
+        return _error(400, problem)
     try:
         payload = AlertPayload.model_validate(data)
     except ValidationError as exc:
         return _error(400, describe_errors(exc))
     team, user_id = owner
-    raised = await service.raise_alert(
-        team=team,
-        owner_hint=user_id,
-        raised_by=None,
-        client_query=payload.client,
-        text=payload.text,
-        severity=payload.severity,
-        dedup_key=payload.dedup_key,
-        source=AlertSource.INTAKE,
-    )
+    try:
+        raised = await service.raise_alert(
+            team=team,
+            owner_hint=user_id,
+            raised_by=None,
+            client_query=payload.client,
+            text=payload.text,
+            severity=payload.severity,
+            dedup_key=payload.dedup_key,
+            source=AlertSource.INTAKE,
+            intake_address=address,
+        )
+    except OpenAlertLimitError as exc:
+        return _too_many(
+            request, address, _OPEN_LIMIT_RETRY_SECONDS, "open",
+            f"this address has {exc.open_count} open alerts, the most it may have "
+            f"(INTAKE_MAX_OPEN = {limits.max_open}): resolve some in the bot (/alerts), or "
+            "repeat an open alert's dedup_key; retry after the time in Retry-After",
+            f"{exc.open_count} open alerts, the most allowed (INTAKE_MAX_OPEN)",
+        )
+    limiter.accepted(address)
     request[STORED_KEY] = (raised.alert.id, raised.created)
     return web.json_response(
         {
@@ -177,10 +361,8 @@ async def health(request: web.Request) -> web.Response:
 async def log_and_shield(request: web.Request, handler: Handler) -> web.StreamResponse:
     """JSON for every error (unknown path, a crash), and one log line per request."""
     started = time.perf_counter()
-    where = request.path
-    if where.startswith("/alerts/"):
-        # Even a path that matched no route may carry a secret: keep only whose it is.
-        where = f"/alerts/{_owner_part(where.removeprefix('/alerts/'))}-…"
+    # Even a path that matched no route may carry a secret: keep only whose it is.
+    where = redact_intake_paths(request.path)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -188,6 +370,8 @@ async def log_and_shield(request: web.Request, handler: Handler) -> web.StreamRe
     except Exception:
         logger.exception("intake %s %s failed", request.method, where)
         response = _error(500, "internal error: the alert may not be stored; retry later")
+    if request.get(QUIET_KEY):
+        return response  # a 429 of an episode the limiter logged once
     stored = request.get(STORED_KEY)
     outcome = ""
     if stored is not None:
@@ -199,11 +383,31 @@ async def log_and_shield(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
-def create_app(service: AlertService, max_bytes: int) -> web.Application:
+class RedactedAccessLog(AbstractAccessLogger):
+    """aiohttp's access log (at DEBUG: our own line per request is at INFO) with the path
+    secret cut out: `POST /alerts/t12-… 201 3 ms`."""
+
+    def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.debug(
+            "access %s %s %s %.0f ms", request.method, redact_intake_paths(request.path),
+            response.status, 1000 * time,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.DEBUG)
+
+
+def create_app(
+    service: AlertService, limits: Limits, limiter: AddressLimiter | None = None
+) -> web.Application:
     # client_max_size stays above our own limit: we answer 413 ourselves, in JSON.
-    app = web.Application(middlewares=[log_and_shield], client_max_size=max_bytes + 1024)
+    app = web.Application(
+        middlewares=[log_and_shield], client_max_size=limits.max_bytes + 1024
+    )
     app[SERVICE_KEY] = service
-    app[LIMIT_KEY] = max_bytes
+    app[LIMITS_KEY] = limits
+    app[LIMITER_KEY] = limiter or AddressLimiter(limits.rate_per_minute)
     app.router.add_route("*", "/alerts/{secret}", post_alert)
     app.router.add_get("/health", health)
     return app
@@ -218,9 +422,17 @@ class IntakeServer:
     see `port`), `stop()` finishes requests in flight and closes it."""
 
     def __init__(
-        self, service: AlertService, settings: Settings, *, port: int | None = None
+        self,
+        service: AlertService,
+        settings: Settings,
+        *,
+        port: int | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._app = create_app(service, settings.intake_max_bytes)
+        limits = Limits.from_settings(settings)
+        self._app = create_app(
+            service, limits, AddressLimiter(limits.rate_per_minute, monotonic)
+        )
         self._host = settings.intake_host
         chosen = settings.intake_port if port is None else port
         if chosen is None:
@@ -237,10 +449,14 @@ class IntakeServer:
         return f"http://{self._host}:{self.port}"
 
     async def start(self) -> None:
-        # access_log=None: aiohttp's access log would write the secret in the path.
+        # aiohttp's own access log writes the path: ours cuts the secret out of it, and
+        # the loggers aiohttp reports errors through redact intake paths (bot/logs.py).
+        protect_loggers()
+        # lingering_time=0: a body we stopped reading (stalled, too large) is not waited for
+        # another 10 s; the connection is closed once the answer is written.
         runner = web.AppRunner(
-            self._app, access_log=None, shutdown_timeout=_SHUTDOWN_SECONDS,
-            handle_signals=False,
+            self._app, access_log_class=RedactedAccessLog, shutdown_timeout=_SHUTDOWN_SECONDS,
+            handle_signals=False, lingering_time=0,
         )
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)

@@ -8,7 +8,9 @@ reminder 42 sent); never the text of notes, tasks or client names at INFO or abo
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -17,6 +19,74 @@ from typing import TextIO
 
 # An exception's own message in a log line stops here: enough to recognise it.
 EXC_MESSAGE_LIMIT = 300
+# An intake path carries its secret (/alerts/t12-<secret>): only whose address it is stays.
+_INTAKE_PATH = re.compile(r"(/alerts/)([^\s\"'<>\\]*)")
+_INTAKE_OWNER = re.compile(r"[tu][0-9]{1,18}")
+# Loggers of libraries that may write a request's path (aiohttp's access and error lines).
+_PATH_LOGGERS = (
+    "aiohttp.access", "aiohttp.server", "aiohttp.web", "aiohttp.internal", "bot.intake",
+)
+
+
+def redact_intake_paths(text: str) -> str:
+    """`/alerts/t12-s3cr3t` → `/alerts/t12-…`; anything else after /alerts/ → `…`."""
+
+    def keep_owner(found: re.Match[str]) -> str:
+        rest = found.group(2)
+        if not rest:
+            return found.group(0)
+        head = rest.partition("-")[0]
+        return found.group(1) + (f"{head}-…" if _INTAKE_OWNER.fullmatch(head) else "…")
+
+    return _INTAKE_PATH.sub(keep_owner, text) if "/alerts/" in text else text
+
+
+class RedactIntakePaths(logging.Filter):
+    """On a logger: its records (message and exception text) lose intake path secrets before
+    any handler, a test's capture included, sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_intake_paths(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            # Formatters use exc_text when it is set (ours redacts the exception itself).
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_text = redact_intake_paths(text)
+        return True
+
+
+class HideSqlParameters(logging.Filter):
+    """aiosqlite logs each call at DEBUG with its parameters (secrets, people's notes): keep
+    the SQL, drop the values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_describe_call(arg) for arg in record.args)
+        return True
+
+
+def _describe_call(arg: object) -> object:
+    if not isinstance(arg, functools.partial):
+        return arg
+    name = getattr(arg.func, "__name__", "call")
+    sql = next((part for part in arg.args if isinstance(part, str)), None)
+    hidden = len(arg.args) - (sql is not None) + len(arg.keywords)
+    shown = f"{name}({sql!r}" if sql is not None else f"{name}("
+    return shown + (f", <{hidden} argument(s) hidden>)" if hidden else ")")
+
+
+def protect_loggers() -> None:
+    """Install the filters above on the loggers that need them (idempotent)."""
+    for name in _PATH_LOGGERS:
+        _add_once(logging.getLogger(name), RedactIntakePaths)
+    _add_once(logging.getLogger("aiosqlite"), HideSqlParameters)
+
+
+def _add_once(target: logging.Logger, kind: type[logging.Filter]) -> None:
+    if not any(isinstance(existing, kind) for existing in target.filters):
+        target.addFilter(kind())
 
 
 class RedactSecrets(logging.Filter):
@@ -58,7 +128,7 @@ class OneLineFormatter(logging.Formatter):
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        return text
+        return redact_intake_paths(text)
 
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC)
@@ -95,6 +165,7 @@ def configure_logging(level: str, secrets: list[str], stream: TextIO | None = No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    protect_loggers()
     # aiogram logs every handled update at INFO; that is noise, not events.
     logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, root.level))
     # APScheduler logs every job run at INFO; our own lines say what matters.

@@ -20,7 +20,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from bot.app import create_bot, create_dispatcher
 from bot.clock import FrozenClock
 from bot.i18n import create_i18n
-from bot.intake import IntakeServer
+from bot.intake import SERVICE_KEY, IntakeServer
 from bot.local_session import LocalSession
 from bot.sender import Sender
 from bot.services.alerts import AlertEngine, AlertService
@@ -78,10 +78,16 @@ class Intake:
 
 @contextlib.asynccontextmanager
 async def running_intake(
-    storage: Storage, clock: FrozenClock, *, real_time: bool = False
+    storage: Storage,
+    clock: FrozenClock,
+    *,
+    real_time: bool = False,
+    limit_clock: FakeTime | None = None,
+    **overrides: object,
 ) -> AsyncIterator[Intake]:
     """Lena leads a team where Anna manages Acme; Solo has no team but a personal secret.
-    The sender paces in fake time unless `real_time` (1 message a second per chat)."""
+    The sender paces in fake time unless `real_time` (1 message a second per chat); the
+    per-address rate limit counts on `limit_clock` if given (real time otherwise)."""
     now = clock.now()
     for user in (LEAD, ANNA, SOLO):
         await storage.users.ensure(user, now)
@@ -91,7 +97,9 @@ async def running_intake(
     await storage.clients.create(ANNA, "Acme", now)
     await storage.users.intake_secret(SOLO, SOLO_SECRET)
 
-    settings = make_settings(intake_max_bytes=MAX_BYTES)
+    settings = make_settings(
+        **{"intake_max_bytes": MAX_BYTES, "intake_rate_per_minute": 10_000, **overrides}
+    )
     session = LocalSession()
     bot = create_bot(settings, session=session)
     fake = FakeTime()
@@ -107,7 +115,10 @@ async def running_intake(
         alerts=storage.alerts, teams=storage.teams, users=storage.users,
         clients=storage.clients, engine=engine, clock=clock, settings=settings,
     )
-    server = IntakeServer(service, settings, port=0)
+    server = IntakeServer(
+        service, settings, port=0,
+        **({"monotonic": limit_clock.monotonic} if limit_clock is not None else {}),
+    )
     await sender.start()
     await server.start()
     try:
@@ -197,24 +208,25 @@ async def test_a_team_members_own_address_pages_them_not_the_lead(intake: Intake
 
 
 @pytest.mark.parametrize(
-    "secret",
+    ("secret", "expected"),
     [
-        "t{team}-wrong-secret-0123456789abcd",
-        "t{team}-",
-        "t999-" + TEAM_SECRET,  # an unknown team, with another team's secret
-        "u{anna}-" + TEAM_SECRET,  # a user who never asked for a secret
-        "u{solo}-" + TEAM_SECRET,  # a team's secret on a user's address
-        TEAM_SECRET,
-        "x1-abc",
+        ("t{team}-wrong-secret-0123456789abcd", 403),
+        ("t999-" + TEAM_SECRET, 403),  # an unknown team, with another team's secret
+        ("u{anna}-" + TEAM_SECRET, 403),  # a user who never asked for a secret
+        ("u{solo}-" + TEAM_SECRET, 403),  # a team's secret on a user's address
+        # Not an address at all: 400, and never looked up.
+        ("t{team}-", 400),
+        (TEAM_SECRET, 400),
+        ("x1-abc", 400),
     ],
 )
 async def test_wrong_secret_is_refused_and_nothing_stored(
-    intake: Intake, secret: str, caplog: pytest.LogCaptureFixture
+    intake: Intake, secret: str, expected: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.intake")
     path = secret.format(team=intake.team.id, anna=ANNA, solo=SOLO)
     status, body = await intake.post(path, {"text": "site is down"})
-    assert status == 403
+    assert status == expected
     assert "secret" in body["error"]
     assert await intake.storage.alerts.count_open() == 0
     assert await intake.page() == {}
@@ -371,3 +383,192 @@ async def test_intake_rotate_shuts_the_old_addresses_and_opens_the_new(
         status, body = await intake.post(path, {"text": f"site is down via {path[0]}"})
         assert status == 201, (path, body)
     assert await intake.storage.alerts.count_open() == 2
+
+
+# --- limits per address, malformed requests, secrets in logs, stalled bodies ----------------
+
+
+async def test_rate_limit_answers_429_with_retry_after_and_logs_once(
+    storage: Storage, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.intake")
+    ticks = FakeTime()
+    async with running_intake(
+        storage, clock, limit_clock=ticks, intake_rate_per_minute=5
+    ) as intake:
+        answers = [
+            await intake.post(intake.team_path, {"text": f"check {n}", "dedup_key": f"c{n}"})
+            for n in range(5)
+        ]
+        assert [status for status, _ in answers] == [201] * 5
+        for n in range(10):
+            async with intake.http.post(
+                intake.url(intake.team_path), json={"text": "x", "dedup_key": f"more{n}"}
+            ) as response:
+                assert response.status == 429
+                # One request is back 12 s after the burst (5 a minute).
+                assert response.headers["Retry-After"] == "12"
+                body = await response.json()
+                assert "INTAKE_RATE_PER_MINUTE" in body["error"]
+                assert body["retry_after"] == 12
+        assert await intake.storage.alerts.count_open() == 5
+        # Another address is not held back by this one.
+        status, _ = await intake.post(f"u{SOLO}-{SOLO_SECRET}", {"text": "backup failed"})
+        assert status == 201
+        ticks.now += 12.0
+        status, _ = await intake.post(intake.team_path, {"text": "later", "dedup_key": "l"})
+        assert status == 201
+
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.intake"]
+    refused = [line for line in logged if "429" in line]
+    assert len(refused) == 2, refused  # the start of the episode and its end, not 10 lines
+    assert f"intake t{intake.team.id}: more than 5 requests a minute" in refused[0]
+    assert "accepting alerts again after 10 request(s) refused with 429" in refused[1]
+    assert all(TEAM_SECRET not in line for line in logged)
+
+
+async def test_open_alert_cap_answers_429_but_still_counts_repeats(
+    storage: Storage, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.intake")
+    async with running_intake(storage, clock, intake_max_open=3) as intake:
+        for n in range(3):
+            status, _ = await intake.post(
+                intake.team_path, {"text": f"n{n}", "dedup_key": f"k{n}"}
+            )
+            assert status == 201
+        for _ in range(4):
+            async with intake.http.post(
+                intake.url(intake.team_path), json={"text": "new", "dedup_key": "k9"}
+            ) as response:
+                assert response.status == 429
+                assert response.headers["Retry-After"] == "60"
+                error = (await response.json())["error"]
+                assert "3 open alerts" in error and "INTAKE_MAX_OPEN" in error
+        # A repeat of an open alert is still counted: it opens nothing new.
+        status, body = await intake.post(intake.team_path, {"text": "n0", "dedup_key": "k0"})
+        assert (status, body["count"]) == (200, 2)
+        # Another address has its own cap.
+        status, _ = await intake.post(f"u{SOLO}-{SOLO_SECRET}", {"text": "backup failed"})
+        assert status == 201
+        # Resolving one makes room.
+        await intake.storage.alerts.resolve(body["alert"], LEAD, clock.now())
+        status, _ = await intake.post(intake.team_path, {"text": "new", "dedup_key": "k9"})
+        assert status == 201
+        assert await intake.storage.alerts.count_open(f"t{intake.team.id}") == 3
+
+    refused = [r.getMessage() for r in caplog.records if "429" in r.getMessage()]
+    assert len(refused) == 2, refused
+    assert "3 open alerts, the most allowed (INTAKE_MAX_OPEN)" in refused[0]
+    assert "after 4 request(s) refused" in refused[1]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "t²-abc",  # str.isdigit() says yes, int() says no
+        "t١-abc",
+        "t{team}-" + "%ED%A0%80",  # a lone surrogate once decoded
+        "t{team}-sec%00ret",
+        "t{team}-" + "é" * 10,
+        "u" + "9" * 30 + "-abc",
+        "t{team}-" + "a" * 300,
+    ],
+)
+async def test_malformed_address_is_400_not_500(
+    intake: Intake, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    status, body = await intake.post_raw(
+        path.format(team=intake.team.id), b'{"text": "site is down"}'
+    )
+    assert status == 400, body
+    assert "malformed intake address" in body["error"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def nested(depth: int) -> bytes:
+    return b'{"text": "x", "extra": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        (nested(40), "nested deeper than 32 levels"),
+        (nested(1900), "nested deeper than 32 levels"),  # json's own recursion limit
+        (b"[" * 2000 + b"]" * 2000, "nested deeper than 32 levels"),
+        (b'{"text": "\\ud800 down"}', "not valid Unicode"),
+        (b'{"text": "x", "client": "\\udfff"}', "not valid Unicode"),
+        (b'{"text": {"a": 1}}', "text: must be a string"),
+        (b'{"text": "x", "severity": 5}', "severity"),
+        (b'{"text": "x", "dedup_key": 7}', "dedup_key: must be a string"),
+        (b'{"text": ["x"]}', "text: must be a string"),
+    ],
+)
+async def test_hostile_bodies_are_400_not_500(
+    intake: Intake, data: bytes, needle: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    status, body = await intake.post_raw(
+        intake.team_path, data, {"Content-Type": "application/json"}
+    )
+    assert status == 400, body
+    assert needle in body["error"]
+    assert await intake.storage.alerts.count_open() == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_the_secret_is_in_no_log_line_even_at_debug(
+    intake: Intake, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    new_secret = "fresh-secret-9876543210zyxw"
+    await intake.storage.users.intake_secret(SOLO, new_secret)  # an UPDATE with it (SQL log)
+    await intake.post(intake.team_path, {"text": "site is down"})
+    await intake.post(f"u{SOLO}-{new_secret}", {"text": "backup failed"})
+    await intake.post(f"t{intake.team.id}-wrong-{TEAM_SECRET}", {"text": "x"})
+    async with intake.http.get(intake.url(intake.team_path) + "/deeper") as response:
+        assert response.status == 404
+
+    async def crash(**_kwargs: object) -> None:
+        raise RuntimeError(f"could not handle /alerts/{intake.team_path}")
+
+    monkeypatch.setattr(intake.server._app[SERVICE_KEY], "raise_alert", crash)
+    status, _ = await intake.post(intake.team_path, {"text": "site is down"})
+    assert status == 500
+
+    names = {record.name for record in caplog.records}
+    assert "aiohttp.access" in names and "aiosqlite" in names, names  # both were on
+    for secret in (TEAM_SECRET, new_secret):
+        assert secret not in caplog.text
+        for record in caplog.records:
+            assert secret not in record.getMessage(), (record.name, record.getMessage())
+    access = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert any(f"/alerts/t{intake.team.id}-… 201" in line for line in access), access
+
+
+async def test_a_stalled_body_is_dropped(storage: Storage, clock: FrozenClock) -> None:
+    async with running_intake(storage, clock, intake_read_timeout_seconds=0.5) as intake:
+        assert intake.server.port is not None
+        reader, writer = await asyncio.open_connection("127.0.0.1", intake.server.port)
+        try:
+            writer.write(
+                f"POST /alerts/{intake.team_path} HTTP/1.1\r\nHost: localhost\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                '{"text": "site is do'.encode()
+            )
+            await writer.drain()
+            started = time.monotonic()
+            answer = await asyncio.wait_for(reader.read(2000), 5)
+            took = time.monotonic() - started
+            # ... and the connection is closed: the rest of that body is never waited for.
+            assert await asyncio.wait_for(reader.read(), 5) == b""
+        finally:
+            writer.close()
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+        assert b"INTAKE_READ_TIMEOUT_SECONDS" in answer
+        assert 0.4 < took < 3.0, took
+        assert await intake.storage.alerts.count_open() == 0
+        # The server is still fine for others.
+        status, _ = await intake.post(intake.team_path, {"text": "site is down"})
+        assert status == 201
