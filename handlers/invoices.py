@@ -425,6 +425,11 @@ def create_router() -> Router:
                     message, words, existing, invoice_service, dates, user, clock
                 )
                 return
+            if len(words) == 1 or not await clients.match(user.id, words[0]):
+                await message.answer(
+                    _("No invoice I{number}. All unpaid: /invoices").format(number=number)
+                )
+                return
         currency, _chosen = await currency_of_user(users, user, settings, clock)
         try:
             draft = parse_invoice(

@@ -416,3 +416,8 @@ async def test_invoices_of_one_client(chat: ChatHarness) -> None:
     assert "No client “Nobody”" in (await chat.send("/invoices Nobody")).text
     await chat.send("/invoice I2 paid")
     assert "No unpaid invoices for Вектор" in (await chat.send("/invoices Вектор")).text
+
+
+async def test_an_invoice_number_that_does_not_exist_is_named(chat: ChatHarness) -> None:
+    assert "No invoice I7." in (await chat.send("/invoice I7")).text
+    assert "No invoice I7." in (await chat.send("/invoice I7 paid")).text
