@@ -180,3 +180,19 @@ async def test_the_cadence_prompts_own_example_is_a_schedule(
     assert "каждый месяц, 1-го числа, в 10:00" in replies.text
     [series] = await storage.series.list_live(USER_ID)
     assert series.text == "отчёт"
+
+
+async def test_an_occurrence_before_working_hours_says_when_it_will_remind(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    replies = await chat.send("/task standup every day at 8:00")
+    assert "Next: Fri 27 Nov, 08:00" in replies.text
+    assert (
+        "🌙 The reminder comes tomorrow at 09:00, after your working hours start."
+        in replies.text
+    )
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None
+    [due] = await storage.reminders.pending_for_task(USER_ID, task.id)
+    assert due.fire_at == moscow(11, 27, 9)
+    assert due.held_from == moscow(11, 27, 8)
