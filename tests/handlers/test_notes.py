@@ -311,3 +311,15 @@ async def test_a_name_starting_with_an_emoji_or_quotes_is_found_by_its_words(
     assert "«Ромашка»" in task.text
     card = await chat.send("/client ром")
     assert "«Ромашка»" in card.text
+
+
+async def test_a_task_from_a_note_reads_slash_dates_in_the_users_order(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    # an English user writes month/day: 12/10 is December 10
+    await chat.send("/newclient Acme")
+    await chat.send("Acme: send the renewal quote 12/10")
+    replies = await chat.press("Make a task")
+    assert "Thu 10 Dec, 10:00" in replies.text
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.text == "send the renewal quote"
