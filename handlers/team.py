@@ -530,12 +530,14 @@ def create_router() -> Router:
             match = _USERNAME.fullmatch(arg)
             mate = await users.by_username(match.group(1)) if match else None
         if mate is None or mate.id == user.id:
+            # Echoed shortened: the argument can be a whole message long (4,096 characters).
+            shown = html.quote(shorten(arg, NAME_LIMIT))
             await message.answer(
                 _("{name} is not a teammate I know. They must be in your team and have "
-                  "written to me once.").format(name=html.quote(arg))
+                  "written to me once.").format(name=shown)
                 if team is not None
                 else _("I do not know {name}: they must write to me once first.").format(
-                    name=html.quote(arg)
+                    name=shown
                 )
             )
             return

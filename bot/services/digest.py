@@ -20,7 +20,7 @@ from bot.sender import Outcome, Priority, Sender
 from bot.services.agenda import day_bounds, today_page
 from bot.services.money import format_money
 from bot.services.recurrence import next_occurrence
-from bot.services.render import format_duration
+from bot.services.render import format_duration, shorten
 from bot.services.timezones import user_zone
 from bot.settings import Settings
 from storage.interfaces import ClientRepo, InvoiceRepo, SeriesRepo, TaskRepo, UserRepo
@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 STALE_ACTIVE = timedelta(days=30)
 STALE_FORMER = timedelta(days=90)
 STALE_SHOWN = 5
+# A client's name in the digest's one-line lists: a full page of today's tasks with the
+# longest names plus these lists must still fit one message (4,096 characters).
+LIST_NAME_CHARS = 40
 # A morning digest that could not go out by then is noise later in the day: skip it.
 TOO_LATE = timedelta(hours=3)
 BATCH = 200
@@ -101,7 +104,7 @@ async def build_digest(
     if stale:
         names = ", ".join(
             _("{name} ({duration})").format(
-                name=html.quote(item.client.name),
+                name=html.quote(shorten(item.client.name, LIST_NAME_CHARS)),
                 duration=format_duration(now - item.last_contact, locale),
             )
             for item in stale
@@ -116,7 +119,7 @@ async def build_digest(
                 _("{amount} ({client})").format(
                     amount=format_money(item.amount_minor - item.paid_minor, item.currency,
                                         locale),
-                    client=html.quote(item.client_name),
+                    client=html.quote(shorten(item.client_name, LIST_NAME_CHARS)),
                 )
                 for item in owed[:STALE_SHOWN]
             )

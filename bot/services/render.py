@@ -37,6 +37,8 @@ _WORD_RE = re.compile(r"\w+", re.UNICODE)
 # Room left under the limit for a page header and footer.
 PAGE_BODY_LIMIT = 3500
 LINE_TEXT_LIMIT = 120
+# Aliases listed on a client card (each up to a name's 100 characters); the rest are counted.
+CARD_ALIASES = 10
 
 KIND_ICONS = {
     TaskKind.CALL: "📞",
@@ -216,9 +218,13 @@ def client_card(
     if client.status is ClientStatus.FORMER:
         lines[0] += " · " + _("former client")
     if client.aliases:
-        lines.append(_("Also known as: {aliases}").format(
-            aliases=", ".join(html.quote(alias) for alias in client.aliases)
-        ))
+        # One line, so bounded: a card's lines split between messages, a line does not.
+        shown = ", ".join(html.quote(alias) for alias in client.aliases[:CARD_ALIASES])
+        if len(client.aliases) > CARD_ALIASES:
+            shown += " " + _("…and {count} more.").format(
+                count=len(client.aliases) - CARD_ALIASES
+            )
+        lines.append(_("Also known as: {aliases}").format(aliases=shown))
     lines += [
         _("Contact person: {value}").format(value=value(client.contact_person)),
         _("Phone: {value}").format(value=value(client.phone)),
