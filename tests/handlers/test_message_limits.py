@@ -50,11 +50,12 @@ def problems(methods: list[TelegramMethod[Any]], causes: dict[int, str]) -> list
         cause = causes.get(index, cause)
         name = f"{cause[:40]!r} -> {type(method).__name__}"
         if isinstance(method, SendMessage | EditMessageText):
-            length = len(visible(method.text))
+            text = method.text or ""
+            length = len(visible(text))
             if length > MESSAGE_LIMIT:
-                found.append(f"{name} of {length} characters: {method.text[:150]!r}")
+                found.append(f"{name} of {length} characters: {text[:150]!r}")
             # A long message split or cut must not cut through a tag or an entity.
-            if problem := html_problem(method.text):
+            if problem := html_problem(text):
                 found.append(f"{name}: {problem}")
         if isinstance(method, SendDocument) and method.caption is not None:
             length = len(visible(method.caption))
