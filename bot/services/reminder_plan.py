@@ -129,14 +129,14 @@ def still_held(
     tz: ZoneInfo,
     hours: WorkingHours,
 ) -> list[PlannedReminder]:
-    """Reminders already held past their own moment, re-timed for the hours as they are now:
-    at once when the hours no longer hold them (off, wider, a moment the user typed), else
-    at the next working start. Fresh planning skips them: their moment has passed."""
+    """Reminders whose own moment has passed but that have not gone out (held for working
+    hours, or due this very second), re-timed for the hours as they are now: at once when
+    the hours no longer hold them (off, wider, a moment the user typed), else at the next
+    working start. Fresh planning skips them: their moment has passed."""
     carried = [
         replace(item, fire_at=now)
         for item in pending
-        if item.held_from is not None
-        and item.held_from <= now
+        if (item.held_from or item.fire_at) <= now
         and item.purpose is not ReminderPurpose.SNOOZE
         and task.status is TaskStatus.OPEN
         and item.for_due_at == task.due_at

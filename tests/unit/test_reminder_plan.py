@@ -183,3 +183,11 @@ def test_parse_working_hours(
     text: str, current: WorkingHours, expected: WorkingHours | None
 ) -> None:
     assert parse_working_hours(text, current) == expected
+
+
+def test_a_reminder_due_this_second_is_not_lost_by_replanning() -> None:
+    call = task(TaskKind.OTHER, NOW)
+    [due] = plan_reminders(call, NOW - timedelta(minutes=1))
+    assert plan_reminders(call, NOW) == []  # fresh planning: its moment has passed
+    [kept] = still_held([due], call, NOW, BERLIN, WorkingHours(0, 24 * 60, tuple(range(7))))
+    assert (kept.purpose, kept.fire_at) == (ReminderPurpose.DUE, NOW)
