@@ -123,6 +123,8 @@ COMMANDS = [
     "/notes", "/notes Acme", "/find Acme", "/find site", "/invoices", "/recurring", "/digest",
     "/alerts", "/team", "/intake", "/settings", "/hours", "/tz", "/lang", "/export",
     "/done 1", "/undo", "/backup", "/handover",
+    "/done " + " ".join(str(number) for number in range(1, 900)),
+    "/urgent " + filled("Zeta ", 199) + ": down",
 ]
 DIALOGS = ["/newclient", "/task", "/note", "/urgent", "/invoice", "/handover", "/import",
            "/edit 2", "/client"]
