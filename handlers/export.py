@@ -141,7 +141,9 @@ def too_long(column: str, value: str, limit: int) -> str:
 
 def split_aliases(text: str) -> list[str]:
     """Aliases one per line in a cell (as /export writes them)."""
-    return [alias for alias in (clean_line(line) for line in text.splitlines()) if alias]
+    return [
+        alias for alias in (clean_line(line) for line in text.splitlines()) if alias not in _EMPTY
+    ]
 
 
 def check_row(

@@ -213,7 +213,7 @@ async def test_an_alias_another_client_has_is_left_out_and_said(
 ) -> None:
     await chat.send("/newclient Acme")
     await chat.send("/alias Acme AC")
-    content = b'name,aliases\nBeta,"AC\nBB"\n'
+    content = b'name,aliases\nBeta,"AC\nBB\n-\n"\n'  # "-" is an empty cell, as elsewhere
     replies = await chat.send_message(document=csv_document(chat, content), caption="/import")
     assert "Clients imported: 1." in replies.text
     assert "row 2: imported without the alias “AC”: another client goes by it" in replies.text
