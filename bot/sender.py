@@ -608,14 +608,18 @@ class Sender:
     # -------------------------------------------------------------------- requests
 
     async def _attempt(self, chat: _Chat, job: _Job) -> None:
-        _IN_STREAM.set(True)  # this task's own context: the middleware lets the call through
         try:
             if await self._budget.paused_until() > self._monotonic():
                 # A 429 came back after this one was let through: it waits for the pause
                 # like the rest instead of meeting a second 429.
                 answer = _Answer(held=True)
             else:
-                answer = await self._try(job)
+                # This task's own context: the middleware lets the stream's call through.
+                token = _IN_STREAM.set(True)
+                try:
+                    answer = await self._try(job)
+                finally:
+                    _IN_STREAM.reset(token)
             blocked = self._settle(chat, job, answer)
         finally:
             self._in_flight -= 1

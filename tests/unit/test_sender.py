@@ -509,3 +509,20 @@ async def test_stop_before_start_fails_queued(make: Make) -> None:
     await sender.stop()
     assert (await task).error == "stopped"
     assert session.calls == []
+
+
+async def test_background_lanes_retry_until_their_deadline(make: Make, fake: FakeClock) -> None:
+    def fail(method: TelegramMethod[Any], seen: int) -> BaseException | None:
+        return TelegramServerError(method=method, message="Bad Gateway")
+
+    sender, session = make(fail)
+    await sender.start()
+    reminder, digest = await asyncio.gather(
+        sender.send(1, "reminder", priority=Priority.NORMAL),
+        sender.send(2, "digest", priority=Priority.BULK),
+    )
+    assert reminder.outcome is Outcome.FAILED and digest.outcome is Outcome.FAILED
+    assert reminder.attempts > 5  # not the 5 tries of old: 10 minutes of them
+    assert 600 - 33 < session.times(1)[-1] <= 600
+    assert 1800 - 33 < session.times(2)[-1] <= 1800
+    assert reminder.error == "TelegramServerError: Bad Gateway"
