@@ -116,9 +116,16 @@ def parse_invoice(
 ) -> InvoiceDraft:
     """`<client> <amount> [<currency>] [due <when>] [<number or note>]`."""
     words = args.split()
-    start = next((i for i in range(len(words)) if _amount_starts(words, i)), None)
-    if start is None:
+    starts = [i for i in range(len(words)) if _amount_starts(words, i)]
+    if not starts:
         raise InvoiceInputError("amount:missing")
+    start = starts[0]
+    if start == 0 and len(starts) > 1:
+        # A name that starts with a digit ("1C", "2ГИС") is the client, not the amount.
+        try:
+            read_money(words, 0, default_currency)
+        except InvoiceInputError:
+            start = starts[1]
     client_query = " ".join(words[:start]).rstrip(":").strip()
     if not client_query:
         raise InvoiceInputError("client")

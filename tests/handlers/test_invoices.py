@@ -421,3 +421,13 @@ async def test_invoices_of_one_client(chat: ChatHarness) -> None:
 async def test_an_invoice_number_that_does_not_exist_is_named(chat: ChatHarness) -> None:
     assert "No invoice I7." in (await chat.send("/invoice I7")).text
     assert "No invoice I7." in (await chat.send("/invoice I7 paid")).text
+
+
+async def test_a_client_whose_name_starts_with_a_digit(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient 1C")
+    replies = await chat.send("/invoice 1C 2 000 due 01.12")
+    assert "Invoice I1" in replies.text and "1C" in replies.text
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.amount_minor == 200_000
