@@ -413,6 +413,26 @@ def _joined(items: list[str]) -> str:
     return _("{first} and {last}").format(first=", ".join(items[:-1]), last=items[-1])
 
 
+def occurrence_in_zone(
+    rule_text: str,
+    previous: datetime | None,
+    old_tz: ZoneInfo,
+    new_tz: ZoneInfo,
+    now: datetime,
+) -> datetime | None:
+    """The upcoming occurrence once the user is in `new_tz`: the rule's first one there that
+    is ahead of now and on a later day than the series' previous occurrence (`previous`, on
+    the old zone's clock). So a day already done is not done again, none is skipped, and
+    moving back restores the original moment, even when the first move had to pass a
+    morning that was already gone in the new zone."""
+    after = now
+    if previous is not None:
+        day = previous.astimezone(old_tz).date() + timedelta(days=1)
+        next_day = datetime.combine(day, time(0), tzinfo=new_tz)
+        after = max(now, next_day.astimezone(UTC) - timedelta(microseconds=1))
+    return next_occurrence(rule_text, new_tz, after)
+
+
 def describe(rule_text: str, locale: str) -> str:
     """What the user sees: "every week: Monday at 09:00", "every 2 weeks on Thursdays at
     10:00" / «раз в 2 недели по четвергам в 10:00», "every 3 months (quarterly) on day 1",

@@ -4,12 +4,17 @@ done or its moment passes. Completing or snoozing an occurrence never touches th
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
 from bot.services.kinds import detect_kind
-from bot.services.recurrence import is_occurrence, next_occurrence, split_recurrence
+from bot.services.recurrence import (
+    is_occurrence,
+    next_occurrence,
+    occurrence_in_zone,
+    split_recurrence,
+)
 from storage.errors import DuplicateOccurrenceError
 from storage.interfaces import SeriesRepo, TaskRepo
 from storage.models import Client, Series, SeriesStatus, Task, TaskKind
@@ -159,9 +164,9 @@ class SeriesService:
     async def follow_zone(self, owner_id: int, new_tz: ZoneInfo) -> int:
         """The owner moved to another timezone: each series keeps its wall-clock time there.
 
-        Its upcoming occurrence moves to the same local time in the new zone (or, if that
-        has already passed there, to the rule's next one); an occurrence the user moved by
-        hand is a moment they chose and stays where it is. Returns how many moved.
+        Its upcoming occurrence becomes the rule's next one in the new zone (`occurrence_in_
+        zone`); an occurrence the user moved by hand is a moment they chose and stays where
+        it is. Returns how many moved.
         """
         now = self._clock.now()
         moved = 0
@@ -180,10 +185,9 @@ class SeriesService:
             wall = task.due_at.astimezone(old_tz).replace(tzinfo=None)
             if not is_occurrence(series.rule, wall):
                 continue
-            due = wall.replace(tzinfo=new_tz).astimezone(UTC)
-            if due <= now:
-                due = next_occurrence(series.rule, new_tz, now) or due
-            if due != task.due_at and due > now:
+            previous = await self._series.previous_due(owner_id, series.id, task.id)
+            due = occurrence_in_zone(series.rule, previous, old_tz, new_tz, now)
+            if due is not None and due != task.due_at:
                 await self._tasks.set_due(owner_id, task.id, due, now)
                 moved += 1
         return moved

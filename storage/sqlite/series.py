@@ -117,6 +117,16 @@ class SqliteSeriesRepo:
         )
         return None if row is None else decode_optional(row[0])
 
+    async def previous_due(self, owner_id: int, series_id: int, task_id: int) -> (
+        datetime | None
+    ):
+        """The latest moment of the series' other occurrences (done, skipped or missed)."""
+        row = await self._db.fetchone(
+            "SELECT max(due_at) FROM tasks WHERE owner_id = ? AND series_id = ? AND id != ?",
+            (owner_id, series_id, task_id),
+        )
+        return None if row is None else decode_optional(row[0])
+
     async def next_open_task_id(self, owner_id: int, series_id: int, now: datetime) -> (
         int | None
     ):

@@ -125,3 +125,37 @@ async def test_tz_there_and_back_restores_every_moment(
     assert await _moments(storage) == before
     [series] = await storage.series.list_live(USER_ID)
     assert series.timezone == "Europe/Moscow"
+
+
+async def test_tz_there_and_back_in_the_morning_keeps_the_series_day(
+    chat: ChatHarness, storage: Storage, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2026, 11, 26, 5, 30, tzinfo=UTC))  # Thursday 08:30 in Moscow
+    await chat.send("/task standup every day at 9:00")
+    first = await storage.tasks.get_by_number(USER_ID, 1)
+    assert first is not None and first.due_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+    # 09:00 in Novosibirsk has passed already (02:00 UTC): the next is Friday's.
+    await chat.send("/tz Новосибирск")
+    moved = await storage.tasks.get_by_number(USER_ID, 1)
+    assert moved is not None and moved.due_at == datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    # Back in Moscow, today's 09:00 is still ahead and not done: it comes back.
+    await chat.send("/tz Москва")
+    back = await storage.tasks.get_by_number(USER_ID, 1)
+    assert back is not None and back.due_at == first.due_at
+
+
+async def test_tz_after_a_done_occurrence_does_not_bring_the_day_back(
+    chat: ChatHarness, storage: Storage, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2026, 11, 26, 5, 30, tzinfo=UTC))  # Thursday 08:30 in Moscow
+    await chat.send("/task standup every day at 9:00")
+    await chat.send("/done 1")  # Thursday's is done; Friday 09:00 Moscow is next
+    nxt = await storage.tasks.get_by_number(USER_ID, 2)
+    assert nxt is not None and nxt.due_at == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    # In New York Thursday 09:00 is still ahead, but Thursday is done: Friday 09:00 there.
+    await chat.send("/tz New York")
+    there = await storage.tasks.get_by_number(USER_ID, 2)
+    assert there is not None and there.due_at == datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+    await chat.send("/tz Москва")
+    back = await storage.tasks.get_by_number(USER_ID, 2)
+    assert back is not None and back.due_at == nxt.due_at

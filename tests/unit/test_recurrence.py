@@ -12,7 +12,13 @@ import pytest
 from dateutil.rrule import rrulestr
 
 from bot.i18n import create_i18n
-from bot.services.recurrence import describe, is_occurrence, next_occurrence, split_recurrence
+from bot.services.recurrence import (
+    describe,
+    is_occurrence,
+    next_occurrence,
+    occurrence_in_zone,
+    split_recurrence,
+)
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -303,3 +309,19 @@ def test_weekly_rule_keeps_wall_time_across_dst(
     assert second is not None
     # The UTC gap is a week plus or minus the hour the clocks moved.
     assert abs((second - first).total_seconds() - 7 * 86400) == 3600
+
+
+def test_occurrence_in_zone_does_not_repeat_a_done_day() -> None:
+    match = split_recurrence("standup every day at 9:00", tz=MOSCOW, now=NOW)
+    assert match is not None
+    morning = datetime(2026, 11, 26, 5, 30, tzinfo=UTC)  # 08:30 in Moscow
+    done_today = local(MOSCOW, 2026, 11, 26, 9)
+    # Thursday 09:00 in New York is still ahead, but Thursday's is done: Friday's.
+    assert occurrence_in_zone(match.rule, done_today, MOSCOW, NEW_YORK, morning) == local(
+        NEW_YORK, 2026, 11, 27, 9
+    )
+    # Nothing done today: Thursday 09:00 there.
+    yesterday = local(MOSCOW, 2026, 11, 25, 9)
+    assert occurrence_in_zone(match.rule, yesterday, MOSCOW, NEW_YORK, morning) == local(
+        NEW_YORK, 2026, 11, 26, 9
+    )
