@@ -69,7 +69,7 @@ from bot.clock import SystemClock
 from bot.i18n import create_i18n
 from bot.reminder_runtime import ReminderRuntime
 from bot.reminder_scheduler import SWEEP_SECONDS, WAKE_JOB
-from bot.sender import Sender
+from bot.sender import MemoryBudget, Sender
 from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.services.series import SeriesService
 from bot.settings import Settings
@@ -441,17 +441,20 @@ async def progress(server: FakeServer, started: float, every: float) -> None:
 
 
 def apply_what_if(sender: Sender, args: argparse.Namespace) -> str:
-    """For trying a fix without touching the code: overwrite the Sender's pacing (private
-    attributes set in its __init__). Returns what was changed, or "" for the real thing."""
+    """For trying a fix without touching the code: overwrite the Sender's pacing (its
+    in-memory PaceBudget, private attributes). Returns what was changed, or "" for the real
+    thing. The budget has no tolerance any more (bot/sender.py): --what-if-tolerance is
+    refused."""
+    budget = sender._budget
+    assert isinstance(budget, MemoryBudget)
     changed = []
     if args.what_if_rate is not None:
-        sender._slot = 1.0 / args.what_if_rate
-        sender._tolerance = sender._slot / 2
+        budget.slot = 1.0 / args.what_if_rate
         changed.append(f"global_rate={args.what_if_rate:g}")
     if args.what_if_tolerance is not None:
-        sender._tolerance = sender._slot * args.what_if_tolerance
-        changed.append(f"tolerance={args.what_if_tolerance:g} slot")
+        raise SystemExit("--what-if-tolerance: the pacer has no GCRA tolerance any more")
     if args.what_if_chat_interval is not None:
+        budget.per_chat_interval = args.what_if_chat_interval
         sender._per_chat_interval = args.what_if_chat_interval
         changed.append(f"per_chat_interval={args.what_if_chat_interval:g} s")
     return ", ".join(changed)
