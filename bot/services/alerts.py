@@ -175,6 +175,9 @@ class AlertEngine:
         self._loop_task = asyncio.create_task(self._run_forever(), name="alert-engine")
 
     async def stop(self) -> None:
+        # Claims of the steps cut off here go back at the end, so the next start pages at
+        # once instead of after STALE_CLAIM (a page already out may go again: at most once).
+        held = list(self._tokens)
         for task in [*self._background, *self._steps]:
             task.cancel()
         await asyncio.gather(*self._background, *self._steps, return_exceptions=True)
@@ -184,6 +187,15 @@ class AlertEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
+        held += [token for token in self._tokens if token not in held]
+        try:
+            released = await self._alerts.release_claims(held)
+        except Exception as exc:
+            logger.warning("shutdown: could not hand back claimed alerts: %s", describe(exc))
+        else:
+            if released:
+                logger.info("shutdown: %s claimed alerts handed back for the next start",
+                            released)
 
     async def _run_forever(self) -> None:
         while True:

@@ -7,6 +7,7 @@ in between clears the claim, so a user's answer always beats the engine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -207,6 +208,18 @@ class SqliteAlertRepo:
             ),
         )
         return changed > 0
+
+    async def release_claims(self, tokens: Sequence[str]) -> int:
+        """A stopping process's claims: cleared, their next_at kept, so the next start acts
+        on those alerts at once instead of after the claim goes stale."""
+        if not tokens:
+            return 0
+        marks = ",".join("?" * len(tokens))
+        return await self._db.execute(
+            "UPDATE alerts SET claim_token = NULL, claimed_at = NULL"
+            f" WHERE claim_token IN ({marks})",
+            tuple(tokens),
+        )
 
     async def release(self, alert_id: int, token: str, retry_at: datetime) -> None:
         await self._db.execute(

@@ -1,5 +1,5 @@
-"""A graceful shutdown hands back the reminders it claimed but did not send: the next start
-sends them at once, not after the claim's lease (STALE_CLAIM) runs out."""
+"""A graceful shutdown hands back the reminders and alerts it claimed but did not send: the
+next start sends them at once, not after the claim's lease (STALE_CLAIM) runs out."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import functools
 from aiogram.methods import SendMessage
 
 from bot.clock import FrozenClock
+from bot.services.alerts import STALE_CLAIM as ALERT_STALE_CLAIM
 from storage.interfaces import Storage
 from tests.handlers.conftest import MakeChat
 from tests.handlers.harness import USER_ID, Replies
+from tests.handlers.test_alerts import Pager
 from tests.handlers.test_reminders import BlockedSession, Reminders, moscow
 
 
@@ -63,3 +65,26 @@ async def test_a_shutdown_with_nothing_claimed_hands_back_nothing(
     await runtime.stop()
     assert await runtime.delivery.release_held_claims() == 0
     assert await storage.reminders.count_pending() == 1
+
+
+async def test_an_alert_being_paged_at_shutdown_pages_at_once_after_the_restart(
+    make_chat: MakeChat, storage: Storage, clock: FrozenClock
+) -> None:
+    session = BlockedSession()
+    chat = make_chat(session=session)
+    raised = await chat.send("/urgent site is down, 502")
+    assert "raised: paging now" in raised.text
+    pager = Pager(chat, storage, clock)
+    runtime = pager.runtime
+    runtime.sender.stop = functools.partial(runtime.sender.stop, timeout=0.2)  # type: ignore[method-assign]
+    await runtime.sender.start()
+    session.blocking = True
+    paging = asyncio.create_task(runtime.alerts.run_due())
+    await asyncio.wait_for(session.waiting.wait(), 5)  # the page is on its way
+    await runtime.stop()
+    await asyncio.wait_for(paging, 5)
+
+    # Not held by the stopped process: the next start takes it now, not after STALE_CLAIM.
+    now = clock.now()
+    [again] = await storage.alerts.claim_due(now, "next-start", now - ALERT_STALE_CLAIM, 10)
+    assert again.text == "site is down, 502"
