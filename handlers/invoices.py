@@ -418,6 +418,9 @@ def create_router() -> Router:
         now = clock.now()
         words = args.split()
         number = invoice_number(words[0]) if words[0][:1] in "IiИи" else None
+        if number is not None and len(words) > 2 and words[1].casefold() in ("не", "not"):
+            # "не оплачен", "not paid": one word for the table below.
+            words[1:3] = [("un" if words[1].casefold() == "not" else "не") + words[2]]
         if number is not None and (len(words) == 1 or words[1].casefold() in _SUBCOMMANDS):
             existing = await invoices.get_by_number(user.id, number)
             if existing is not None and existing.status is not InvoiceStatus.CANCELLED:
@@ -522,7 +525,8 @@ def create_router() -> Router:
                                                                    sample=sample)
             + " "
             + (_("Chosen by you; /currency auto follows your timezone.") if chosen
-               else _("From your timezone; change it: /currency USD."))
+               else _("From your timezone; to change it: /currency {example}.").format(
+                   example="EUR" if currency == "USD" else "USD"))
         )
         await message.answer(text)
 

@@ -323,6 +323,9 @@ async def test_paid_can_be_undone_and_the_ladder_comes_back(
     await chat.send("/invoice I1 paid")
     by_command = await chat.send("/invoice I1 unpaid")
     assert "paid ₽50,000 of ₽120,000" in by_command.text
+    await chat.send("/invoice I1 оплачен")
+    in_russian = await chat.send("/invoice I1 не оплачен")
+    assert "paid ₽50,000 of ₽120,000" in in_russian.text
 
 
 async def test_edit_amount_due_date_and_note(
