@@ -4,7 +4,8 @@ Every card field, name, alias, task, note and alert is filled to the longest the
 (and every command gets the longest argument a message can carry); then the main commands
 run and every button they show is pressed. Each outgoing sendMessage / editMessageText must
 fit 4,096 characters as Telegram counts them (after the HTML tags are parsed away and the
-entities decoded), each caption 1,024, and each callback_data 64 bytes.
+entities decoded) in well-formed HTML, each caption 1,024, each popup 200, and each
+callback_data 64 bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiogram.methods import EditMessageText, SendDocument, SendMessage, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+    TelegramMethod,
+)
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.clock import FrozenClock
@@ -29,6 +36,7 @@ MATE = 2002
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_LIMIT = 64
+ANSWER_LIMIT = 200  # a callback query's answer (popup)
 # Characters that grow when escaped, letters, and emoji: the longest text in every sense.
 FILL = "&<Ж>🌼\"'"
 
@@ -57,6 +65,8 @@ def problems(methods: list[TelegramMethod[Any]], causes: dict[int, str]) -> list
             # A long message split or cut must not cut through a tag or an entity.
             if problem := html_problem(text):
                 found.append(f"{name}: {problem}")
+        if isinstance(method, AnswerCallbackQuery) and len(method.text or "") > ANSWER_LIMIT:
+            found.append(f"{name} of {len(method.text or '')} characters")
         if isinstance(method, SendDocument) and method.caption is not None:
             length = len(visible(method.caption))
             if length > CAPTION_LIMIT:
