@@ -21,8 +21,18 @@ event loop, and takes the wall time just before each request is sent.
            whose own reminders are queued ("busy chat"). Reminders are checked for loss and
            duplicates as in bench_reminders.
 
+3. flood:  F alerts (default 1,000) with distinct dedup keys posted as fast as 16 worker
+           threads can to ONE person's intake address, while another user raises an urgent
+           alert as /urgent does (AlertService, in the bot's loop) once the flood is under
+           way; measured: that other page from the raise to the fake Bot API (target
+           < 5 s), what the flooded person received, the intake's answers. Run twice: with
+           the default per-address limits (INTAKE_RATE_PER_MINUTE=60, INTAKE_MAX_OPEN=100),
+           and with the limits lifted so all F alerts are stored and paged (the engine
+           alone must keep the other page fast).
+
     python bench/bench_alerts.py [--alone 50] [--burst 10000] [--users 2000] [--during 100]
-                                 [--only alone,burst] [--seed 42]
+                                 [--flood 1000] [--only alone,burst] [--seed 42]
+    python bench/bench_alerts.py --only flood
 
 Latency percentiles are nearest-rank. A script that prints numbers, not a test.
 """
@@ -47,6 +57,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +94,7 @@ from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.services.series import SeriesService
 from bot.settings import Settings
 from storage.interfaces import Storage
+from storage.models import AlertSeverity, AlertSource
 from storage.sqlite import open_sqlite_storage
 
 ALERT_USER_BASE = 700_000
@@ -100,6 +112,7 @@ class Running:
     runtime: ReminderRuntime
     intake: IntakeServer
     bot: Bot
+    service: AlertService
 
     async def close(self) -> None:
         await self.intake.stop()
@@ -107,7 +120,7 @@ class Running:
         await self.bot.session.close()
 
 
-async def start_bot_side(storage: Storage, base_url: str) -> Running:
+async def start_bot_side(storage: Storage, base_url: str, **overrides: Any) -> Running:
     """What bot/__main__.py run_bot builds and starts, minus polling: the reminder runtime
     with the alert engine attached to the AlertService, then the intake (port: any free)."""
     settings = Settings(
@@ -115,6 +128,7 @@ async def start_bot_side(storage: Storage, base_url: str) -> Running:
         default_timezone="UTC", default_language="en",
         alert_repeat_seconds=3600,  # no repeats while measuring: one page per alert
         backup_every_hours=0,  # DATABASE_URL is not the bench's database
+        **overrides,
     )
     clock = SystemClock()
     planner = ReminderPlanner(
@@ -136,7 +150,7 @@ async def start_bot_side(storage: Storage, base_url: str) -> Running:
     intake = IntakeServer(service, settings, port=0)
     await runtime.start()
     await intake.start()
-    return Running(runtime, intake, bot)
+    return Running(runtime, intake, bot, service)
 
 
 async def alert_users(
@@ -439,6 +453,151 @@ async def report_progress(collector: Collector, total: int) -> None:
               f"{total} reminders accepted", flush=True)
 
 
+# --- the flood ----------------------------------------------------------------------------------
+
+FLOODED_USER = 800_001
+URGENT_USER = 800_002
+FLOOD_THREADS = 16
+TARGET_OTHER_PAGE_S = 5.0
+LIFTED = {"intake_rate_per_minute": 100_000, "intake_max_open": 100_000}
+
+
+@dataclass
+class FloodResult:
+    label: str
+    posted: int
+    statuses: Counter[int]
+    post_seconds: float  # from the first POST sent to the last answered
+    other_latency: float | None  # /urgent raised -> its page at the fake Bot API
+    raised_after_posts: int  # answers the flood had got when the other alert was raised
+    flooded_messages: int
+    flooded_span: float | None  # first to last message to the flooded person
+    stored: int
+    paged_events: int
+    rejected_429: str
+    warnings: list[str]
+
+
+async def run_flood(
+    server: FakeServer, args: argparse.Namespace, tmp: Path, logs: LogCounter, label: str,
+    overrides: dict[str, Any],
+) -> FloodResult:
+    rng = random.Random(args.seed + 30)
+    print(f"\n[3] Flood ({label}): {args.flood} alerts on one address from {FLOOD_THREADS} "
+          "threads, another user's /urgent during it ...", flush=True)
+    path = tmp / f"flood-{label.split(maxsplit=1)[0]}.sqlite3"
+    storage = await open_sqlite_storage(path)
+    secrets = await alert_users(storage, [FLOODED_USER, URGENT_USER], rng, create=True)
+    before = await full_stats(server)
+    collector = Collector(server, before.count)
+    running = await start_bot_side(storage, server.base_url, **overrides)
+    url = f"{running.intake.url}/alerts/u{FLOODED_USER}-{secrets[FLOODED_USER]}"
+    answers: list[tuple[float, float, int]] = []
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(FLOOD_THREADS, thread_name_prefix="flood")
+    try:
+        await collector.start()
+        posts = [
+            loop.run_in_executor(pool, post_blocking, url, {
+                "text": f"flood check {number} failing", "severity": "urgent",
+                "dedup_key": f"flood-{number}",
+            })
+            for number in range(args.flood)
+        ]
+        under_way = asyncio.Event()
+
+        def answered(fut: asyncio.Future[tuple[float, float, int]]) -> None:
+            answers.append(fut.result())
+            if len(answers) >= max(1, args.flood // 10):
+                under_way.set()
+
+        for done in posts:
+            done.add_done_callback(answered)
+        # The other user's alert once the flood is well under way (a tenth answered).
+        await under_way.wait()
+        raised_after = len(answers)
+        raised_at = time.time()
+        raised = await running.service.raise_alert(
+            team=None, owner_hint=URGENT_USER, raised_by=URGENT_USER, client_query=None,
+            text="URGENT-OTHER: payments are failing", severity=AlertSeverity.URGENT,
+            dedup_key=None, source=AlertSource.CHAT,
+        )
+        assert raised.created
+        other_at: float | None = None
+        deadline = time.monotonic() + 60
+        while other_at is None and time.monotonic() < deadline:
+            await collector.poll()
+            other_at = next(
+                (item.wall for item in collector.accepted if item.chat_id == URGENT_USER),
+                None,
+            )
+            if other_at is None:
+                await asyncio.sleep(0.05)
+        await asyncio.gather(*posts)
+        # Let the flooded person's messages settle: nothing new for 3 s.
+        seen, quiet_since = -1, time.monotonic()
+        while time.monotonic() - quiet_since < 3.0 and time.monotonic() < deadline + 120:
+            await collector.poll()
+            count = sum(item.chat_id == FLOODED_USER for item in collector.accepted)
+            if count != seen:
+                seen, quiet_since = count, time.monotonic()
+            await asyncio.sleep(0.25)
+        stored = await storage.alerts.count_open(f"u{FLOODED_USER}")
+        paged = 0
+        for alert_id in range(1, stored + 2):
+            if alert_id != raised.alert.id:
+                events = await storage.alerts.events(alert_id)
+                paged += any(event.kind == "paged" for event in events)
+    finally:
+        pool.shutdown(wait=True)
+        await collector.stop()
+        await running.close()
+        await storage.backend.close()
+    after = await full_stats(server)
+    walls = sorted(item.wall for item in collector.accepted if item.chat_id == FLOODED_USER)
+    sent = [a[0] for a in answers]
+    done_at = [a[1] for a in answers]
+    return FloodResult(
+        label=label,
+        posted=len(answers),
+        statuses=Counter(a[2] for a in answers),
+        post_seconds=max(done_at) - min(sent) if answers else 0.0,
+        other_latency=None if other_at is None else other_at - raised_at,
+        raised_after_posts=raised_after,
+        flooded_messages=len(walls),
+        flooded_span=walls[-1] - walls[0] if walls else None,
+        stored=stored,
+        paged_events=paged,
+        rejected_429=describe_429s(before, after, []),
+        warnings=logs.take(),
+    )
+
+
+def flood_table(results: list[FloodResult]) -> str:
+    head = ("flood", "POSTs", "answers", "posted in s", "alerts stored / paged",
+            "messages to the flooded person (span s)", "other user's /urgent page s",
+            "target", "verdict")
+    rows = [head]
+    for r in results:
+        latency = "-" if r.other_latency is None else f"{r.other_latency:.2f}"
+        ok = r.other_latency is not None and r.other_latency < TARGET_OTHER_PAGE_S
+        rows.append((
+            r.label, str(r.posted),
+            ", ".join(f"{code}×{n}" for code, n in sorted(r.statuses.items())),
+            f"{r.post_seconds:.1f}", f"{r.stored} / {r.paged_events}",
+            f"{r.flooded_messages} ({0.0 if r.flooded_span is None else r.flooded_span:.1f})",
+            latency, f"< {TARGET_OTHER_PAGE_S:.0f} s", "met" if ok else "MISSED",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+                     + " |")
+        if index == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -511,7 +670,7 @@ def other_benchmarks() -> list[str]:
 
 # --- main ---------------------------------------------------------------------------------------
 
-PARTS = ("alone", "burst")
+PARTS = ("alone", "burst", "flood")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -521,6 +680,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=2_000, help="users of the burst")
     parser.add_argument("--during", type=int, default=100,
                         help="at most this many alerts during the burst (one every 2-3 s)")
+    parser.add_argument("--flood", type=int, default=1_000,
+                        help="alerts posted on one address in the flood part")
     parser.add_argument("--only", default="alone,burst",
                         help=f"comma-separated parts to run, of {','.join(PARTS)}")
     parser.add_argument("--seed", type=int, default=42, help="RNG seed for the data")
@@ -550,6 +711,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"Fake Bot API (child process, bench_reminders) at {server.base_url}: "
           f"≤ {GLOBAL_PER_SECOND} sendMessage per sliding second, ≤ 1 per second per chat")
     results: list[PartResult] = []
+    floods: list[FloodResult] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-alerts-") as tmp_name:
             tmp = Path(tmp_name)
@@ -557,6 +719,13 @@ async def main_async(args: argparse.Namespace) -> int:
                 results.append(await run_alone(server, args, tmp, logs))
             if "burst" in args.parts:
                 results.append(await run_burst(server, args, tmp, logs))
+            if "flood" in args.parts:
+                floods.append(await run_flood(
+                    server, args, tmp, logs, "default limits (60/min, 100 open)", {}
+                ))
+                floods.append(await run_flood(
+                    server, args, tmp, logs, "limits lifted", LIFTED
+                ))
     finally:
         await server.stop()
     print()
@@ -576,8 +745,17 @@ async def main_async(args: argparse.Namespace) -> int:
         ))
         statuses = Counter(s.status for s in result.samples)
         print(f"  intake answers: {dict(statuses)}")
-    print()
-    print(table(results))
+    for flood in floods:
+        print(f"flood, {flood.label}: the server answered 429 {flood.rejected_429}; "
+              f"the other alert was raised after {flood.raised_after_posts} flood answers")
+        for line in flood.warnings[:12]:
+            print(f"  log {line}")
+    if results:
+        print()
+        print(table(results))
+    if floods:
+        print()
+        print(flood_table(floods))
     others_after = other_benchmarks()
     if others_after:
         print("other benchmarks running at the end: " + "; ".join(others_after))

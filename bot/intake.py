@@ -47,9 +47,9 @@ logger = logging.getLogger(__name__)
 
 # What may be logged of a path secret: the part naming whose intake it is.
 _OWNER_PART = re.compile(r"[tu][0-9]{1,18}")
-# A well-formed path secret: ASCII only (int() takes '²' and '٣' as digits; a lone
-# surrogate cannot even be encoded for the comparison).
-_WELL_FORMED = re.compile(r"[tu][0-9]{1,18}-[A-Za-z0-9_\-]{1,200}")
+# A well-formed path secret: printable ASCII only (int() takes '²' and '٣' as digits; a
+# lone surrogate cannot even be encoded for the comparison).
+_WELL_FORMED = re.compile(r"[tu][0-9]{1,18}-[\x21-\x7e]{1,200}")
 _SHUTDOWN_SECONDS = 2.0
 MAX_DEPTH = 32  # of JSON nesting; an alert needs 1
 _OPEN_LIMIT_RETRY_SECONDS = 60  # until someone resolves one: a guess, said so in the answer
@@ -78,6 +78,7 @@ class _Bucket:
 
 @dataclass(slots=True)
 class _Episode:
+    last_refused: float
     refused: int = 0
     reasons: set[str] = field(default_factory=set)
 
@@ -87,6 +88,9 @@ class AddressLimiter:
     a burst of a minute's worth allowed), and one log line per run of refusals."""
 
     _PRUNE_AT = 10_000
+    # An episode ends with a request accepted this long after the last one refused (a
+    # sender kept at the limit gets one through each second: that is not the end).
+    EPISODE_QUIET = 60.0
 
     def __init__(
         self, rate_per_minute: int, monotonic: Callable[[], float] = time.monotonic
@@ -114,7 +118,9 @@ class AddressLimiter:
 
     def refused(self, address: str, reason: str, detail: str) -> None:
         """Count a 429; log the first of an episode (and the first for each reason)."""
-        episode = self._episodes.setdefault(address, _Episode())
+        now = self._monotonic()
+        episode = self._episodes.setdefault(address, _Episode(now))
+        episode.last_refused = now
         episode.refused += 1
         if reason not in episode.reasons:
             episode.reasons.add(reason)
@@ -124,8 +130,9 @@ class AddressLimiter:
             )
 
     def accepted(self, address: str) -> None:
-        episode = self._episodes.pop(address, None)
-        if episode is not None:
+        episode = self._episodes.get(address)
+        if episode is not None and self._monotonic() - episode.last_refused >= self.EPISODE_QUIET:
+            del self._episodes[address]
             logger.warning(
                 "intake %s: accepting alerts again after %d request(s) refused with 429",
                 address, episode.refused,
