@@ -29,7 +29,8 @@ class SeriesForm(StatesGroup):
 
 def rule_examples() -> str:
     return _("For example: «каждый понедельник в 9», “every month on the 1st at 10:00”, "
-             "«по будням в 18:00», “every 2 weeks”, “last working day of the month”.")
+             "«по будням в 18:00», «раз в 2 недели по четвергам», “quarterly on the 15th”, "
+             "“every year on March 15”, “last working day of the month”.")
 
 
 async def render_series_list(

@@ -325,3 +325,19 @@ def test_occurrence_in_zone_does_not_repeat_a_done_day() -> None:
     assert occurrence_in_zone(match.rule, yesterday, MOSCOW, NEW_YORK, morning) == local(
         NEW_YORK, 2026, 11, 26, 9
     )
+
+
+@pytest.mark.parametrize("locale", ["en", "ru"])
+def test_the_bots_own_examples_are_schedules(locale: str) -> None:
+    import re
+
+    from handlers.series import rule_examples
+
+    i18n = create_i18n("en")
+    with i18n.context(), i18n.use_locale(locale):
+        examples = re.findall(r"[«“](.+?)[»”]", rule_examples())
+    assert len(examples) >= 6
+    for example in examples:
+        match = split_recurrence(example, tz=MOSCOW, now=NOW)
+        assert match is not None, example
+        assert match.text == "", example
