@@ -17,8 +17,13 @@ from storage.models import Client, Invoice, InvoiceStatus, Task, TaskKind, TaskS
 DEFAULT_TERM_DAYS = 7
 # A word that says "the due date follows"; connectors after it are skipped ("оплата до",
 # "срок оплаты", "due by", "due on").
-_DUE_WORDS = {"due", "до", "срок", "оплата", "оплатить", "by", "payable", "deadline"}
+_DUE_WORDS = {"due", "до", "срок", "by", "deadline"}
+# Right after the amount, these must be followed by a moment (else the user is asked);
+# «до»/"by" with no moment is just part of the note («до подписания акта»).
+_STRICT_DUE_WORDS = {"due", "срок", "deadline"}
 _DUE_CONNECTORS = {"до", "by", "on", "оплаты", "date", "к"}
+# Words before a due word that belong to it: «оплата до 10.12», "payable by Friday".
+_DUE_LEAD_INS = {"оплата", "оплатить", "оплату", "pay", "payment", "payable"}
 # A multiplier written as a word of its own ("150 к") counts only at the end or before a
 # currency: «100 к оплате» is 100 and a note.
 _BARE_MULTIPLIERS = {"к", "k", "м", "m"}
@@ -83,10 +88,12 @@ def read_due(
     locale: str | None,
 ) -> tuple[datetime | None, list[str]]:
     """The moment after a due word ("due 10.12", «оплата до пятницы», «срок 15 числа»)
-    anywhere in the words, and the words left for the note. A due word first with no moment
-    after it is an error; later, it is just part of the note («аванс до старта»)."""
+    anywhere in the words, and the words left for the note. "due" or «срок» first with no
+    moment after it is an error; any other, it is just part of the note («аванс до старта»,
+    «оплата за дизайн»)."""
     for i, word in enumerate(words):
-        if word.casefold().rstrip(":") not in _DUE_WORDS:
+        keyword = word.casefold().rstrip(":")
+        if keyword not in _DUE_WORDS:
             continue
         j = i + 1
         while j < len(words) - 1 and words[j].casefold() in _DUE_CONNECTORS:
@@ -98,8 +105,10 @@ def read_due(
                 phrase, tz=tz, now=now, morning_hour=morning_hour, locale=locale
             )
             if due is not None:
-                return due, words[:i] + words[j + size :]
-        if i == 0:
+                lead_in = i > 0 and words[i - 1].casefold() in _DUE_LEAD_INS
+                return due, words[: i - 1 if lead_in else i] + words[j + size :]
+        first = i == 0 or (i == 1 and words[0].casefold() in _DUE_LEAD_INS)
+        if first and keyword in _STRICT_DUE_WORDS:
             raise InvoiceInputError("due")
     return None, words
 

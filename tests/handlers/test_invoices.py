@@ -230,6 +230,8 @@ async def test_unknown_currency_code_is_named_and_nothing_is_saved(
         "Acme 100 срок 10.12 #45",
         "Acme 100 до 10.12 #45",
         "Acme 100 #45 срок оплаты 10.12",
+        "Acme 100 оплата до 10.12 #45",
+        "Acme 100 #45 payable by 10.12",
     ],
 )
 async def test_the_due_date_is_read_wherever_it_stands(
@@ -243,13 +245,16 @@ async def test_the_due_date_is_read_wherever_it_stands(
     assert invoice.due_at == moscow(12, 10, 10)
 
 
-async def test_a_word_like_due_later_in_the_note_stays_in_the_note(
-    chat: ChatHarness, storage: Storage
+@pytest.mark.parametrize(
+    "note", ["аванс до старта работ", "до подписания акта", "оплата за дизайн", "by Ivan"]
+)
+async def test_a_due_word_with_no_moment_stays_in_the_note(
+    chat: ChatHarness, storage: Storage, note: str
 ) -> None:
     await chat.send("/newclient Acme")
-    await chat.send("/invoice Acme 100 аванс до старта работ")
+    await chat.send(f"/invoice Acme 100 {note}")
     invoice = await storage.invoices.get_by_number(USER_ID, 1)
-    assert invoice is not None and invoice.note == "аванс до старта работ"
+    assert invoice is not None and invoice.note == note
 
 
 async def test_a_promise_keeps_the_original_due_date(
