@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.services.money import (
+    MAX_MINOR,
     AmountError,
+    Money,
     currency_for_zone,
     format_money,
     parse_amount,
@@ -155,3 +159,30 @@ def test_a_chosen_currency_wins_and_the_setting_is_the_last_resort() -> None:
     assert user_currency("EUR", "America/New_York", "RUB", today) == "EUR"
     assert user_currency(None, "America/New_York", "RUB", today) == "USD"
     assert user_currency(None, "UTC", "RUB", today) == "RUB"
+
+
+COMMON = ["RUB", "USD", "EUR", "GBP", "KZT", "UAH", "CNY", "JPY", "KWD", "CHF", "TRY", "INR"]
+
+
+@given(
+    minor=st.integers(min_value=1, max_value=MAX_MINOR),
+    currency=st.sampled_from(COMMON),
+    locale=st.sampled_from(["ru", "en"]),
+)
+def test_what_the_bot_shows_reads_back_the_same(minor: int, currency: str, locale: str) -> None:
+    """An amount copied from a reply and pasted back means the same money."""
+    shown = format_money(minor, currency, locale)
+    assert parse_money(shown, "RUB") == Money(minor, currency)
+
+
+@given(st.text(max_size=40))
+def test_any_text_is_an_amount_or_a_clear_refusal(text: str) -> None:
+    reason = None
+    try:
+        money = parse_money(text, "RUB")
+    except AmountError as refused:
+        reason = str(refused).split(":")[0]
+    if reason is None:
+        assert 0 < money.minor <= MAX_MINOR
+    else:
+        assert reason in {"format", "positive", "precision", "too_large", "currency"}
