@@ -309,7 +309,10 @@ def held_notes(
     ahead_defaults: Mapping[TaskKind, int] | None = None,
 ) -> list[str]:
     """What working hours do to this task's reminders, said at once: a reminder the bot
-    holds comes later, and the user knows when."""
+    holds comes later, and the user knows when. (An invoice's ladder is shown with the
+    invoice.)"""
+    if task.invoice_id is not None:
+        return []
     planned = plan_reminders(task, now, defaults=ahead_defaults, tz=tz, hours=hours)
     notes = []
     for item in planned:
@@ -325,7 +328,6 @@ def held_notes(
     if (
         task.due_at is not None
         and ahead > 0
-        and task.invoice_id is None
         and task.due_at - timedelta(minutes=ahead) > now
         and not any(item.purpose is ReminderPurpose.AHEAD for item in planned)
     ):
