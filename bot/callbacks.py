@@ -71,7 +71,7 @@ class SeriesAction(CallbackData, prefix="sr"):
 
 class InvoiceAction(CallbackData, prefix="i"):
     """paid / part (partially paid) / promise (client promised to pay on a date) / unpaid
-    (undo paid) / amount, due, note (edit) / delete, delete_yes / card (show it)."""
+    (undo paid) / amount, due, note (edit) / delete, delete_yes, keep / card (show it)."""
 
     op: str
     id: Int64

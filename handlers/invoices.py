@@ -281,7 +281,7 @@ def delete_question(invoice: Invoice, locale: str) -> tuple[str, InlineKeyboardM
             callback_data=InvoiceAction(op="delete_yes", id=invoice.id).pack(),
         ),
         InlineKeyboardButton(
-            text=_("Keep it"), callback_data=InvoiceAction(op="card", id=invoice.id).pack()
+            text=_("Keep it"), callback_data=InvoiceAction(op="keep", id=invoice.id).pack()
         ),
     ]])
     return text, markup
@@ -553,6 +553,12 @@ def create_router() -> Router:
                     user.id, invoice_card(invoice, user.tz, user.locale, now),
                     reply_markup=card_keyboard(invoice),
                 )
+            return
+        if op == "keep":  # "Keep it" on the delete question: the question becomes the card
+            await query.answer()
+            await edit_or_send(
+                query, invoice_card(invoice, user.tz, user.locale, now), card_keyboard(invoice)
+            )
             return
         if op == "delete":
             await query.answer()

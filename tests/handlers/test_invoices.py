@@ -387,7 +387,10 @@ async def test_delete_asks_first_then_takes_the_reminders_too(
     assert invoice is not None and invoice.task_id is not None
     asked = await chat.press("🗑 Delete")
     assert "Delete invoice I1 (Acme, ₽120,000) and its payment reminders?" in asked.text
+    kept = await chat.press("Keep it")
+    assert "Invoice I1" in kept.text and "due Tue 1 December" in kept.text
     assert await storage.invoices.get_by_number(USER_ID, 1) is not None
+    await chat.press("🗑 Delete")
     deleted = await chat.press("Yes, delete")
     assert "Invoice I1 (Acme) is deleted." in deleted.text
     assert await storage.invoices.get_by_number(USER_ID, 1) is None
