@@ -433,7 +433,7 @@ def create_router() -> Router:
                     _("No invoice I{number}. All unpaid: /invoices").format(number=number)
                 )
                 return
-        currency, _chosen = await currency_of_user(users, user, settings, clock)
+        currency, chosen = await currency_of_user(users, user, settings, clock)
         try:
             draft = parse_invoice(
                 args[:500], default_currency=currency, dates=dates,
@@ -462,6 +462,10 @@ def create_router() -> Router:
             found[0], amount_minor=draft.money.minor, currency=draft.money.currency, due=due,
             note=draft.note, task_text=payment_task_text(money),
         )
+        if not chosen and user.timezone_chosen:
+            # Derived once, at the first invoice: a business trip (/tz) does not change the
+            # currency the user bills in.
+            await users.set_currency(user.id, currency)
         text = invoice_card(invoice, user.tz, user.locale, now) + "\n" + _(
             "Payment reminders: {steps}, until it is paid. All unpaid: /invoices"
         ).format(steps=ladder_steps(settings.invoice_ladder_days))
@@ -520,13 +524,15 @@ def create_router() -> Router:
             await users.set_currency(user.id, code)
         currency, chosen = await currency_of_user(users, user, settings, clock)
         sample = format_money(1_200_000, currency, user.locale)
+        example = "EUR" if currency == "USD" else "USD"
         text = (
             _("Your currency: {currency} (e.g. {sample}).").format(currency=currency,
                                                                    sample=sample)
             + " "
-            + (_("Chosen by you; /currency auto follows your timezone.") if chosen
+            + (_("To change it: /currency {example}; /currency auto takes it from your "
+                 "timezone again.").format(example=example) if chosen
                else _("From your timezone; to change it: /currency {example}.").format(
-                   example="EUR" if currency == "USD" else "USD"))
+                   example=example))
         )
         await message.answer(text)
 

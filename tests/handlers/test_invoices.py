@@ -281,7 +281,7 @@ async def test_currency_follows_the_user(chat: ChatHarness, storage: Storage) ->
     assert "<b>$100</b>" in first.text
     assert "USD" in (await chat.send("/currency")).text
     chosen = await chat.send("/currency €")
-    assert "Your currency: EUR" in chosen.text and "Chosen by you" in chosen.text
+    assert "Your currency: EUR" in chosen.text and "/currency auto" in chosen.text
     second = await chat.send("/invoice Acme 100")
     assert "<b>€100</b>" in second.text
     await chat.send("/currency auto")
@@ -442,3 +442,17 @@ async def test_a_client_whose_name_starts_with_a_digit(
     assert "Invoice I1" in replies.text and "1C" in replies.text
     invoice = await storage.invoices.get_by_number(USER_ID, 1)
     assert invoice is not None and invoice.amount_minor == 200_000
+
+
+async def test_the_currency_is_kept_after_the_first_invoice_when_the_user_travels(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/tz America/New_York")
+    assert "From your timezone" in (await chat.send("/currency")).text
+    await chat.send("/invoice Acme 100")
+    await chat.send("/tz Europe/Berlin")  # a trip
+    trip = await chat.send("/invoice Acme 200")
+    assert "<b>$200</b>" in trip.text
+    await chat.send("/currency auto")
+    assert "<b>€300</b>" in (await chat.send("/invoice Acme 300")).text
