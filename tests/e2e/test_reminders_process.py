@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.e2e.conftest import Launcher
 from tests.e2e.test_bot_process import USER_ID, WAIT, ask, plain_text, stop, wait_polling
-from tests.fakes.fake_bot_api import JSON, FakeBotAPI
+from tests.fakes.fake_bot_api import JSON, FakeBotAPI, FaultKind
 
 
 def stamp(moment: datetime) -> str:
@@ -82,4 +82,44 @@ async def test_reminders_arrive_on_time_and_after_downtime_once(
     await asyncio.sleep(2)
     await stop(third)
     assert len(reminders_about(api, "water the plants")) == 1
+    assert len(reminders_about(api, "ping the printer")) == 1
+
+
+async def test_a_reminder_held_up_at_sigterm_is_sent_at_once_after_the_restart(
+    fake_api: FakeBotAPI, bot_env: dict[str, str], launch_bot: Launcher, tmp_path: Path
+) -> None:
+    """SIGTERM while a due reminder waits in the sender (Telegram said "retry after 60 s"):
+    the stopping bot hands its claim back, so the next start sends it within seconds, not
+    after the two-minute claim lease (and it is not lost as "failed")."""
+    api = fake_api
+    database = tmp_path / "db" / "assistant.sqlite3"
+    first = await launch_bot(bot_env)
+    await wait_polling(api, first, after=0)
+    await ask(api, first, "/hours off", "off")
+    # A plain date: "tomorrow" asked after midnight gets a question back, not a task.
+    day = (datetime.now(UTC) + timedelta(days=3)).strftime("%d.%m.%Y")
+    await ask(api, first, f"/task ping the printer {day} 10:00", "ping the printer")
+    await stop(first)
+    move_task(database, 1, datetime.now(UTC) + timedelta(seconds=3))
+
+    def is_reminder(params: JSON) -> bool:
+        return plain_text(params).startswith("🔔")
+
+    api.fail_next("sendMessage", FaultKind.RETRY_AFTER, when=is_reminder, retry_after=60)
+    mark = api.mark()
+    second = await launch_bot(bot_env)
+    await wait_polling(api, second, after=mark)
+    await second.race(api.wait_until(lambda: bool(api.fault_hits), timeout=WAIT))
+    await stop(second)  # the reminder is claimed and waiting out the 429
+    with sqlite3.connect(database) as raw:
+        [(status,)] = raw.execute("SELECT status FROM reminders WHERE purpose = 'due'")
+    assert status == "pending"
+
+    mark = api.mark()
+    third = await launch_bot(bot_env)
+    await wait_polling(api, third, after=mark)
+    restarted = datetime.now(UTC)
+    await third.race(api.wait_for("sendMessage", is_reminder, after=mark, timeout=WAIT))
+    assert datetime.now(UTC) - restarted < timedelta(seconds=10)
+    await stop(third)
     assert len(reminders_about(api, "ping the printer")) == 1
