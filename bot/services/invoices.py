@@ -46,7 +46,8 @@ class InvoiceInputError(ValueError):
 
 def _amount_starts(words: list[str], i: int) -> bool:
     """Whether the amount may start at words[i]: a digit or sign, a currency sign glued to
-    digits ('$2,500', '€300'), or a currency word or code before a number ('USD 100')."""
+    digits ('$2,500', '€300'), or a known currency word or code before a number ('USD 100';
+    not 'LLC' in 'Acme LLC 100')."""
     word = words[i]
     if word[:1].isdigit() or word[:1] in "-+−":
         return True
@@ -54,9 +55,7 @@ def _amount_starts(words: list[str], i: int) -> bool:
         return False  # the client's name comes first
     nxt = words[i + 1] if i + 1 < len(words) else ""
     glued = currency_of(word[:1]) is not None and word[1:2].isdigit()
-    return glued or (
-        (currency_of(word) is not None or looks_like_code(word)) and nxt[:1].isdigit()
-    )
+    return glued or (currency_of(word) is not None and nxt[:1].isdigit())
 
 
 def read_money(words: list[str], start: int, default_currency: str) -> tuple[Money, int]:

@@ -456,3 +456,11 @@ async def test_the_currency_is_kept_after_the_first_invoice_when_the_user_travel
     assert "<b>$200</b>" in trip.text
     await chat.send("/currency auto")
     assert "<b>€300</b>" in (await chat.send("/invoice Acme 300")).text
+
+
+async def test_a_capitalised_word_in_the_client_name_is_not_a_currency(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme LLC")
+    replies = await chat.send("/invoice Acme LLC 100 due 01.12")
+    assert "Acme LLC" in replies.text and "<b>₽100</b>" in replies.text
