@@ -207,7 +207,8 @@ class InvoiceService:
         return paid
 
     async def promise(self, owner_id: int, invoice_id: int, when: datetime) -> Invoice | None:
-        """The client promised to pay on a date: the ladder moves to it."""
+        """The client promised to pay on a date: the ladder moves to it; the invoice's own due
+        date stays as it was (both are shown)."""
         invoice = await self._invoices.set_promised(owner_id, invoice_id, when, self._clock.now())
         if invoice is not None and invoice.task_id is not None:
             await self._tasks.set_due(owner_id, invoice.task_id, when, self._clock.now())
