@@ -464,3 +464,18 @@ async def test_a_capitalised_word_in_the_client_name_is_not_a_currency(
     await chat.send("/newclient Acme LLC")
     replies = await chat.send("/invoice Acme LLC 100 due 01.12")
     assert "Acme LLC" in replies.text and "<b>₽100</b>" in replies.text
+
+
+async def test_a_new_due_date_leaves_the_ladder_on_the_promise(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/invoice Acme 120 000 due 20.11")
+    await chat.press("🤝 Promised…")
+    await chat.send("10.12")
+    card = await chat.send("/invoice I1 due 15.12")
+    assert "due Tue 15 December · 🤝 promised for Thu 10 December" in card.text
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.task_id is not None
+    task = await storage.tasks.get(USER_ID, invoice.task_id)
+    assert task is not None and task.due_at == moscow(12, 10, 10)
