@@ -537,6 +537,19 @@ async def test_the_secret_is_in_no_log_line_even_at_debug(
     async with intake.http.get(intake.url(intake.team_path) + "/deeper") as response:
         assert response.status == 404
 
+    # Requests aiohttp itself refuses (its own error lines, at DEBUG): a bad header value,
+    # a request line too long for its parser.
+    assert intake.server.port is not None
+    for raw in (
+        f"POST /alerts/{intake.team_path} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        f"POST /alerts/{intake.team_path}{'x' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n",
+    ):
+        reader, writer = await asyncio.open_connection("127.0.0.1", intake.server.port)
+        writer.write(raw.encode())
+        await writer.drain()
+        assert b" 400 " in (await asyncio.wait_for(reader.read(200), 5))[:20]
+        writer.close()
+
     async def crash(**_kwargs: object) -> None:
         raise RuntimeError(f"could not handle /alerts/{intake.team_path}")
 
