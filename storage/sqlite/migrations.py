@@ -412,4 +412,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE users ADD COLUMN currency TEXT;
     ALTER TABLE invoices ADD COLUMN paid_minor_before INTEGER NOT NULL DEFAULT 0;
     """,
+    # A moment the user typed fires then: reminders of such moments (not a series' or an
+    # invoice's) that the old rule held for working hours go out at their own moment, at
+    # once if it has passed ("held over from …" says what happened).
+    """
+    UPDATE reminders SET fire_at = held_over_from
+    WHERE status = 'pending' AND held_over_from IS NOT NULL AND purpose IN ('due', 'snooze')
+        AND task_id IN (SELECT id FROM tasks WHERE series_id IS NULL AND invoice_id IS NULL);
+    """,
 )
