@@ -4,6 +4,11 @@ The database decides: an alert is stored before anyone is paged (the intake answ
 only then), the engine acts when an alert's `next_at` comes and claims it first, and an
 answer (acknowledge, resolve, snooze) clears the claim, so it always beats a repeat being
 prepared. A restart resumes from `next_at`: no step skipped, at most one in flight repeated.
+
+Nobody's page waits for another person's: the due alerts are claimed together and stepped
+side by side (one lane per scope and owner for the database work), and the pages go through
+a per-person outbox (alert_outbox.py): Telegram's one message a second per chat binds only
+that chat, and a pile-up for one person goes out as one summary instead of one page each.
 """
 
 from __future__ import annotations
