@@ -135,6 +135,10 @@ COMMANDS = [
     "/done 1", "/undo", "/backup", "/handover",
     "/done " + " ".join(str(number) for number in range(1, 900)),
     "/urgent " + filled("Zeta ", 199) + ": down",
+    "/invoice Acme 5 000 due 01.12 " + filled("note ", 4000),
+    "/task Acme: " + filled("call ", 4000) + " tomorrow 10:00",
+    "/note Acme: " + filled("note ", 4000),
+    "/invoices",
 ]
 DIALOGS = ["/newclient", "/task", "/note", "/urgent", "/invoice", "/handover", "/import",
            "/edit 2", "/client"]
