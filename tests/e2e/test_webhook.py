@@ -180,3 +180,44 @@ async def test_a_busy_port_fails_start_up_in_one_line(
     assert "Traceback" not in bot.stderr
     assert not fake_api.calls_of("setWebhook")
     assert "stopped: database closed" in bot.stderr, "start-up failure must close the database"
+
+
+async def test_a_redelivered_update_makes_one_task_even_after_a_kill(
+    fake_api: FakeBotAPI, bot_env: dict[str, str], launch_bot: Launcher
+) -> None:
+    """Telegram POSTs an update again when it did not get the 200 (a crash after the commit,
+    a dropped connection): the task is made once, and the repeat gets no second reply."""
+    api = fake_api
+    port = free_port()
+    env = webhook_env(bot_env, port)
+    endpoint = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    task = message_update("/task call the CFO today 23:59")
+
+    bot = await launch_bot(env)
+    await bot.race(api.wait_for("setWebhook", timeout=WAIT))
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
+        mark = api.mark()
+        assert await bot.race(post_update(http, endpoint, task, SECRET)) == 200
+        await bot.race(api.wait_for("sendMessage", after=mark, timeout=WAIT))
+        assert await bot.race(post_update(http, endpoint, task, SECRET)) == 200
+    await bot.kill()  # kill -9: then Telegram delivers it once more, to the next process
+
+    mark = api.mark()
+    bot = await launch_bot(env)
+    await bot.race(api.wait_for("setWebhook", after=mark, timeout=WAIT))
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
+        mark = api.mark()
+        assert await bot.race(post_update(http, endpoint, task, SECRET)) == 200
+        assert await bot.race(post_update(http, endpoint, message_update("/today"), SECRET)) == 200
+        today = await bot.race(
+            api.wait_for(
+                "sendMessage",
+                lambda p: "call the CFO" in plain_text(p) and "Task #" not in plain_text(p),
+                after=mark, timeout=WAIT,
+            )
+        )
+    assert plain_text(today).count("call the CFO") == 1, plain_text(today)
+    # The only reply since the restart is the answer to /today: the repeat was skipped.
+    assert len(api.sent_texts(USER_ID, after=mark)) == 1
+    await stop(bot)
+    assert "was applied before (delivered again): skipped" in bot.stderr
