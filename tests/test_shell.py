@@ -82,3 +82,18 @@ def test_python_m_bot_shell_runs_without_a_token(tmp_path: Path) -> None:
     assert "позвонить Ивану" in result.stdout
     assert "Traceback" not in result.stderr
     assert (tmp_path / "data" / "assistant.sqlite3").exists()
+
+
+async def test_a_second_session_is_not_taken_for_a_redelivery_of_the_first(
+    tmp_path: Path,
+) -> None:
+    # The database remembers applied update ids; the shell's own ids go on after them.
+    settings = Settings.model_validate({"database_url": f"sqlite:///{tmp_path}/shell.sqlite3"})
+    clock = FrozenClock(datetime(2026, 11, 26, 11, 37, tzinfo=UTC))
+    for session in ("first", "second"):
+        out = io.StringIO()
+        typed = f"{session} session note\n/notes\n"
+        assert await run_shell(settings, io.StringIO(typed), out, clock) == 0
+        assert "📝 Note saved." in out.getvalue(), session
+    assert "first session note" in out.getvalue()
+    assert "second session note" in out.getvalue()

@@ -4,11 +4,13 @@ applied once: one note, one task, one invoice; the second delivery gets no reply
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram.types import Chat, Message, MessageEntity, Update, User
 
+from bot.clock import FrozenClock
+from bot.idempotency import KEEP_APPLIED, PRUNE_EVERY, PruneAppliedUpdates
 from storage.interfaces import Storage
 from storage.sqlite import Database
 from tests.handlers.harness import USER_ID, ChatHarness
@@ -120,3 +122,19 @@ async def test_a_command_that_ends_a_prompt_is_recorded_by_its_own_write(
     await chat.feed(update)
     assert await storage.tasks.get_by_number(USER_ID, 1) is not None
     assert await storage.updates.applied(42, FIRST_ID)
+
+
+async def test_the_sweep_forgets_applied_updates_after_a_week(
+    chat: ChatHarness, storage: Storage, clock: FrozenClock
+) -> None:
+    await chat.feed(text_update(FIRST_ID, "Acme: budget approved after the call"))
+    assert await storage.updates.applied(42, FIRST_ID)
+    job = PruneAppliedUpdates(storage.updates, clock)
+
+    clock.advance(KEEP_APPLIED - timedelta(minutes=30))
+    assert await job.run() == 0, "kept for a week"
+    clock.advance(timedelta(minutes=31))
+    assert await job.run() == 0, "looked half an hour ago: at most once an hour"
+    clock.advance(PRUNE_EVERY)
+    assert await job.run() == 1
+    assert not await storage.updates.applied(42, FIRST_ID)
