@@ -35,12 +35,12 @@ async def things(db: Database) -> int:
 
 async def test_the_first_change_records_the_update_once(db: Database) -> None:
     updates = SqliteAppliedUpdateRepo(db)
-    with update_marks.marking(BOT, 7, NOW) as mark:
+    with update_marks.marking(BOT, 7, NOW):
         assert await db.execute("UPDATE things SET name = 'x'") == 0  # no change: no record
-        assert not mark.recorded
+        assert not await updates.applied(BOT, 7)
         await db.execute("INSERT INTO things VALUES ('a')")
-        assert mark.recorded
-        async with db.transaction():
+        assert await updates.applied(BOT, 7)
+        async with db.transaction():  # a later write does not record it again (no conflict)
             await db.execute("INSERT INTO things VALUES ('b')")
     assert await updates.applied(BOT, 7)
     assert not await updates.applied(BOT + 1, 7), "update ids are per bot"
