@@ -254,7 +254,10 @@ def inspect_file(path: Path) -> None:
             connection.close()
     except sqlite3.DatabaseError as exc:
         if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-            raise  # locked, unreadable...: not a verdict on the file
+            # Busy, or a WAL a read-only connection cannot recover: no verdict on the file.
+            # Opened as before; the migration step still refuses a newer schema.
+            logger.warning("could not check %s read-only first (%s): opening it", path, exc)
+            return
         raise DatabaseDamagedError(_damaged_message(path, str(exc))) from None
     if problems != ["ok"]:
         raise DatabaseDamagedError(_damaged_message(path, "; ".join(problems)))
