@@ -424,12 +424,17 @@ CALLBACKS = st.builds(
 
 # ---------------------------------------------------------------- one fuzz run
 
+# Shared by every world: the seeded database keeps the update ids it applied, and an id seen
+# again is skipped as Telegram's redelivery of it.
+_UPDATE_IDS = iter(range(10_000, 10**9))
+
+
 @dataclass
 class World:
     dispatcher: Dispatcher
     bot: Bot
     session: LocalSession
-    ids: Iterator[int] = field(default_factory=lambda: iter(range(10_000, 10**9)))
+    ids: Iterator[int] = field(default_factory=lambda: _UPDATE_IDS)
     # user -> ids of the messages they sent, in order
     sent: dict[int, list[int]] = field(default_factory=lambda: {user: [] for user in USERS})
     # user -> callback data of buttons the bot sent them, with the message that carried them
