@@ -267,7 +267,7 @@ def inspect_file(path: Path) -> None:
 
 def _damaged_message(path: Path, problem: str) -> str:
     lines = [line for line in problem.splitlines() if line and not line.startswith("***")]
-    detail = " ".join(lines)[:200] or "unknown problem"
+    detail = "; ".join(lines)[:200] or "unknown problem"
     return f"database {path} is damaged (quick_check: {detail}): restore a backup"
 
 
