@@ -94,6 +94,10 @@ class ReminderScheduler:
         task.add_done_callback(self._background.discard)
 
     async def _arm(self) -> None:
+        if self._delivery.busy:
+            # The running delivery re-arms when it finishes (`_run`); a wake-up due meanwhile
+            # would only be skipped by APScheduler (one instance), with a warning each time.
+            return
         moment = await self._reminders.next_fire_at()
         if moment is None:
             job = self._scheduler.get_job(WAKE_JOB)

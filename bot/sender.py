@@ -10,7 +10,11 @@ the original exception.
 
 Lanes. A job carries a lane (:class:`Priority`); lower goes first: urgent alert pages, then
 interactive replies and edits, then reminders, then bulk (digests, broadcasts). FIFO within a
-lane. A chat's own jobs also go in lane order.
+lane. A chat's own jobs also go in lane order, with one exception against starvation: a job
+that has waited ``STARVE_AFTER_SECONDS`` in its chat goes next there, ahead of newer jobs of
+higher lanes (a person typing faster than Telegram's one message a second per chat, or a
+backlog of updates after a restart, would otherwise hold their own reminders back for ever);
+it takes the place of the chat's head, so other chats see no change.
 
 Giving up. A passing failure (429, 5xx, a reset or timed-out connection, an answer that is
 not Telegram's JSON) is retried, after the 429's ``retry_after`` or an exponential backoff
@@ -87,6 +91,8 @@ GLOBAL_RATE = 30.0  # messages a second for the whole bot (Telegram's documented
 # A hair over Telegram's 1 per second per chat: timers fire a few ms early or late, and two
 # sends 0.999 s apart draw a 429 that pauses every chat (bench_reminders).
 PER_CHAT_INTERVAL = 1.05
+# A job that has waited this long in its chat goes before newer jobs of higher lanes there.
+STARVE_AFTER_SECONDS = 10.0
 _NOT_MODIFIED = "message is not modified"
 _JITTER = 0.1  # backoff delays grow by up to 10 % at random
 _ERROR_LIMIT = 200  # characters of an exception's text kept in Delivery.error
@@ -232,6 +238,7 @@ class _Job:
     kind: str  # for log lines: "send", "edit", "sendMessage", "sendDocument"...
     deadline: float  # monotonic; no retry is planned after it
     future: asyncio.Future[Any]
+    queued_at: float = 0.0  # monotonic; a job waiting long in its chat goes first there
     quiet: bool = False  # permanent errors are the caller's to log (they are raised to it)
     attempts: int = 0
 
@@ -253,6 +260,28 @@ class _Answer:
     retry_in: float | None = None  # a passing failure: try again after this many seconds
     blocked: bool = False
     held: bool = False  # not tried: a pause began after it was let through
+
+
+def _head(chat: _Chat, now: float) -> tuple[int, int, _Job]:
+    """The chat's job that goes next, as (lane it competes in, sequence, job): the first in
+    lane order, unless an older job has waited ``STARVE_AFTER_SECONDS``: then the oldest,
+    in the first one's lane."""
+    first = chat.pending[0]
+    if len(chat.pending) == 1:
+        return first
+    oldest = min(chat.pending, key=lambda entry: entry[1])[2]
+    if oldest is first[2] or now - oldest.queued_at < STARVE_AFTER_SECONDS:
+        return first
+    return (first[0], oldest.seq, oldest)
+
+
+def _take(chat: _Chat, job: _Job) -> None:
+    """Remove ``job`` from its chat's queue."""
+    if chat.pending[0][2] is job:
+        heapq.heappop(chat.pending)
+        return
+    chat.pending = [entry for entry in chat.pending if entry[2] is not job]
+    heapq.heapify(chat.pending)
 
 
 def _describe(exc: BaseException) -> str:
@@ -451,6 +480,7 @@ class Sender:
             request=request,
             kind=kind,
             deadline=now + self._deadlines[Priority(priority)],
+            queued_at=now,
             future=asyncio.get_running_loop().create_future(),
             quiet=quiet,
         )
@@ -462,7 +492,7 @@ class Sender:
         heapq.heappush(chat.pending, (job.priority, job.seq, job))
         # An idle chat with jobs always has a heap entry for its head (or its wake-up
         # time); only a new head needs a new one. A busy chat is scheduled when it is free.
-        if not chat.busy and chat.pending[0][2] is job:
+        if not chat.busy and _head(chat, now)[2] is job:
             self._schedule(chat_id, chat, now)
         return job
 
@@ -480,7 +510,7 @@ class Sender:
         if not chat.pending:
             return
         if chat.ready_at <= now:
-            priority, seq, _ = chat.pending[0]
+            priority, seq, _ = _head(chat, now)
             heapq.heappush(self._ready, (priority, seq, chat_id))
         else:
             heapq.heappush(self._waiting, (chat.ready_at, next(self._seq), chat_id))
@@ -550,14 +580,18 @@ class Sender:
                 or chat.busy
                 or not chat.pending
                 or chat.ready_at > now
-                or chat.pending[0][:2] != (priority, seq)
             ):
                 heapq.heappop(self._ready)
                 continue
-            job = chat.pending[0][2]
+            if _head(chat, now)[:2] != (priority, seq):
+                # A newer head, or an old job's wait passed STARVE_AFTER_SECONDS meanwhile.
+                heapq.heappop(self._ready)
+                self._schedule(chat_id, chat, now)
+                continue
+            job = _head(chat, now)[2]
             if job.future.done():  # the caller was cancelled while it was queued
                 heapq.heappop(self._ready)
-                heapq.heappop(chat.pending)
+                _take(chat, job)
                 self._schedule(chat_id, chat, now)
                 continue
             return chat_id
@@ -566,7 +600,8 @@ class Sender:
     def _dispatch(self, chat_id: ChatKey, now: float) -> None:
         heapq.heappop(self._ready)
         chat = self._chats[chat_id]
-        _, _, job = heapq.heappop(chat.pending)
+        job = _head(chat, now)[2]
+        _take(chat, job)
         chat.busy = True
         chat.ready_at = now + self._per_chat_interval
         job.attempts += 1

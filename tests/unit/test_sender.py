@@ -29,7 +29,14 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.local_session import LocalSession
-from bot.sender import Delivery, Outcome, Priority, Sender
+from bot.sender import (
+    PER_CHAT_INTERVAL,
+    STARVE_AFTER_SECONDS,
+    Delivery,
+    Outcome,
+    Priority,
+    Sender,
+)
 
 SECRET = "<b>Pay invoice 77</b> SECRET-TEXT"
 
@@ -237,6 +244,53 @@ async def test_urgent_overtakes_queued_messages(make: Make) -> None:
     assert order[0] == 99
     assert order[1:21] == list(range(20))  # FIFO within a priority
     assert order[-1] == 500
+
+
+async def test_a_chat_flooded_with_replies_still_gets_its_reminder(make: Make) -> None:
+    """Someone typing faster than one reply a second (or a backlog of updates after a
+    restart) must not hold back their own reminder for ever: it goes out once it has waited
+    STARVE_AFTER_SECONDS, and the replies go on after it."""
+    replies: list[asyncio.Task[Delivery]] = []
+
+    def more_replies(method: TelegramMethod[Any], seen: int) -> None:
+        # Every reply sent brings two new ones: the interactive lane never empties.
+        if seen < 40 and "reply" in str(method):
+            for _ in range(2):
+                replies.append(asyncio.ensure_future(
+                    sender.send(7, "reply", priority=Priority.INTERACTIVE)
+                ))
+        return None
+
+    sender, session = make(more_replies)
+    jobs = [(7, Priority.REMINDER), (7, Priority.INTERACTIVE), (7, Priority.INTERACTIVE)]
+    tasks = [
+        asyncio.create_task(
+            sender.send(chat, "⏰ Call Acme" if lane is Priority.REMINDER else "reply",
+                        priority=lane)
+        )
+        for chat, lane in jobs
+    ]
+    await asyncio.sleep(0)
+    await sender.start()
+    reminder = await tasks[0]
+    assert reminder.outcome is Outcome.SENT
+    sent_at = next(at for at, method in session.calls if "Call Acme" in str(method))
+    assert STARVE_AFTER_SECONDS <= sent_at <= STARVE_AFTER_SECONDS + 2 * PER_CHAT_INTERVAL
+    # It did not jump the queue at once: the replies of the first seconds went first.
+    order = ["reminder" if "Call Acme" in str(m) else "reply" for _, m in session.calls]
+    assert order.index("reminder") >= 9, order[:12]
+    for task in replies:
+        task.cancel()
+    await asyncio.gather(*tasks[1:], *replies, return_exceptions=True)
+
+
+async def test_an_old_job_does_not_jump_ahead_of_other_chats_urgent_pages(make: Make) -> None:
+    sender, session = make(global_rate=1.0)  # one send a second for the whole bot
+    jobs = [(1, Priority.REMINDER), (1, Priority.INTERACTIVE)]
+    jobs += [(chat, Priority.URGENT) for chat in range(100, 104)]
+    results = await queue_then_start(sender, jobs)
+    assert all(result.outcome is Outcome.SENT for result in results)
+    assert session.chats()[:4] == [100, 101, 102, 103]
 
 
 # ------------------------------------------------------------------------------ errors
