@@ -92,6 +92,7 @@ QUERIES: tuple[tuple[str, str], ...] = (
     ("rare word", "эскроу"),
     ("prefix", "бюдж"),
     ("two words", "бюджет январь"),
+    ("another form (stem)", "бюджета"),
     ("no match", "зеленоград"),
 )
 

@@ -259,7 +259,6 @@ async def test_a_chat_flooded_with_replies_still_gets_its_reminder(make: Make) -
                 replies.append(asyncio.ensure_future(
                     sender.send(7, "reply", priority=Priority.INTERACTIVE)
                 ))
-        return None
 
     sender, session = make(more_replies)
     jobs = [(7, Priority.REMINDER), (7, Priority.INTERACTIVE), (7, Priority.INTERACTIVE)]
