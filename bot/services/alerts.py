@@ -553,6 +553,10 @@ class AlertEngine:
         who answered (`announce` is 'acked' or 'resolved')."""
         client = await self._client(alert)
         pages = await self._alerts.pages(alert.id)
+        if alert.team_id is not None:
+            # Someone paged before they left the team learns nothing more about its alerts.
+            members = {member.id for member in await self._teams.members(alert.team_id)}
+            pages = [page for page in pages if page.user_id in members]
         paged = {page.user_id: await self._users.get(page.user_id) for page in pages}
         people = await self._names(alert, [])
         for user_id, profile in paged.items():

@@ -29,6 +29,7 @@ from tests.handlers.test_alerts import (
     VERA,
     Pager,
     alert_buttons,
+    press,
     sent_to,
 )
 
@@ -80,6 +81,20 @@ async def test_an_ex_members_old_ack_button_is_refused_and_the_alert_stays_open(
     assert alert is not None and alert.state is AlertState.OPEN and alert.acked_by is None
     # Still paging the people who are in the team: the lead, now that Anna has gone.
     assert LEAD in sent_to(await pager.step(timedelta(minutes=5)))
+
+
+async def test_an_ex_member_hears_nothing_more_of_an_alert_they_were_paged_for(
+    team_chat: ChatHarness, pager: Pager
+) -> None:
+    await team_chat.send("/urgent Acme: site is down", user_id=LEAD)
+    assert list(sent_to(await pager.step())) == [ANNA]
+    await remove(team_chat, "Anna")
+    assert LEAD in sent_to(await pager.step(timedelta(minutes=5)))
+    answered = await press(team_chat, LEAD, "Acknowledge")
+    # Her old page is not edited to show who took it, and she is not told.
+    assert ANNA not in sent_to(answered)
+    assert ANNA not in {int(m.chat_id) for m in answered.of(EditMessageText)}
+    assert LEAD in {int(m.chat_id) for m in answered.of(EditMessageText)}
 
 
 async def test_an_ex_member_cannot_open_the_alert_log_or_list_team_alerts(
