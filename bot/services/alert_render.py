@@ -92,7 +92,11 @@ def alert_text(
         )
     if alert.count > 1:
         lines.append(
-            _("🔁 Reported {count} times, last at {time}").format(
+            ngettext(
+                "🔁 Reported {count} time, last at {time}",
+                "🔁 Reported {count} times, last at {time}",
+                alert.count,
+            ).format(
                 count=alert.count, time=format_clock(alert.last_seen_at, tz)
             )
         )
@@ -175,7 +179,12 @@ def alert_log(
     ]
     shown = events[-40:]
     if len(events) > len(shown):
-        lines.append(_("… {count} earlier steps").format(count=len(events) - len(shown)))
+        earlier = len(events) - len(shown)
+        lines.append(
+            ngettext("… {count} earlier step", "… {count} earlier steps", earlier).format(
+                count=earlier
+            )
+        )
     lines.extend(event_line(event, people, tz) for event in shown)
     return "\n".join(lines)
 

@@ -26,7 +26,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from aiogram import html
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
@@ -487,8 +487,10 @@ class AlertEngine:
         for person in recipients:
             _zone, locale = self._where(person)
             with self._i18n.context(), self._i18n.use_locale(locale):
-                text = "🔕 " + _(
-                    "Nobody acknowledged {alert} after {count} repeats. Paged: {people}."
+                text = "🔕 " + ngettext(
+                    "Nobody acknowledged {alert} after {count} repeat. Paged: {people}.",
+                    "Nobody acknowledged {alert} after {count} repeats. Paged: {people}.",
+                    repeats,
                 ).format(alert=alert_ref(alert, client), count=repeats, people=names(paged))
                 markup = alert_keyboard(final or alert)
             await self._outbox.send(person.id, Page(text, markup, text, locale))

@@ -66,3 +66,26 @@ def test_compiled_catalog_matches_the_po_file() -> None:
     assert compiled == {key: value for key, value in source.items() if value}, (
         "run: pybabel compile -d bot/locales -D messages"
     )
+
+
+def test_counts_in_alert_messages_agree_in_russian() -> None:
+    from aiogram.utils.i18n import ngettext
+
+    from bot.i18n import create_i18n
+
+    i18n = create_i18n("ru")
+    reported = ("🔁 Reported {count} time, last at {time}",
+                "🔁 Reported {count} times, last at {time}")
+    repeats = ("Nobody acknowledged {alert} after {count} repeat. Paged: {people}.",
+               "Nobody acknowledged {alert} after {count} repeats. Paged: {people}.")
+    with i18n.context(), i18n.use_locale("ru"):
+        said = {
+            n: (ngettext(*reported, n).format(count=n, time="10:00"),
+                ngettext(*repeats, n).format(count=n, alert="A1", people="Анна"))
+            for n in (1, 2, 5, 21)
+        }
+    assert said[2][0] == "🔁 Пришла 2 раза, последний — в 10:00"
+    assert said[5][0] == "🔁 Пришла 5 раз, последний — в 10:00"
+    assert said[1][1] == "Никто не принял A1 после 1 повтора. Оповещены: Анна."
+    assert said[5][1] == "Никто не принял A1 после 5 повторов. Оповещены: Анна."
+    assert said[21][1] == "Никто не принял A1 после 21 повтора. Оповещены: Анна."
