@@ -160,7 +160,9 @@ def create_router() -> Router:
             return
         phrase = clean_line(message.text or "")[:200]
         now = clock.now()
-        until = dates.parse(phrase, tz=user.tz, now=now, morning_hour=user.morning_hour)
+        until = dates.parse(
+            phrase, tz=user.tz, now=now, morning_hour=user.morning_hour, locale=user.locale
+        )
         if until is None or until <= now:
             await message.answer(
                 _("I could not understand the time {phrase}.").format(phrase=quoted(phrase))

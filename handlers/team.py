@@ -616,8 +616,13 @@ def create_router() -> Router:
                   "who has written to me once), or <code>/handover off</code>.")
             )
             return
-        ends = dates.parse(when, tz=user.tz, now=now, morning_hour=user.morning_hour) if when \
+        ends = (
+            dates.parse(
+                when, tz=user.tz, now=now, morning_hour=user.morning_hour, locale=user.locale
+            )
+            if when
             else None
+        )
         if ends is None or ends <= now:
             await message.answer(
                 _("Until when? For example: <code>until 15.12</code> or "
