@@ -139,6 +139,7 @@ def create_dispatcher(
     planned_tasks.after_close.append(series_service.after_task_closed)
     invoice_service = InvoiceService(storage.invoices, planned_tasks, clock)
     planned_tasks.after_close.append(invoice_service.after_task_closed)
+    planned_tasks.after_reopen.append(invoice_service.after_task_reopened)
     dispatcher = Dispatcher(
         storage=fsm_storage or DatabaseFSMStorage(storage.dialogs, clock),
         # One update at a time per chat: two quick taps must not race through a dialog.

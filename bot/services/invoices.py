@@ -275,6 +275,14 @@ class InvoiceService:
                 )
 
 
+    async def after_task_reopened(self, task: Task) -> None:
+        """Reopening a paid invoice's payment task (/undo after ✅) means it is owed again."""
+        if task.invoice_id is not None and task.status is TaskStatus.OPEN:
+            invoice = await self._invoices.get(task.owner_id, task.invoice_id)
+            if invoice is not None and invoice.status is InvoiceStatus.PAID:
+                await self._invoices.set_unpaid(task.owner_id, invoice.id, self._clock.now())
+
+
 def days_word_delta(due: datetime, now: datetime, tz: ZoneInfo) -> int:
     """Whole local days from today to the due date (negative when overdue)."""
     return (due.astimezone(tz).date() - now.astimezone(tz).date()) // timedelta(days=1)

@@ -195,6 +195,8 @@ class PlannedTasks:
         self._atomic = atomic
         # Called with a task just done or deleted (a series shows its next occurrence).
         self.after_close: list[Callable[[Task], Awaitable[None]]] = []
+        # Called with a task just reopened (/undo after ✅: an invoice is owed again).
+        self.after_reopen: list[Callable[[Task], Awaitable[None]]] = []
         self.get = tasks.get
         self.get_by_number = tasks.get_by_number
         self.due_between = tasks.due_between
@@ -248,14 +250,21 @@ class PlannedTasks:
             task = await self._closed(await self._tasks.complete(owner_id, task_id, now))
         return task
 
+    async def _reopened(self, task: Task | None) -> Task | None:
+        await self._replanned(task)
+        if task is not None:
+            for listener in self.after_reopen:
+                await listener(task)
+        return task
+
     async def reopen(self, owner_id: int, task_id: int, now: datetime) -> Task | None:
         async with self._atomic():
-            task = await self._replanned(await self._tasks.reopen(owner_id, task_id, now))
+            task = await self._reopened(await self._tasks.reopen(owner_id, task_id, now))
         return task
 
     async def reopen_last_completed(self, owner_id: int, now: datetime) -> Task | None:
         async with self._atomic():
-            task = await self._replanned(
+            task = await self._reopened(
                 await self._tasks.reopen_last_completed(owner_id, now)
             )
         return task

@@ -167,6 +167,21 @@ async def test_done_on_the_payment_task_marks_the_invoice_paid(
     assert invoice is not None and invoice.status is InvoiceStatus.PAID
 
 
+async def test_undo_after_done_on_the_payment_task_makes_the_invoice_owed_again(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    await chat.send("/invoice Acme 120 000 due 01.12")
+    await chat.send("/done 1")
+    await chat.send("/undo")
+    invoice = await storage.invoices.get_by_number(USER_ID, 1)
+    assert invoice is not None and invoice.status is InvoiceStatus.UNPAID
+    assert invoice.paid_minor == 0 and invoice.paid_at is None
+    assert invoice.task_id is not None
+    assert await storage.reminders.pending_for_task(USER_ID, invoice.task_id)
+    assert "I1" in (await chat.send("/invoices")).text
+
+
 async def test_digest_lists_invoices_to_collect(chat: ChatHarness) -> None:
     await chat.send("/newclient Вектор")
     await chat.send("/invoice Вектор 120 000 due 25.11")
