@@ -81,6 +81,7 @@ def help_text() -> str:
         html.bold(_("Invoices")),
         _("/invoice Acme 120000 due 01.12 — an invoice with payment reminders; "
           "/invoices — unpaid ones"),
+        _("/currency EUR — the currency of your new invoices (from your timezone until set)"),
         "",
         html.bold(_("Urgent alerts and your team")),
         _("/urgent Acme: site is down — pages the client's manager until someone "
