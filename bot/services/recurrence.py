@@ -40,6 +40,8 @@ from dateutil.rrule import (
     weekday,
 )
 
+from bot.services.dates import read_bare_hour
+
 _DAYS: Final = (MO, TU, WE, TH, FR, SA, SU)
 _WORKDAYS: Final = (MO, TU, WE, TH, FR)
 
@@ -123,7 +125,6 @@ _FIRST: Final = frozenset("first первого первое".split())
 _FILLERS: Final = frozenset("в во on at the of a на числа число дням дни and и по".split())
 _ORDINAL: Final = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|-?го|-?е|-?ое|-?ого)$")
 _CLOCK: Final = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?$")
-_LAST_BARE_AFTERNOON: Final = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,8 +247,8 @@ class _RuleBuilder:
                     hour += 12
                 elif meridiem and meridiem.startswith("a") and hour == 12:
                     hour = 0
-                elif not (meridiem or clock.group(2)) and 1 <= hour <= _LAST_BARE_AFTERNOON:
-                    hour += 12  # "в 5" is 17:00, as in one-off tasks
+                elif not (meridiem or clock.group(2)):
+                    hour = read_bare_hour(hour)  # "в 5" is 17:00, as in one-off tasks
                 if hour > 23 or minute > 59 or self.hour is not None:
                     return False
                 self.hour, self.minute, self.content = hour, minute, True
