@@ -11,10 +11,6 @@ class DuplicateClientError(StorageError):
         self.name = name
 
 
-class NotFoundError(StorageError):
-    """The object does not exist or belongs to someone else."""
-
-
 class DuplicateOccurrenceError(StorageError):
     """That occurrence of the series exists already (another worker made it)."""
 
