@@ -1,6 +1,6 @@
 """The outgoing sender: limits, priorities and Telegram's errors, on a fake clock.
 
-The fake clock's ``sleep`` moves the fake ``monotonic`` forward at once and yields, so every
+The fake clock's ``sleep`` moves its ``monotonic`` forward at once and yields, so every
 wait of the sender costs no real time and the times the session records are exact."""
 
 from __future__ import annotations
@@ -37,23 +37,12 @@ from bot.sender import (
     Priority,
     Sender,
 )
+from tests.fakes.clock import FakeClock
 
 SECRET = "<b>Pay invoice 77</b> SECRET-TEXT"
 
 # (method, how many requests this chat has had before this one) -> an error to raise, or None
 Fail = Callable[[TelegramMethod[Any], int], BaseException | None]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.now += max(delay, 0.0)
-        await asyncio.sleep(0)
 
 
 class RecordingSession(LocalSession):
@@ -70,7 +59,7 @@ class RecordingSession(LocalSession):
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None  # noqa: ASYNC109
     ) -> TelegramType:
-        self.calls.append((self.clock.now, method))
+        self.calls.append((self.clock.monotonic(), method))
         self.requested.set()
         chat_id = chat_of(method)
         seen = self.per_chat[chat_id]
@@ -194,7 +183,7 @@ async def test_global_rate(make: Make, fake: FakeClock) -> None:
     assert 2.9 <= times[-1] - times[0] <= 3.3
     # Never more than 30 requests in any one-second window (Telegram answers the 31st 429).
     assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 30
-    assert fake.now <= 3.3
+    assert fake.monotonic() <= 3.3
 
 
 async def test_per_chat_interval_does_not_delay_other_chats(make: Make) -> None:
@@ -227,7 +216,7 @@ async def test_throughput_many_chats_near_global_rate(make: Make, fake: FakeCloc
     results = await queue_then_start(sender, jobs)
     assert all(result.outcome is Outcome.SENT for result in results)
     assert len(session.calls) == 3000
-    assert fake.now <= 1.1 * 3000 / 30
+    assert fake.monotonic() <= 1.1 * 3000 / 30
     for chat in (0, 299, 599):
         times = session.times(chat)
         assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
@@ -541,7 +530,7 @@ async def test_stop_cancels_a_hanging_request(make: Make) -> None:
         async def make_request(
             self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None  # noqa: ASYNC109
         ) -> TelegramType:
-            self.calls.append((self.clock.now, method))
+            self.calls.append((self.clock.monotonic(), method))
             self.requested.set()
             await asyncio.Event().wait()
             raise AssertionError("unreachable")
