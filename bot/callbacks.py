@@ -3,6 +3,7 @@ handlers re-check every id against the pressing user's own rows."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
@@ -30,8 +31,25 @@ class ListDone(CallbackData, prefix="ld"):
     id: Int64
 
 
+class ClientOp(StrEnum):
+    """A client card's buttons; the values are what buttons already sent carry."""
+
+    OPEN = "open"
+    CREATE = "create"  # id 0: the name waits in the dialog state
+    TASK = "task"  # handled by the tasks feature: a new task for this client
+    EDIT = "edit"  # arg: the field
+    CHANNEL = "channel"
+    SET_CHANNEL = "setchannel"  # arg: the channel
+    SEGMENT = "segment"
+    FORMER = "former"
+    ACTIVE = "active"
+    DELETE = "delete"
+    DELETE_YES = "delete_yes"
+    RESTORE = "restore"
+
+
 class ClientAction(CallbackData, prefix="c"):
-    op: str
+    op: ClientOp
     id: Int64
     arg: str = ""
 
@@ -82,10 +100,19 @@ class InvoicesPage(CallbackData, prefix="ip"):
     page: Int64
 
 
-class NoteAction(CallbackData, prefix="n"):
-    """client (attach to arg), other (ask for a client), task, delete, restore."""
+class NoteOp(StrEnum):
+    """A note's buttons; the values are what buttons already sent carry."""
 
-    op: str
+    CLIENT = "client"  # attach to the client arg
+    OTHER = "other"  # ask for a client by name
+    TASK = "task"
+    SEND = "send"  # send a media note back
+    DELETE = "delete"
+    RESTORE = "restore"
+
+
+class NoteAction(CallbackData, prefix="n"):
+    op: NoteOp
     id: Int64
     arg: Int64 = 0
 
