@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 from collections.abc import Callable
 
 import pytest
@@ -14,46 +12,13 @@ from bot.i18n import create_i18n
 from bot.settings import Settings
 from bot.throttling import ThrottlingMiddleware, TokenBuckets
 from storage.interfaces import Storage
+from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import MakeChat
 from tests.handlers.harness import USER_ID, ChatHarness, Replies
 
 OTHER_USER_ID = 2002
 NOTICE = "You are sending messages very fast; I will handle them one by one."
 NOTICE_RU = "Вы пишете очень быстро; я обработаю сообщения по очереди."
-
-
-class VirtualTime:
-    """A monotonic clock that moves only when the test says; sleepers wake as it passes."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self.now + delay, next(self._order), future))
-        await future
-
-    @property
-    def sleeping(self) -> int:
-        return len(self._sleepers)
-
-    def wake_next(self) -> None:
-        """Jump to the earliest wake-up time and wake whoever is due then."""
-        self.now = max(self.now, self._sleepers[0][0])
-        while self._sleepers and self._sleepers[0][0] <= self.now:
-            _, _, future = heapq.heappop(self._sleepers)
-            future.set_result(None)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        while self._sleepers and self._sleepers[0][0] <= self.now:
-            _, _, future = heapq.heappop(self._sleepers)
-            future.set_result(None)
 
 
 async def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -65,7 +30,7 @@ async def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> No
             await asyncio.sleep(0.001)
 
 
-def throttled_chat(make_chat: MakeChat, clock: VirtualTime) -> ChatHarness:
+def throttled_chat(make_chat: MakeChat, clock: FakeClock) -> ChatHarness:
     chat = make_chat(throttle_burst=10, throttle_per_second=5)
     ThrottlingMiddleware.of(chat.dispatcher).use_time(clock.monotonic, clock.sleep)
     return chat
@@ -79,7 +44,7 @@ def notices(chat: ChatHarness, chat_id: int, text: str = NOTICE) -> int:
     )
 
 
-async def drain(clock: VirtualTime, tasks: list[asyncio.Task[Replies]]) -> None:
+async def drain(clock: FakeClock, tasks: list[asyncio.Task[Replies]]) -> None:
     """Move virtual time from one wake-up to the next until every update is handled."""
     async with asyncio.timeout(30):
         while not all(task.done() for task in tasks):
@@ -93,7 +58,7 @@ async def drain(clock: VirtualTime, tasks: list[asyncio.Task[Replies]]) -> None:
 async def test_a_flood_is_slowed_told_once_and_nothing_is_lost(
     make_chat: MakeChat, storage: Storage
 ) -> None:
-    clock = VirtualTime()
+    clock = FakeClock(sleepers_wait=True)
     chat = throttled_chat(make_chat, clock)
     texts = [f"flood note {number}" for number in range(50)]
     # As polling does: every update is its own task, all at once.
@@ -107,7 +72,7 @@ async def test_a_flood_is_slowed_told_once_and_nothing_is_lost(
     # Meanwhile another user is answered at once: no virtual second passes for them.
     other = await asyncio.wait_for(chat.send("a calm note", user_id=OTHER_USER_ID), 5)
     assert "Note saved" in other.text
-    assert clock.now == 0.0
+    assert clock.monotonic() == 0.0
     assert await storage.notes.count(OTHER_USER_ID, None) == 1
     assert await storage.notes.count(USER_ID, None) == 10
 
@@ -123,13 +88,13 @@ async def test_a_flood_is_slowed_told_once_and_nothing_is_lost(
     ]
     assert len(saved) == 50
     # 40 updates beyond the burst at 5 a second.
-    assert clock.now == pytest.approx(8.0)
+    assert clock.monotonic() == pytest.approx(8.0)
 
 
 async def test_each_flood_episode_is_told_once_and_calm_typing_never(
     make_chat: MakeChat, storage: Storage
 ) -> None:
-    clock = VirtualTime()
+    clock = FakeClock(sleepers_wait=True)
     chat = throttled_chat(make_chat, clock)
     for number in range(30):  # a person typing: one message every 0.3 s
         await chat.send(f"calm {number}")
@@ -152,7 +117,7 @@ async def test_each_flood_episode_is_told_once_and_calm_typing_never(
 
 
 async def test_the_notice_is_in_the_users_language(make_chat: MakeChat) -> None:
-    clock = VirtualTime()
+    clock = FakeClock(sleepers_wait=True)
     chat = throttled_chat(make_chat, clock)
     flood = [
         asyncio.create_task(chat.send(f"заметка {n}", language_code="ru")) for n in range(12)
@@ -163,12 +128,12 @@ async def test_the_notice_is_in_the_users_language(make_chat: MakeChat) -> None:
 
 
 async def test_button_presses_count_too(make_chat: MakeChat) -> None:
-    clock = VirtualTime()
+    clock = FakeClock(sleepers_wait=True)
     chat = throttled_chat(make_chat, clock)
     presses = [asyncio.create_task(chat.press_data("garbage")) for _ in range(20)]
     await drain(clock, presses)
     assert notices(chat, USER_ID) == 1
-    assert clock.now == pytest.approx(2.0)
+    assert clock.monotonic() == pytest.approx(2.0)
 
 
 async def test_off_when_the_burst_is_zero(make_chat: MakeChat, storage: Storage) -> None:
