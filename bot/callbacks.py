@@ -62,8 +62,20 @@ class PickClient(CallbackData, prefix="pc"):
     target: Int64 = 0
 
 
+class SettingKey(StrEnum):
+    """What a settings button changes; its value names the choice (a preset, a zone...)."""
+
+    LANG = "lang"
+    TZ = "tz"
+    HOURS = "hours"
+    DIGEST = "digest"
+    AHEAD = "ahead"
+
+
 class Setting(CallbackData, prefix="s"):
-    key: str
+    """A choice on the /settings card, the /start and /tz zone list or the /lang question."""
+
+    key: SettingKey
     value: str
 
 

@@ -1,25 +1,30 @@
-"""/start, /help, /lang, /tz, /cancel."""
+"""/start, /help, /lang, /tz, /cancel, and the language and timezone buttons (also on the
+/settings card)."""
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import F, Router, html
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram import Bot, F, Router, html
+from aiogram.filters import Command, CommandObject, CommandStart, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import Setting
+from bot.callbacks import Setting, SettingKey
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.reminders import ReminderPlanner
 from bot.services.series import SeriesService
 from bot.services.timezones import resolve_timezone, zone_label
+from handlers.buttons import answer_presses, button_expired
 from storage.interfaces import TaskRepo, UserRepo
 
+LANGUAGES = ("ru", "en")
 # Offered at /start and /tz: where most of our users are, then a few abroad; labels in the
 # user's language.
 _SUGGESTED_ZONES = (
@@ -39,15 +44,15 @@ def timezone_keyboard(locale: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for russian, english, zone in _SUGGESTED_ZONES:
         label = russian if locale == "ru" else english
-        builder.button(text=label, callback_data=Setting(key="tz", value=zone))
+        builder.button(text=label, callback_data=Setting(key=SettingKey.TZ, value=zone))
     builder.adjust(3)
     return builder.as_markup()
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text="Русский", callback_data=Setting(key="lang", value="ru"))
-    builder.button(text="English", callback_data=Setting(key="lang", value="en"))
+    builder.button(text="Русский", callback_data=Setting(key=SettingKey.LANG, value="ru"))
+    builder.button(text="English", callback_data=Setting(key=SettingKey.LANG, value="en"))
     return builder.as_markup()
 
 
@@ -143,123 +148,167 @@ async def change_timezone(
     return text
 
 
-def create_router() -> Router:
-    router = Router(name=__name__)
+# ---------------------------------------------------------------- reading a command or a press
 
-    @router.message(CommandStart())
-    async def start(
-        message: Message, user: UserContext, state: FSMContext, clock: Clock
-    ) -> None:
-        await state.clear()
-        name = message.from_user.first_name if message.from_user else ""
-        text = _(
-            "Hi, {name}! I keep your clients and tasks and tell you what is due.\n\n"
-            "Try: <code>/newclient Acme</code>, then "
-            "<code>/task Acme: call about the budget tomorrow at 10</code>, then /today.\n"
-            "/help lists everything."
-        ).format(name=html.quote(name))
-        if not user.timezone_chosen:
-            text += "\n\n" + _(
-                "Your timezone is {tz} for now. Pick yours below or send /tz and a city."
-            ).format(tz=html.quote(zone_label(user.tz.key, clock.now())))
-            await message.answer(text, reply_markup=timezone_keyboard(user.locale))
-        else:
-            await message.answer(text)
 
-    @router.message(Command("help"))
-    async def show_help(message: Message, user: UserContext) -> None:
-        await message.answer(help_text().replace("{hour}", str(user.morning_hour)))
+class LanguageArgument(Filter):
+    """/lang ru: the language the command names, if we speak it."""
 
-    @router.message(Command("cancel"))
-    async def cancel(message: Message, state: FSMContext) -> None:
-        if await state.get_state() is None:
-            await message.answer(_("Nothing to cancel."))
-            return
-        await state.clear()
-        await message.answer(_("Cancelled."))
-
-    @router.message(Command("lang"))
-    async def set_language(
-        message: Message, command: CommandObject, user: UserContext, users: UserRepo, i18n: I18n
-    ) -> None:
+    async def __call__(self, message: Message, command: CommandObject) -> dict[str, Any] | bool:
         choice = (command.args or "").strip().lower()
-        if not choice:
-            await message.answer(
-                _("Choose a language:"), reply_markup=language_keyboard()
-            )
-            return
-        if choice not in ("ru", "en"):
-            await message.answer(_("I speak ru and en. Example: /lang ru"))
-            return
-        await users.set_language(user.id, choice)
-        with i18n.use_locale(choice):
-            await message.answer(_("Language: English."))
+        return {"language": choice} if choice in LANGUAGES else False
 
-    @router.message(Command("tz"))
-    async def set_timezone(
-        message: Message,
-        command: CommandObject,
-        user: UserContext,
-        users: UserRepo,
-        tasks: TaskRepo,
-        clock: Clock,
-        series: SeriesService,
-        planner: ReminderPlanner,
-    ) -> None:
-        query = (command.args or "").strip()
-        if not query:
-            await message.answer(
-                _("Your timezone: {tz}. Send /tz and a city, or pick:").format(
-                    tz=html.quote(zone_label(user.tz.key, clock.now()))
-                ),
-                reply_markup=timezone_keyboard(user.locale),
-            )
-            return
-        zone = resolve_timezone(query)
-        if zone is None:
-            await message.answer(
-                _(
-                    "I don't know the timezone “{query}”. Try a city (Moscow, London), "
-                    "an IANA name (Europe/Moscow) or an offset (UTC+3)."
-                ).format(query=html.quote(query[:64]))
-            )
-            return
-        await message.answer(
-            await change_timezone(zone, user, users, tasks, clock, series, planner)
-        )
 
-    @router.callback_query(Setting.filter(F.key == "tz"))
-    async def pick_timezone(
-        query: CallbackQuery,
-        callback_data: Setting,
-        user: UserContext,
-        users: UserRepo,
-        tasks: TaskRepo,
-        clock: Clock,
-        series: SeriesService,
-        planner: ReminderPlanner,
-    ) -> None:
+class ZoneArgument(Filter):
+    """/tz Moscow: the zone the command names (a city, an IANA name, an offset), if known."""
+
+    async def __call__(self, message: Message, command: CommandObject) -> dict[str, Any] | bool:
+        zone = resolve_timezone((command.args or "").strip())
+        return {"zone": zone} if zone is not None else False
+
+
+class ZoneButton(Filter):
+    """A zone button: the zone it names, if it is still a zone we know."""
+
+    async def __call__(
+        self, query: CallbackQuery, callback_data: Setting
+    ) -> dict[str, Any] | bool:
         zone = resolve_timezone(callback_data.value)
-        if zone is None or query.bot is None:
-            await query.answer(_("This button is no longer valid."), show_alert=True)
-            return
-        await query.answer()
-        await query.bot.send_message(
-            user.id, await change_timezone(zone, user, users, tasks, clock, series, planner)
-        )
+        return {"zone": zone} if zone is not None else False
 
-    @router.callback_query(Setting.filter(F.key == "lang"))
-    async def pick_language(
-        query: CallbackQuery, callback_data: Setting, user: UserContext, users: UserRepo,
-        i18n: I18n,
-    ) -> None:
-        if callback_data.value not in ("ru", "en"):
-            await query.answer(_("This button is no longer valid."), show_alert=True)
-            return
-        await users.set_language(user.id, callback_data.value)
-        with i18n.use_locale(callback_data.value):
-            await query.answer(_("Language: English."))
-            if query.bot is not None:
-                await query.bot.send_message(user.id, _("Language: English."))
 
+# ---------------------------------------------------------------- handlers
+
+
+async def start(message: Message, user: UserContext, state: FSMContext, clock: Clock) -> None:
+    await state.clear()
+    name = message.from_user.first_name if message.from_user else ""
+    text = _(
+        "Hi, {name}! I keep your clients and tasks and tell you what is due.\n\n"
+        "Try: <code>/newclient Acme</code>, then "
+        "<code>/task Acme: call about the budget tomorrow at 10</code>, then /today.\n"
+        "/help lists everything."
+    ).format(name=html.quote(name))
+    if user.timezone_chosen:
+        await message.answer(text)
+        return
+    text += "\n\n" + _(
+        "Your timezone is {tz} for now. Pick yours below or send /tz and a city."
+    ).format(tz=html.quote(zone_label(user.tz.key, clock.now())))
+    await message.answer(text, reply_markup=timezone_keyboard(user.locale))
+
+
+async def show_help(message: Message, user: UserContext) -> None:
+    await message.answer(help_text().replace("{hour}", str(user.morning_hour)))
+
+
+async def cancel(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        await message.answer(_("Nothing to cancel."))
+        return
+    await state.clear()
+    await message.answer(_("Cancelled."))
+
+
+async def ask_language(message: Message) -> None:
+    await message.answer(_("Choose a language:"), reply_markup=language_keyboard())
+
+
+async def set_language(
+    message: Message, language: str, user: UserContext, users: UserRepo, i18n: I18n
+) -> None:
+    await users.set_language(user.id, language)
+    with i18n.use_locale(language):
+        await message.answer(_("Language: English."))
+
+
+async def unknown_language(message: Message) -> None:
+    await message.answer(_("I speak ru and en. Example: /lang ru"))
+
+
+async def pick_language(
+    query: CallbackQuery,
+    callback_data: Setting,
+    user: UserContext,
+    users: UserRepo,
+    i18n: I18n,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await users.set_language(user.id, callback_data.value)
+    with i18n.use_locale(callback_data.value):
+        callback_answer.text = _("Language: English.")
+        await bot.send_message(user.id, _("Language: English."))
+
+
+async def ask_timezone(message: Message, user: UserContext, clock: Clock) -> None:
+    await message.answer(
+        _("Your timezone: {tz}. Send /tz and a city, or pick:").format(
+            tz=html.quote(zone_label(user.tz.key, clock.now()))
+        ),
+        reply_markup=timezone_keyboard(user.locale),
+    )
+
+
+async def set_timezone(
+    message: Message,
+    zone: str,
+    user: UserContext,
+    users: UserRepo,
+    tasks: TaskRepo,
+    clock: Clock,
+    series: SeriesService,
+    planner: ReminderPlanner,
+) -> None:
+    await message.answer(await change_timezone(zone, user, users, tasks, clock, series, planner))
+
+
+async def unknown_timezone(message: Message, command: CommandObject) -> None:
+    await message.answer(
+        _(
+            "I don't know the timezone “{query}”. Try a city (Moscow, London), "
+            "an IANA name (Europe/Moscow) or an offset (UTC+3)."
+        ).format(query=html.quote((command.args or "").strip()[:64]))
+    )
+
+
+async def pick_timezone(
+    query: CallbackQuery,
+    zone: str,
+    user: UserContext,
+    users: UserRepo,
+    tasks: TaskRepo,
+    clock: Clock,
+    series: SeriesService,
+    planner: ReminderPlanner,
+    bot: Bot,
+) -> None:
+    del query  # answered by answer_presses; the news goes to the chat as a message
+    await bot.send_message(
+        user.id, await change_timezone(zone, user, users, tasks, clock, series, planner)
+    )
+
+
+def create_router() -> Router:
+    router = answer_presses(Router(name=__name__))
+    router.message.register(start, CommandStart())
+    router.message.register(show_help, Command("help"))
+    router.message.register(cancel, Command("cancel"))
+    router.message.register(ask_language, Command("lang", magic=F.args.is_(None)))
+    router.message.register(set_language, Command("lang"), LanguageArgument())
+    router.message.register(unknown_language, Command("lang"))
+    router.message.register(ask_timezone, Command("tz", magic=F.args.is_(None)))
+    router.message.register(set_timezone, Command("tz"), ZoneArgument())
+    router.message.register(unknown_timezone, Command("tz"))
+    router.callback_query.register(
+        pick_language,
+        Setting.filter((F.key == SettingKey.LANG) & F.value.in_(LANGUAGES)),
+    )
+    router.callback_query.register(
+        pick_timezone, Setting.filter(F.key == SettingKey.TZ), ZoneButton()
+    )
+    # Only the keys handled here: the other settings buttons are the /settings router's.
+    router.callback_query.register(
+        button_expired, Setting.filter(F.key.in_({SettingKey.LANG, SettingKey.TZ}))
+    )
     return router
