@@ -2,7 +2,7 @@
 (sendMessage) for that alert arriving at a rate-limited fake Bot API, alone and during a
 reminder burst.
 
-The bot side is what `python -m bot` runs, in this process: a real ReminderRuntime (Sender,
+The bot side is what `python -m bot` runs, in this process: a real Runtime (Sender,
 ReminderDelivery, ReminderScheduler on APScheduler, AlertEngine), the AlertService and the
 HTTP IntakeServer (bot/intake.py) on 127.0.0.1, an aiogram Bot whose AiohttpSession talks to
 the fake Bot API of bench/bench_reminders.py (a child process: at most 30 sendMessage per
@@ -84,14 +84,13 @@ from bench_reminders import (
 )
 from pydantic import SecretStr
 
-from bot.app import create_bot
+from bot.app import create_bot, create_services
 from bot.clock import SystemClock
 from bot.i18n import create_i18n
 from bot.intake import IntakeServer
-from bot.reminder_runtime import ReminderRuntime
+from bot.runtime import Runtime, user_blocked
+from bot.sender import Sender
 from bot.services.alerts import AlertService
-from bot.services.reminders import PlannedTasks, ReminderPlanner
-from bot.services.series import SeriesService
 from bot.settings import Settings
 from storage.interfaces import Storage
 from storage.models import AlertSeverity, AlertSource
@@ -109,7 +108,7 @@ JSON = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Running:
-    runtime: ReminderRuntime
+    runtime: Runtime
     intake: IntakeServer
     bot: Bot
     service: AlertService
@@ -131,21 +130,16 @@ async def start_bot_side(storage: Storage, base_url: str, **overrides: Any) -> R
         **overrides,
     )
     clock = SystemClock()
-    planner = ReminderPlanner(
-        storage.reminders, clock, settings.invoice_ladder_days, storage.users
-    )
-    tasks = PlannedTasks(storage.tasks, planner)
-    series = SeriesService(storage.series, tasks, clock)
-    tasks.after_close.append(series.after_task_closed)
-    service = AlertService(
-        alerts=storage.alerts, teams=storage.teams, users=storage.users,
-        clients=storage.clients, engine=None, clock=clock, settings=settings,
-    )
+    i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
-    runtime = ReminderRuntime(
-        bot=bot, storage=storage, planner=planner,
-        i18n=create_i18n(settings.default_language), clock=clock, settings=settings,
-        series=series, alert_service=service,
+    sender = Sender(bot, on_blocked=user_blocked(storage.users))
+    services = create_services(
+        settings=settings, storage=storage, clock=clock, i18n=i18n, sender=sender
+    )
+    service = services.alerts
+    runtime = Runtime.for_app(
+        bot=bot, storage=storage, i18n=i18n, clock=clock, settings=settings,
+        services=services,
     )
     intake = IntakeServer(service, settings, port=0)
     await runtime.start()

@@ -70,12 +70,11 @@ from bench_reminders import (
     status_counts,
 )
 
-from bot.app import create_bot, create_dispatcher, create_sender
+from bot.app import create_bot, create_dispatcher, create_sender, create_services
 from bot.clock import SystemClock
 from bot.i18n import create_i18n
-from bot.reminder_runtime import ReminderRuntime, user_blocked
+from bot.runtime import Runtime, user_blocked
 from bot.services.dates import DateParser
-from bot.services.reminders import ReminderPlanner
 from storage.interfaces import Storage
 from storage.models import PlannedReminder, ReminderPurpose
 from storage.sqlite import open_sqlite_storage
@@ -302,18 +301,19 @@ async def run_round(
     settings = make_settings(server.base_url)
     clock = SystemClock()
     i18n = create_i18n(settings.default_language)
-    planner = ReminderPlanner(
-        storage.reminders, clock, settings.invoice_ladder_days, storage.users
-    )
     bot = create_bot(settings)
+    # As bot/__main__.py builds them: one sender, the services, the dispatcher, the runtime.
+    sender = create_sender(bot, settings, on_blocked=user_blocked(storage.users))
+    services = create_services(
+        settings=settings, storage=storage, clock=clock, i18n=i18n, sender=sender
+    )
     dispatcher = create_dispatcher(
         settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
-        planner=planner,
+        services=services,
     )
-    sender = create_sender(bot, settings, on_blocked=user_blocked(storage.users))
-    runtime = ReminderRuntime(
-        bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock, settings=settings,
-        series=dispatcher["series"], alert_service=dispatcher["alert_service"], sender=sender,
+    runtime = Runtime.for_app(
+        bot=bot, storage=storage, i18n=i18n, clock=clock, settings=settings,
+        services=services,
     )
     before = await server.stats()
     persons = [PERSON_BASE + people * 10 + index for index in range(people)]

@@ -1,7 +1,7 @@
 """Benchmark reminder delivery against a rate-limited fake Bot API on 127.0.0.1.
 
 Three measurements (and an optional fourth), each through the real reminder code
-(ReminderRuntime: Sender, ReminderDelivery, ReminderScheduler) and a real aiogram Bot whose
+(Runtime: Sender, ReminderDelivery, ReminderScheduler) and a real aiogram Bot whose
 AiohttpSession talks to a fake Bot API server (tests/fakes) running in a child process. The
 server enforces Telegram-like limits on sendMessage (at most 30 per sliding second overall, at
 most 1 per second per chat) and answers HTTP 429 "retry after 1" when they are exceeded.
@@ -10,7 +10,7 @@ most 1 per second per chat) and answers HTTP 429 "retry after 1" when they are e
             whole minute, delivered by ``ReminderDelivery.deliver_due()``; total time against
             the rate-limit bound N / 30 s, 429s, lost and duplicated reminders.
 2. startup: a database with P pending reminders (default 100,000, future), then a fresh
-            process opens it and runs ``ReminderRuntime.start()``; time per step and memory.
+            process opens it and runs ``Runtime.start()``; time per step and memory.
 3. idle:    the runtime started (APScheduler armed) on that database; single reminders due
             1-3 s ahead, planned through PlannedTasks/ReminderPlanner; lateness of their
             arrival at the server over the due moment.
@@ -67,8 +67,8 @@ from pydantic import SecretStr
 from bot.app import create_bot
 from bot.clock import SystemClock
 from bot.i18n import create_i18n
-from bot.reminder_runtime import ReminderRuntime
 from bot.reminder_scheduler import SWEEP_SECONDS, WAKE_JOB
+from bot.runtime import Runtime
 from bot.sender import MemoryBudget, Sender
 from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.services.series import SeriesService
@@ -323,7 +323,7 @@ def make_settings(base_url: str) -> Settings:
 
 @dataclass(frozen=True, slots=True)
 class Running:
-    runtime: ReminderRuntime
+    runtime: Runtime
     planner: ReminderPlanner
     bot: Bot
     tasks: PlannedTasks
@@ -331,13 +331,13 @@ class Running:
 
     async def close(self) -> None:
         await self.runtime.stop()
-        await self.bot.session.close()  # the process owns the bot, not ReminderRuntime
+        await self.bot.session.close()  # the process owns the bot, not Runtime
 
 
 def make_runtime(storage: Storage, base_url: str) -> Running:
     """What `python -m bot` builds for reminders (bot/__main__.py and create_dispatcher):
     a real Bot (AiohttpSession pointed at the fake server by TELEGRAM_API_URL), SystemClock,
-    ReminderPlanner, PlannedTasks, SeriesService, ReminderRuntime."""
+    ReminderPlanner, PlannedTasks, SeriesService, Runtime."""
     settings = make_settings(base_url)
     clock = SystemClock()
     planner = ReminderPlanner(
@@ -347,7 +347,7 @@ def make_runtime(storage: Storage, base_url: str) -> Running:
     series = SeriesService(storage.series, tasks, clock)
     tasks.after_close.append(series.after_task_closed)
     bot = create_bot(settings)
-    runtime = ReminderRuntime(
+    runtime = Runtime(
         bot=bot, storage=storage, planner=planner,
         i18n=create_i18n(settings.default_language), clock=clock, settings=settings,
         series=series,
@@ -715,14 +715,15 @@ async def startup_child(path: Path, base_url: str, mode: str, spawned_at: float)
         await runtime.start()
         result["start"] = time.perf_counter() - t2
     else:
-        # The steps of ReminderRuntime.start(), in its order, timed one by one.
+        # The steps of Runtime.start(), in its order, timed one by one.
         await runtime.sender.start()
         t3 = time.perf_counter()
         result["planned_by_reconcile"] = await planner.reconcile()
         t4 = time.perf_counter()
         result["series_created"] = await running.series.advance_all()
         t4b = time.perf_counter()
-        await runtime.scheduler.start()
+        runtime.scheduler.start()
+        await runtime.reminders.start()
         t5 = time.perf_counter()
         result["sender.start"] = t3 - t2
         result["planner.reconcile"] = t4 - t3
@@ -741,7 +742,7 @@ async def startup_child(path: Path, base_url: str, mode: str, spawned_at: float)
             await call
             result[label] = time.perf_counter() - started
     result.setdefault("ready", time.perf_counter() - t0)
-    job = runtime.scheduler._scheduler.get_job(WAKE_JOB)
+    job = runtime.scheduler.get_job(WAKE_JOB)
     next_fire = await storage.reminders.next_fire_at()
     result["armed_at"] = None if job is None else job.next_run_time.isoformat()
     result["next_fire_at"] = None if next_fire is None else next_fire.isoformat()
@@ -831,7 +832,7 @@ def print_startup(result: StartupResult) -> None:
     for run in result.wholes:
         print(f"  fresh process: interpreter + imports {run['interpreter_and_imports']:.2f} s; "
               f"open_sqlite_storage {1000 * run['open_sqlite_storage']:.0f} ms, "
-              f"construct {1000 * run['construct']:.0f} ms, ReminderRuntime.start() "
+              f"construct {1000 * run['construct']:.0f} ms, Runtime.start() "
               f"{1000 * run['start']:.0f} ms → ready {1000 * run['ready']:.0f} ms; "
               f"RSS {run['rss_kib'] / 1024:.1f} MiB (after imports "
               f"{run['rss_imported_kib'] / 1024:.1f}, peak {run['hwm_kib'] / 1024:.1f})")
@@ -849,7 +850,7 @@ def print_startup(result: StartupResult) -> None:
         run = result.missing
         print(f"  a copy with {run['planned_by_reconcile']} open tasks left without reminders: "
               f"planner.reconcile {1000 * run['planner.reconcile']:.0f} ms "
-              f"(ReminderRuntime.start() {1000 * run['start']:.0f} ms)")
+              f"(Runtime.start() {1000 * run['start']:.0f} ms)")
     print(f"  reconcile planned {steps['planned_by_reconcile']} tasks; wake-up armed at "
           f"{steps['armed_at']} (earliest pending {steps['next_fire_at']}); reminder rows "
           f"before {result.statuses_before}, after {result.statuses_after}")

@@ -24,15 +24,15 @@ from bot.app import (
     create_bot,
     create_dispatcher,
     create_sender,
+    create_services,
     register_commands,
 )
 from bot.clock import SystemClock
 from bot.i18n import create_i18n
 from bot.intake import IntakeServer, IntakeStartError
 from bot.logs import configure_logging
-from bot.reminder_runtime import ReminderRuntime, user_blocked
+from bot.runtime import Runtime, user_blocked
 from bot.services.dates import DateParser
-from bot.services.reminders import ReminderPlanner
 from bot.settings import Settings, SettingsError, load_settings
 from bot.webhook import WebhookError, remove_webhook, run_webhook
 from storage.errors import DatabaseUnusableError
@@ -95,24 +95,22 @@ async def run_bot(settings: Settings) -> None:
     await asyncio.to_thread(dates.warm)
     i18n = create_i18n(settings.default_language)
     clock = SystemClock()
-    planner = ReminderPlanner(
-        storage.reminders, clock, settings.invoice_ladder_days, storage.users,
-        default_tz=settings.timezone,
+    # The composition root: every object built once, complete. One paced stream for
+    # replies, reminders, digests and alert pages.
+    sender = create_sender(bot, settings, on_blocked=user_blocked(storage.users))
+    services = create_services(
+        settings=settings, storage=storage, clock=clock, i18n=i18n, sender=sender
     )
     dispatcher = create_dispatcher(
         settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
-        planner=planner,
+        services=services,
     )
-    # One paced stream for replies, reminders, digests and alert pages.
-    sender = create_sender(bot, settings, on_blocked=user_blocked(storage.users))
-    reminders = ReminderRuntime(
-        bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock, settings=settings,
-        series=dispatcher["series"], alert_service=dispatcher["alert_service"], sender=sender,
+    runtime = Runtime.for_app(
+        bot=bot, storage=storage, i18n=i18n, clock=clock, settings=settings,
+        services=services,
     )
     intake = (
-        IntakeServer(dispatcher["alert_service"], settings)
-        if settings.intake_port is not None
-        else None
+        IntakeServer(services.alerts, settings) if settings.intake_port is not None else None
     )
 
     async def on_startup(bot: Bot) -> None:
@@ -121,12 +119,12 @@ async def run_bot(settings: Settings) -> None:
         except TelegramAPIError as exc:
             # The menu is a convenience; the bot works without it.
             logger.warning("could not register the command menu: %s", exc)
-        await reminders.start()
+        await runtime.start()
         if intake is not None:
             try:
                 await intake.start()
             except IntakeStartError as exc:
-                await reminders.stop()
+                await runtime.stop()
                 await storage.backend.close()
                 await bot.session.close()
                 raise StartupError(str(exc)) from None
@@ -142,7 +140,7 @@ async def run_bot(settings: Settings) -> None:
             logger.warning("shutdown: some updates were still being handled")
         if intake is not None:
             await intake.stop()
-        await reminders.stop()
+        await runtime.stop()
         await storage.backend.close()
         logger.info("stopped: database closed")
 

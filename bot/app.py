@@ -6,6 +6,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -26,7 +27,7 @@ from bot.idempotency import ApplyOnceMiddleware
 from bot.middlewares import AccessMiddleware, CommandEndsPromptMiddleware, UserMiddleware
 from bot.outbound import pace
 from bot.sender import GLOBAL_RATE, PER_CHAT_INTERVAL, Priority, Sender
-from bot.services.alerts import AlertService
+from bot.services.alerts import AlertEngine, AlertService
 from bot.services.dates import DateParser
 from bot.services.invoices import InvoiceService
 from bot.services.reminders import PlannedTasks, ReminderPlanner
@@ -117,6 +118,61 @@ class InFlightUpdates(BaseMiddleware):
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The app's services, each built once and complete (create_services): handlers get
+    them as workflow data (create_dispatcher), the runtime runs their background side."""
+
+    planner: ReminderPlanner
+    # Task writes go through the planner so reminders always follow the task, atomically.
+    tasks: PlannedTasks
+    series: SeriesService
+    invoices: InvoiceService
+    alerts: AlertService
+    # The bot's one outbound stream and the engine paging through it; None where nothing
+    # is sent in the background (handler tests that drive no runtime).
+    sender: Sender | None = None
+    alert_engine: AlertEngine | None = None
+
+
+def create_services(
+    *,
+    settings: Settings,
+    storage: Storage,
+    clock: Clock,
+    i18n: I18n,
+    sender: Sender | None = None,
+) -> Services:
+    """The composition root of the services. ``sender``: the bot's outbound stream
+    (create_sender); with it the alert service gets its engine, which pages through it."""
+    planner = ReminderPlanner(
+        storage.reminders, clock, settings.invoice_ladder_days, storage.users,
+        default_tz=settings.timezone,
+    )
+    planned_tasks = PlannedTasks(storage.tasks, planner, storage.backend.atomic)
+    series = SeriesService(storage.series, planned_tasks, clock)
+    planned_tasks.after_close.append(series.after_task_closed)
+    invoices = InvoiceService(storage.invoices, planned_tasks, clock)
+    planned_tasks.after_close.append(invoices.after_task_closed)
+    planned_tasks.after_reopen.append(invoices.after_task_reopened)
+    engine = None
+    if sender is not None:
+        # Alerts share the sender, in its urgent lane, ahead of any reminder burst.
+        engine = AlertEngine(
+            alerts=storage.alerts, users=storage.users, teams=storage.teams,
+            clients=storage.clients, sender=sender, i18n=i18n, clock=clock,
+            settings=settings,
+        )
+    alerts = AlertService(
+        alerts=storage.alerts, teams=storage.teams, users=storage.users,
+        clients=storage.clients, engine=engine, clock=clock, settings=settings,
+    )
+    return Services(
+        planner=planner, tasks=planned_tasks, series=series, invoices=invoices,
+        alerts=alerts, sender=sender, alert_engine=engine,
+    )
+
+
 def create_dispatcher(
     *,
     settings: Settings,
@@ -125,21 +181,14 @@ def create_dispatcher(
     dates: DateParser,
     i18n: I18n,
     fsm_storage: BaseStorage | None = None,
-    planner: ReminderPlanner | None = None,
-    series_service: SeriesService | None = None,
+    services: Services | None = None,
 ) -> Dispatcher:
+    """The Dispatcher with its routers and middlewares; ``services`` from create_services
+    (built here without a sender when not given: handler tests)."""
     in_flight = InFlightUpdates()
-    planner = planner or ReminderPlanner(
-        storage.reminders, clock, settings.invoice_ladder_days, storage.users,
-        default_tz=settings.timezone,
+    services = services or create_services(
+        settings=settings, storage=storage, clock=clock, i18n=i18n
     )
-    # Task writes go through the planner so reminders always follow the task, atomically.
-    planned_tasks = PlannedTasks(storage.tasks, planner, storage.backend.atomic)
-    series_service = series_service or SeriesService(storage.series, planned_tasks, clock)
-    planned_tasks.after_close.append(series_service.after_task_closed)
-    invoice_service = InvoiceService(storage.invoices, planned_tasks, clock)
-    planned_tasks.after_close.append(invoice_service.after_task_closed)
-    planned_tasks.after_reopen.append(invoice_service.after_task_reopened)
     dispatcher = Dispatcher(
         storage=fsm_storage or DatabaseFSMStorage(storage.dialogs, clock),
         # One update at a time per chat: two quick taps must not race through a dialog.
@@ -147,20 +196,17 @@ def create_dispatcher(
         settings=settings,
         users=storage.users,
         clients=storage.clients,
-        tasks=planned_tasks,
-        planner=planner,
-        series=series_service,
+        tasks=services.tasks,
+        planner=services.planner,
+        series=services.series,
         series_repo=storage.series,
         invoices=storage.invoices,
-        invoice_service=invoice_service,
+        invoice_service=services.invoices,
         notes=storage.notes,
         user_data=storage.user_data,
         teams=storage.teams,
         alerts=storage.alerts,
-        alert_service=AlertService(
-            alerts=storage.alerts, teams=storage.teams, users=storage.users,
-            clients=storage.clients, engine=None, clock=clock, settings=settings,
-        ),
+        alert_service=services.alerts,
         clock=clock,
         dates=dates,
         i18n=i18n,

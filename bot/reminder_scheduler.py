@@ -1,30 +1,33 @@
-"""APScheduler wakes reminder delivery at the next moment the database says is due.
+"""The reminders job: APScheduler wakes reminder delivery at the next moment the database
+says is due.
 
 The database holds every pending reminder; the scheduler holds only one date job (the
 earliest pending reminder) plus a periodic sweep, so start-up costs the same with 10 or
 100,000 pending reminders. A second worker process could run the same loop: the database
 hands each reminder to one claimer, and claims are leases renewed while they wait to be
 sent, so another worker's sweep does not take them back.
+
+The scheduler is the runtime's (bot/runtime.py), shared with the other named jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
+from bot.outage import OutageLog
 from bot.services.reminder_delivery import ReminderDelivery
-from storage.faults import StorageFault, describe, storage_fault
 from storage.interfaces import ReminderRepo
 
 logger = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 30
 WAKE_JOB = "deliver-reminders"
+SWEEP_JOB = "sweep-reminders"
 
 
 class ReminderScheduler:
@@ -33,55 +36,31 @@ class ReminderScheduler:
         delivery: ReminderDelivery,
         reminders: ReminderRepo,
         clock: Clock,
-        periodic: Sequence[Callable[[], Awaitable[object]]] = (),
+        scheduler: AsyncIOScheduler,
     ) -> None:
         self._delivery = delivery
-        # Jobs for each sweep besides delivery (recurring series create their next task).
-        self._periodic = tuple(periodic)
         self._reminders = reminders
         self._clock = clock
-        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler = scheduler
         self._background: set[asyncio.Task[None]] = set()
-        # The storage fault being waited out (disk full, read-only): logged once, not per sweep.
-        self._fault: StorageFault | None = None
-
-    def _failed(self, exc: Exception, message: str, *args: object) -> bool:
-        """Log a failed step; a storage fault once per outage, in one line. True if a fault."""
-        fault = storage_fault(exc)
-        if fault is None:
-            logger.exception(message, *args)
-            return False
-        if fault is self._fault:
-            logger.debug("%s: storage still unavailable (%s)", message % args, fault)
-        else:
-            self._fault = fault
-            logger.error(
-                "%s: storage unavailable (%s): %s; retrying every %ss",
-                message % args, fault, describe(exc), SWEEP_SECONDS,
-            )
-        return True
-
-    def _recovered(self) -> None:
-        if self._fault is not None:
-            logger.warning("storage accepts writes again (was %s): reminders resume", self._fault)
-            self._fault = None
+        # A read-only or full disk: one line when it starts, one when it ends.
+        self._outage = OutageLog(logger, what="reminders", retrying=f"every {SWEEP_SECONDS}s")
 
     async def start(self) -> None:
+        """Register the sweep and arm the wake-up; the runtime starts the scheduler."""
         try:
             await self._delivery.release_stale_claims()
         except Exception as exc:
             # A read-only or full disk must not keep the bot from answering; the sweep retries.
-            self._failed(exc, "releasing stale reminder claims failed")
+            self._outage.failed(exc, "releasing stale reminder claims failed")
         self._scheduler.add_job(
-            self._sweep, "interval", seconds=SWEEP_SECONDS, id="sweep",
+            self._sweep, "interval", seconds=SWEEP_SECONDS, id=SWEEP_JOB,
             coalesce=True, max_instances=1,
         )
-        self._scheduler.start()
         await self._arm()
 
     def shutdown(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        """Cancel wake-ups being planned (the runtime shuts the scheduler down)."""
         for task in self._background:
             task.cancel()
 
@@ -119,27 +98,20 @@ class ReminderScheduler:
         try:
             await self._delivery.deliver_due()
         except Exception as exc:
-            if self._failed(exc, "reminder delivery failed; the sweep will try again"):
+            if self._outage.failed(exc, "reminder delivery failed; the sweep will try again"):
                 # Re-arming now would wake again at once for the same due reminder.
                 return
         else:
-            self._recovered()
+            self._outage.recovered()
         try:
             await self._arm()
         except Exception as exc:
-            self._failed(exc, "planning the next reminder wake-up failed")
+            self._outage.failed(exc, "planning the next reminder wake-up failed")
 
     async def _sweep(self) -> None:
         """Belt and braces: releases interrupted claims and delivers anything missed."""
         try:
             await self._delivery.release_stale_claims()
         except Exception as exc:
-            self._failed(exc, "releasing stale reminder claims failed")
-        for job in self._periodic:
-            try:
-                await job()
-            except Exception as exc:
-                self._failed(exc, "periodic job %s failed", getattr(job, "__name__", job))
+            self._outage.failed(exc, "releasing stale reminder claims failed")
         await self._run()
-
-

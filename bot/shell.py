@@ -27,13 +27,12 @@ from aiogram.types import (
 )
 from pydantic import SecretStr
 
-from bot.app import create_bot, create_dispatcher, create_sender
+from bot.app import create_bot, create_dispatcher, create_sender, create_services
 from bot.clock import Clock, SystemClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
-from bot.reminder_runtime import ReminderRuntime, user_blocked
+from bot.runtime import Runtime, user_blocked
 from bot.services.dates import DateParser
-from bot.services.reminders import ReminderPlanner
 from bot.settings import Settings
 from storage.sqlite import open_sqlite_storage
 
@@ -98,7 +97,7 @@ async def run_shell(
     settings = settings.model_copy(update={"throttle_burst": 0})
     # Exclusive, as the bot: not beside a running bot on the same file, nor under a restore.
     storage = await open_sqlite_storage(settings.database_path, exclusive=True)
-    reminders: ReminderRuntime | None = None
+    runtime: Runtime | None = None
     try:
         dates = DateParser()
         await asyncio.to_thread(dates.warm)
@@ -109,25 +108,23 @@ async def run_shell(
             settings.model_copy(update={"bot_token": SecretStr(SHELL_TOKEN)}), session=session
         )
         clock = clock or SystemClock()
-        planner = ReminderPlanner(
-            storage.reminders, clock, settings.invoice_ladder_days, storage.users,
-            default_tz=settings.timezone,
-        )
-        dispatcher = create_dispatcher(
-            settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
-            planner=planner,
-        )
         # Replies and reminders share one stream, as in the bot, without Telegram's limits.
         sender = create_sender(
             bot, settings, on_blocked=user_blocked(storage.users), unpaced=True
         )
-        # Reminders print in the shell too, as they fall due while it waits for input.
-        reminders = ReminderRuntime(
-            bot=bot, storage=storage, planner=planner, i18n=i18n, clock=clock,
-            settings=settings, series=dispatcher["series"],
-            alert_service=dispatcher["alert_service"], sender=sender,
+        services = create_services(
+            settings=settings, storage=storage, clock=clock, i18n=i18n, sender=sender
         )
-        await reminders.start()
+        dispatcher = create_dispatcher(
+            settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
+            services=services,
+        )
+        # Reminders print in the shell too, as they fall due while it waits for input.
+        runtime = Runtime.for_app(
+            bot=bot, storage=storage, i18n=i18n, clock=clock, settings=settings,
+            services=services,
+        )
+        await runtime.start()
         user_id = min(settings.allowed_user_ids) if settings.allowed_user_ids else 1
         user = User(id=user_id, is_bot=False, first_name="You",
                     language_code=settings.default_language)
@@ -157,8 +154,8 @@ async def run_shell(
         stdout.write("bye\n")
         return 0
     finally:
-        if reminders is not None:
-            await reminders.stop()
+        if runtime is not None:
+            await runtime.stop()
         await storage.backend.close()
 
 

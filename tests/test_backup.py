@@ -27,7 +27,7 @@ from bot.backup import (
 from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
-from bot.reminder_runtime import ReminderRuntime
+from bot.runtime import Runtime
 from bot.services.reminders import ReminderPlanner
 from bot.settings import Settings
 from storage.interfaces import Storage
@@ -215,28 +215,26 @@ async def test_the_bot_runtime_backs_up_on_its_sweep(tmp_path: Path, storage: St
     await add_client(storage, "Acme")
     clock = FrozenClock(NOW)
 
-    def runtime(**settings: object) -> ReminderRuntime:
+    def runtime(**settings: object) -> Runtime:
         config = Settings.model_validate(
             {"bot_token": "42:TEST", "database_url": f"sqlite:///{db_path(tmp_path)}", **settings}
         )
         planner = ReminderPlanner(
             storage.reminders, clock, config.invoice_ladder_days, storage.users
         )
-        return ReminderRuntime(
+        return Runtime(
             bot=create_bot(config, session=LocalSession()), storage=storage, planner=planner,
             i18n=create_i18n("en"), clock=clock, settings=config,
         )
 
     backups = db_path(tmp_path).parent / "backups"
     off = runtime(backup_every_hours=0)
-    await off.scheduler._sweep()
-    off.scheduler.shutdown()
+    await off.run_jobs()
     assert list_backups(backups) == []
 
     on = runtime()  # BACKUP_EVERY_HOURS=24 by default
-    await on.scheduler._sweep()
-    await on.scheduler._sweep()
-    on.scheduler.shutdown()
+    await on.run_jobs()
+    await on.run_jobs()
     assert [backup.path.name for backup in list_backups(backups)] == [
         "am-assistant-20261127T031500Z.sqlite3"
     ]

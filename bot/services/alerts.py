@@ -31,6 +31,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.i18n import pick_language
+from bot.outage import OutageLog
 from bot.sender import Delivery, Outcome, Priority, Sender
 from bot.services.alert_outbox import Page, PageOutbox
 from bot.services.alert_render import (
@@ -46,7 +47,7 @@ from bot.services.alert_routing import AlertRouter, Step
 from bot.services.reminder_plan import next_working_start
 from bot.services.timezones import user_zone
 from bot.settings import Settings
-from storage.faults import StorageFault, describe, storage_fault
+from storage.faults import describe
 from storage.interfaces import AlertRepo, ClientRepo, TeamRepo, UserRepo
 from storage.models import (
     Alert,
@@ -168,7 +169,7 @@ class AlertEngine:
         self._recount: dict[int, bool] = {}
         self._background: set[asyncio.Task[None]] = set()
         # A storage outage (disk full, read-only) being waited out: one log line, not one a try.
-        self._fault: StorageFault | None = None
+        self._outage = OutageLog(logger, what="alerts", retrying="shortly")
 
     # ------------------------------------------------------------------ running
 
@@ -203,35 +204,34 @@ class AlertEngine:
                             released)
 
     async def _run_forever(self) -> None:
+        # Its own loop rather than an APScheduler interval job: a wake-up (a new alert, a
+        # step done) starts the next turn at once, even one arriving during a turn, and the
+        # wait until the next due alert is exact (down to 50 ms), not rounded to a tick.
         while True:
             self._wake.clear()
-            try:
-                await self._start_due()
-                await self._renew_claims()
-                # Alerts whose steps are in flight are not due again: no busy loop on them.
-                upcoming = await self._alerts.next_at(self._clock.now() - STALE_CLAIM)
-            except Exception as exc:
-                fault = storage_fault(exc)
-                if fault is None:
-                    logger.exception("alert engine step failed; retrying shortly")
-                elif fault is not self._fault:
-                    logger.error(
-                        "alert engine: storage unavailable (%s): %s; retrying shortly",
-                        fault, describe(exc),
-                    )
-                self._fault = fault
-                upcoming = None
-            else:
-                if self._fault is not None:
-                    logger.warning("alert engine: storage accepts writes again")
-                    self._fault = None
-            delay = IDLE_CHECK_SECONDS
-            if upcoming is not None:
-                delay = min(delay, max((upcoming - self._clock.now()).total_seconds(), 0.05))
-            if self._steps:
-                delay = min(delay, RENEW_CLAIMS.total_seconds())
+            delay = await self.turn()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def turn(self) -> float:
+        """Start the steps of what is due and renew held claims; returns how many seconds
+        the next turn may wait (less when an alert falls due sooner or steps are in flight)."""
+        try:
+            await self._start_due()
+            await self._renew_claims()
+            # Alerts whose steps are in flight are not due again: no busy loop on them.
+            upcoming = await self._alerts.next_at(self._clock.now() - STALE_CLAIM)
+        except Exception as exc:
+            self._outage.failed(exc, "alert engine step failed")
+            upcoming = None
+        else:
+            self._outage.recovered()
+        delay = IDLE_CHECK_SECONDS
+        if upcoming is not None:
+            delay = min(delay, max((upcoming - self._clock.now()).total_seconds(), 0.05))
+        if self._steps:
+            delay = min(delay, RENEW_CLAIMS.total_seconds())
+        return delay
 
     async def run_due(self) -> int:
         """Act on every alert whose moment has come and wait for those steps; returns how

@@ -12,7 +12,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from bot.callbacks import RemindAction, TeamAction
 from bot.clock import FrozenClock
 from bot.i18n import create_i18n
-from bot.reminder_runtime import ReminderRuntime
+from bot.runtime import Runtime
 from bot.services.alerts import AlertService
 from storage.interfaces import Storage
 from storage.models import AlertSeverity, AlertSource, AlertState
@@ -43,11 +43,13 @@ class Pager:
         service = chat.dispatcher.workflow_data["alert_service"]
         assert isinstance(service, AlertService)
         self.service = service
-        self.runtime = ReminderRuntime(
+        self.runtime = Runtime(
             bot=chat.bot, storage=storage, planner=chat.dispatcher.workflow_data["planner"],
             i18n=create_i18n("en"), clock=clock, settings=make_settings(),
-            sleep=fake.sleep, monotonic=fake.monotonic, alert_service=service,
+            sleep=fake.sleep, monotonic=fake.monotonic,
         )
+        # No composition root here: the chat's alert service pages through this engine.
+        service.engine = self.runtime.alerts
 
     async def step(self, after: timedelta = timedelta(0)) -> Replies:
         self.clock.advance(after)

@@ -19,7 +19,7 @@ from aiogram.methods import SendMessage
 
 from bot.clock import FrozenClock
 from bot.i18n import create_i18n
-from bot.reminder_runtime import ReminderRuntime
+from bot.runtime import Runtime
 from bot.services.reminder_delivery import STALE_CLAIM
 from bot.services.reminders import ReminderPlanner
 from storage.faults import StorageFault, storage_fault
@@ -265,17 +265,17 @@ class FakeTime:
 @pytest.fixture
 async def runtime(
     chat: ChatHarness, storage: Storage, clock: FrozenClock
-) -> AsyncIterator[ReminderRuntime]:
+) -> AsyncIterator[Runtime]:
     planner = chat.dispatcher.workflow_data["planner"]
     assert isinstance(planner, ReminderPlanner)
     fake = FakeTime()
-    reminders = ReminderRuntime(
+    reminders = Runtime(
         bot=chat.bot, storage=storage, planner=planner, i18n=create_i18n("en"), clock=clock,
         settings=make_settings(backup_every_hours=0), sleep=fake.sleep, monotonic=fake.monotonic,
     )
     await reminders.sender.start()
     yield reminders
-    reminders.scheduler.shutdown()
+    reminders.reminders.shutdown()
     await reminders.sender.stop()
 
 
@@ -298,7 +298,7 @@ async def test_reminders_wait_out_a_read_only_database(
     chat: ChatHarness,
     storage: Storage,
     clock: FrozenClock,
-    runtime: ReminderRuntime,
+    runtime: Runtime,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await chat.send(TASK)
@@ -307,7 +307,7 @@ async def test_reminders_wait_out_a_read_only_database(
     start = len(chat.session.requests)
     with caplog.at_level(logging.DEBUG, logger="bot.reminder_scheduler"):
         for _ in range(3):
-            await runtime.scheduler._sweep()  # the runtime survives every try
+            await runtime.reminders._sweep()  # the runtime survives every try
         assert sent(chat, start) == []
         lines = fault_lines(caplog, "bot.reminder_scheduler")
         assert len(lines) == 1, [record.getMessage() for record in lines]
@@ -315,7 +315,7 @@ async def test_reminders_wait_out_a_read_only_database(
         assert lines[0].exc_info is None
 
         await read_only(storage, False)
-        await runtime.scheduler._sweep()
+        await runtime.reminders._sweep()
     [ahead] = sent(chat, start)
     assert "in 15 minutes" in ahead.text and ahead.chat_id == USER_ID
     assert await reminder_statuses(storage) == ["sent", "pending"]
@@ -326,7 +326,7 @@ async def test_a_reminder_sent_as_the_disk_fails_is_recorded_later_not_sent_twic
     chat: ChatHarness,
     storage: Storage,
     clock: FrozenClock,
-    runtime: ReminderRuntime,
+    runtime: Runtime,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -341,7 +341,7 @@ async def test_a_reminder_sent_as_the_disk_fails_is_recorded_later_not_sent_twic
     clock.set(AHEAD)
     start = len(chat.session.requests)
     with caplog.at_level(logging.INFO):
-        await runtime.scheduler._sweep()
+        await runtime.reminders._sweep()
     assert len(sent(chat, start)) == 1
     assert await reminder_statuses(storage) == ["claimed", "pending"]
     assert len(fault_lines(caplog, "bot.reminder_scheduler")) == 1
@@ -350,14 +350,14 @@ async def test_a_reminder_sent_as_the_disk_fails_is_recorded_later_not_sent_twic
     await read_only(storage, False)
     # Long enough for the claims to count as abandoned: they are recorded as sent first.
     clock.set(AHEAD + STALE_CLAIM + timedelta(minutes=1))
-    await runtime.scheduler._sweep()
-    await runtime.scheduler._sweep()
+    await runtime.reminders._sweep()
+    await runtime.reminders._sweep()
     assert len(sent(chat, start)) == 1
     assert await reminder_statuses(storage) == ["sent", "pending"]
 
 
 async def test_the_alert_engine_waits_out_a_read_only_database(
-    storage: Storage, runtime: ReminderRuntime, caplog: pytest.LogCaptureFixture
+    storage: Storage, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def turn(until: str) -> None:
         """Wake the engine until the log says `until` (each turn is a few thread hops)."""

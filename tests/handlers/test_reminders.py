@@ -21,7 +21,7 @@ from aiogram.methods.base import TelegramType
 from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
-from bot.reminder_runtime import ReminderRuntime
+from bot.runtime import Runtime
 from bot.services.reminder_delivery import STALE_CLAIM, ReminderDelivery
 from bot.services.reminders import RECONCILE_BATCH, ReminderPlanner
 from storage.interfaces import Storage
@@ -76,7 +76,7 @@ class Reminders:
         planner = chat.dispatcher.workflow_data["planner"]
         assert isinstance(planner, ReminderPlanner)
         fake = FakeTime()
-        self.runtime = ReminderRuntime(
+        self.runtime = Runtime(
             bot=chat.bot, storage=storage, planner=planner, i18n=create_i18n("en"),
             clock=clock, settings=make_settings(), sleep=fake.sleep, monotonic=fake.monotonic,
         )
