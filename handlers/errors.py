@@ -1,4 +1,8 @@
-"""Last-resort error handling: log with the update id, tell the user, never go silent."""
+"""Last-resort error handling: log with the update id, tell the user, never go silent.
+
+A failed button press is still unanswered when it gets here (handlers.buttons leaves it so):
+the one answer Telegram accepts for it is the alert below.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +51,7 @@ async def _tell_user(
     with i18n.context(), i18n.use_locale(locale):
         text = _(message)
     try:
-        if update.callback_query is not None:
+        if update.callback_query is not None:  # the press's one answer: this alert
             await bot.answer_callback_query(update.callback_query.id, text, show_alert=True)
         elif update.message is not None:
             await bot.send_message(update.message.chat.id, text)
@@ -55,50 +59,54 @@ async def _tell_user(
         logger.warning("could not report an error to the user of update %s", update.update_id)
 
 
+async def storage_unavailable(
+    event: ErrorEvent,
+    bot: Bot,
+    i18n: I18n,
+    fault: StorageFault,
+    user: UserContext | None = None,
+) -> None:
+    # An incident, not a bug: one line, no traceback. The transaction was rolled back.
+    logger.error(
+        "storage unavailable (%s) in update %s: %s",
+        fault,
+        event.update.update_id,
+        describe(event.exception),
+    )
+    await _tell_user(
+        event, bot, i18n, user,
+        mark(
+            "⚠️ Could not save that: the bot's storage is not accepting changes right "
+            "now. Please try again in a few minutes."
+        ),
+    )
+
+
+async def storage_failed(
+    event: ErrorEvent, bot: Bot, i18n: I18n, user: UserContext | None = None
+) -> None:
+    logger.error(
+        "storage error in update %s: %s", event.update.update_id, describe(event.exception)
+    )
+    await _tell_user(event, bot, i18n, user, mark("⚠️ Could not save that. Please try again."))
+
+
+async def unexpected(
+    event: ErrorEvent, bot: Bot, i18n: I18n, user: UserContext | None = None
+) -> None:
+    logger.exception(
+        "unhandled error in update %s", event.update.update_id, exc_info=event.exception
+    )
+    await _tell_user(
+        event, bot, i18n, user, mark("⚠️ Something went wrong on my side. Please try again.")
+    )
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
-
-    @router.errors(_faulted_storage)
-    async def storage_unavailable(
-        event: ErrorEvent,
-        bot: Bot,
-        i18n: I18n,
-        fault: StorageFault,
-        user: UserContext | None = None,
-    ) -> None:
-        # An incident, not a bug: one line, no traceback. The transaction was rolled back.
-        logger.error(
-            "storage unavailable (%s) in update %s: %s",
-            fault,
-            event.update.update_id,
-            describe(event.exception),
-        )
-        await _tell_user(
-            event, bot, i18n, user,
-            mark(
-                "⚠️ Could not save that: the bot's storage is not accepting changes right "
-                "now. Please try again in a few minutes."
-            ),
-        )
-
-    @router.errors(ExceptionTypeFilter(StorageError, sqlite3.OperationalError))
-    async def storage_failed(
-        event: ErrorEvent, bot: Bot, i18n: I18n, user: UserContext | None = None
-    ) -> None:
-        logger.error(
-            "storage error in update %s: %s", event.update.update_id, describe(event.exception)
-        )
-        await _tell_user(event, bot, i18n, user, mark("⚠️ Could not save that. Please try again."))
-
-    @router.errors()
-    async def unexpected(
-        event: ErrorEvent, bot: Bot, i18n: I18n, user: UserContext | None = None
-    ) -> None:
-        logger.exception(
-            "unhandled error in update %s", event.update.update_id, exc_info=event.exception
-        )
-        await _tell_user(
-            event, bot, i18n, user, mark("⚠️ Something went wrong on my side. Please try again.")
-        )
-
+    router.errors.register(storage_unavailable, _faulted_storage)
+    router.errors.register(
+        storage_failed, ExceptionTypeFilter(StorageError, sqlite3.OperationalError)
+    )
+    router.errors.register(unexpected)
     return router
