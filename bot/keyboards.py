@@ -11,7 +11,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
-    ClientAction,
     InvoiceAction,
     ListDone,
     ListPage,
@@ -21,8 +20,8 @@ from bot.callbacks import (
 )
 from bot.services.quick_picks import quick_picks
 from bot.services.reminder_plan import AHEAD_CHOICES
-from bot.services.render import KIND_ICONS, channel_label, kind_label, shorten
-from storage.models import Channel, Client, ClientStatus, Task, TaskKind, TaskStatus
+from bot.services.render import KIND_ICONS, kind_label, shorten
+from storage.models import Client, Task, TaskKind, TaskStatus
 
 BUTTON_TEXT_LIMIT = 40
 
@@ -164,49 +163,6 @@ def client_pick_keyboard(
     ]
     rows += [[button] for button in extra]
     return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def client_card_keyboard(client: Client) -> InlineKeyboardMarkup:
-    def edit(label: str, field: str) -> InlineKeyboardButton:
-        return _button(label, ClientAction(op="edit", id=client.id, arg=field).pack())
-
-    status_button = (
-        _button(_("🗄 Mark former"), ClientAction(op="former", id=client.id).pack())
-        if client.status is ClientStatus.ACTIVE
-        else _button(_("♻️ Mark active"), ClientAction(op="active", id=client.id).pack())
-    )
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [_button(_("➕ Add task"), ClientAction(op="task", id=client.id).pack())],
-            [edit(_("Contact"), "contact_person"), edit(_("Phone"), "phone"),
-             edit(_("Email"), "email")],
-            [
-                _button(_("Channel"), ClientAction(op="channel", id=client.id).pack()),
-                edit(_("Cadence"), "report_cadence"),
-                edit(_("Emergency"), "emergency_contact"),
-            ],
-            [
-                edit(_("Telegram"), "contact_telegram"),
-                _button(_("B2B / B2C"), ClientAction(op="segment", id=client.id).pack()),
-                edit(_("Rename"), "name"),
-            ],
-            [status_button,
-             _button(_("🗑 Delete"), ClientAction(op="delete", id=client.id).pack())],
-        ]
-    )
-
-
-def channel_keyboard(client: Client) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for channel in Channel:
-        mark = "• " if channel is client.channel else ""
-        builder.button(
-            text=mark + channel_label(channel),
-            callback_data=ClientAction(op="setchannel", id=client.id, arg=channel.value),
-        )
-    builder.button(text=_("« Back"), callback_data=ClientAction(op="open", id=client.id))
-    builder.adjust(2)
-    return builder.as_markup()
 
 
 def list_keyboard(

@@ -207,7 +207,7 @@ async def offer_create(message: Message, name: str, state: FSMContext) -> None:
 async def create_from_button(
     query: CallbackQuery,
     name: str,
-    card_message: Message,
+    button_message: Message,
     clients: ClientRepo,
     tasks: TaskRepo,
     notes: NoteRepo,
@@ -215,7 +215,7 @@ async def create_from_button(
     clock: Clock,
 ) -> None:
     """➕ Create under "No client …": the name comes from PendingName."""
-    client = await create_client(card_message, name, clients, user, clock)
+    client = await create_client(button_message, name, clients, user, clock)
     if client is not None:
         await send_card(query, client, tasks, notes, user, clock)
 

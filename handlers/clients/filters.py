@@ -39,7 +39,7 @@ class OwnClient(Filter):
 
 class PendingName(Filter):
     """The name waiting behind a "➕ Create" button (bot.pending), handed over as ``name``,
-    with the message the button is on as ``card_message`` (new replies go to its chat).
+    with the message the button is on as ``button_message`` (new replies go to its chat).
 
     False when a restart forgot the name or the message is no longer accessible.
     """
@@ -51,4 +51,4 @@ class PendingName(Filter):
         name = await recall_name(state, self.key)
         if name is None or not isinstance(query.message, Message):
             return False
-        return {"name": name, "card_message": query.message}
+        return {"name": name, "button_message": query.message}
