@@ -14,31 +14,8 @@ from pydantic import Field
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
-class TaskOp(StrEnum):
-    """A task card's buttons; the values are what buttons already sent carry."""
-
-    WHEN = "when"  # arg: a quick-pick code, or "pick" to type the time
-    UNDUE = "undue"  # arg: the previous due time (epoch seconds), empty: it had none
-    TIME = "time"
-    SHOW = "show"
-    EDIT = "edit"
-    KIND = "kind"
-    SET_KIND = "setkind"  # arg: the kind
-    AHEAD = "ahead"
-    SET_AHEAD = "setahead"  # arg: minutes
-    TEXT = "text"
-    CLIENT = "client"
-    NO_CLIENT = "noclient"
-    NEW_CLIENT = "newclient"  # the name waits in the dialog state
-    DONE = "done"
-    REOPEN = "reopen"
-    UNDO = "undo"  # on a new task's card: take its creation back (delete it)
-    DELETE = "delete"
-    RESTORE = "restore"
-
-
 class TaskAction(CallbackData, prefix="t"):
-    op: TaskOp
+    op: str
     id: Int64
     arg: str = ""
 
@@ -102,14 +79,8 @@ class Setting(CallbackData, prefix="s"):
     value: str
 
 
-class DialogOp(StrEnum):
-    """Buttons of the guided new-task dialog."""
-
-    NO_CLIENT = "noclient"
-
-
 class Dialog(CallbackData, prefix="d"):
-    op: DialogOp
+    op: str
     arg: str = ""
 
 
@@ -163,15 +134,31 @@ class NotesPage(CallbackData, prefix="np"):
     page: Int64
 
 
-class AlertAction(CallbackData, prefix="a"):
-    """ack, resolve, snooze or log on an alert; any teammate may press them."""
+class AlertOp(StrEnum):
+    """An alert's buttons (rendered by the alert engine on pages); the values are what
+    buttons already sent carry."""
 
-    op: str
+    ACK = "ack"
+    RESOLVE = "resolve"
+    SNOOZE = "snooze"
+    LOG = "log"
+
+
+class AlertAction(CallbackData, prefix="a"):
+    """Any teammate may press them (a personal alert: its owner and their backup)."""
+
+    op: AlertOp
     id: Int64
 
 
-class TeamAction(CallbackData, prefix="tm"):
-    """remove, lead or backup for a member (id), or the /team settings (op only)."""
+class TeamOp(StrEnum):
+    """A teammate's buttons; the values are what buttons already sent carry."""
 
-    op: str
+    REMOVE = "rm"  # the lead removes the member
+    LEAD = "lead"  # the lead hands the lead over
+    BACKUP = "backup"  # the presser names the member their backup
+
+
+class TeamAction(CallbackData, prefix="tm"):
+    op: TeamOp
     id: Int64 = 0
