@@ -14,8 +14,31 @@ from pydantic import Field
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
+class TaskOp(StrEnum):
+    """A task card's buttons; the values are what buttons already sent carry."""
+
+    WHEN = "when"  # arg: a quick-pick code, or "pick" to type the time
+    UNDUE = "undue"  # arg: the previous due time (epoch seconds), empty: it had none
+    TIME = "time"
+    SHOW = "show"
+    EDIT = "edit"
+    KIND = "kind"
+    SET_KIND = "setkind"  # arg: the kind
+    AHEAD = "ahead"
+    SET_AHEAD = "setahead"  # arg: minutes
+    TEXT = "text"
+    CLIENT = "client"
+    NO_CLIENT = "noclient"
+    NEW_CLIENT = "newclient"  # the name waits in the dialog state
+    DONE = "done"
+    REOPEN = "reopen"
+    UNDO = "undo"  # on a new task's card: take its creation back (delete it)
+    DELETE = "delete"
+    RESTORE = "restore"
+
+
 class TaskAction(CallbackData, prefix="t"):
-    op: str
+    op: TaskOp
     id: Int64
     arg: str = ""
 
@@ -79,8 +102,14 @@ class Setting(CallbackData, prefix="s"):
     value: str
 
 
+class DialogOp(StrEnum):
+    """Buttons of the guided new-task dialog."""
+
+    NO_CLIENT = "noclient"
+
+
 class Dialog(CallbackData, prefix="d"):
-    op: str
+    op: DialogOp
     arg: str = ""
 
 
