@@ -112,9 +112,8 @@ async def toggle_segment(
     await show_changed(query, changed, callback_answer, tasks, notes, user, clock)
 
 
-async def set_status(
+async def mark_former(
     query: CallbackQuery,
-    callback_data: ClientAction,
     client: Client,
     clients: ClientRepo,
     tasks: TaskRepo,
@@ -123,9 +122,23 @@ async def set_status(
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
-    """🗄 Mark former / ♻️ Mark active."""
-    status = ClientStatus.FORMER if callback_data.op is ClientOp.FORMER else ClientStatus.ACTIVE
-    changed = await clients.set_status(user.id, client.id, status, clock.now())
+    """🗄 Mark former."""
+    changed = await clients.set_status(user.id, client.id, ClientStatus.FORMER, clock.now())
+    await show_changed(query, changed, callback_answer, tasks, notes, user, clock)
+
+
+async def mark_active(
+    query: CallbackQuery,
+    client: Client,
+    clients: ClientRepo,
+    tasks: TaskRepo,
+    notes: NoteRepo,
+    user: UserContext,
+    clock: Clock,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """♻️ Mark active."""
+    changed = await clients.set_status(user.id, client.id, ClientStatus.ACTIVE, clock.now())
     await show_changed(query, changed, callback_answer, tasks, notes, user, clock)
 
 

@@ -42,8 +42,8 @@ def create_router() -> Router:
         (F.op == ClientOp.SET_CHANNEL) & F.arg.in_({channel.value for channel in Channel})
     ), own)
     button(card.toggle_segment, ClientAction.filter(F.op == ClientOp.SEGMENT), own)
-    button(card.set_status,
-           ClientAction.filter(F.op.in_({ClientOp.FORMER, ClientOp.ACTIVE})), own)
+    button(card.mark_former, ClientAction.filter(F.op == ClientOp.FORMER), own)
+    button(card.mark_active, ClientAction.filter(F.op == ClientOp.ACTIVE), own)
     button(card.ask_delete, ClientAction.filter(F.op == ClientOp.DELETE), own)
     button(card.delete, ClientAction.filter(F.op == ClientOp.DELETE_YES), own)
 
