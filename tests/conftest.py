@@ -1,25 +1,34 @@
-"""Shared fixtures: a frozen clock, a real SQLite file, one warmed date parser."""
+"""Shared fixtures: the fake clock, a real SQLite file, one warmed date parser."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.clock import FrozenClock
 from bot.services.dates import DateParser
 from storage.interfaces import Storage
 from storage.sqlite import open_sqlite_storage
+from tests.fakes.clock import NOW, FakeClock
 
-# Thursday 26 November 2026, 14:37 in Moscow.
-NOW = datetime(2026, 11, 26, 11, 37, tzinfo=UTC)
+TESTS = Path(__file__).resolve().parent
+# The suites that take minutes: the real `python -m bot` process (e2e, kill -9 rounds) and the
+# fuzzer. pyproject's addopts (-m "not slow") keeps them out of the everyday `pytest`;
+# `pytest -m slow` runs them, and .ci/run does on every run, as a step of its own.
+SLOW = (TESTS / "e2e", TESTS / "fuzz")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m filter reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.path.is_relative_to(slow) for slow in SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(NOW)
+def clock() -> FakeClock:
+    return FakeClock(NOW)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ For every kind of fault, in one run of the bot:
 - the log has no traceback, every line of it is one log record, and there are at most two
   warning/error lines per failed call.
 
-Run with ``pytest tests/e2e/test_bot_api_faults.py -v`` (about a minute).
+Run with ``pytest -m slow tests/e2e/test_bot_api_faults.py -v`` (about a minute).
 """
 
 from __future__ import annotations

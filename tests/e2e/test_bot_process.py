@@ -1,6 +1,6 @@
 """End-to-end: the real ``python -m bot`` process against a local fake Bot API server.
 
-Run with ``pytest tests/e2e -v`` from the repository root.
+Run with ``pytest -m slow tests/e2e -v`` from the repository root.
 """
 
 from __future__ import annotations

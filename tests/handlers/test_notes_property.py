@@ -15,7 +15,7 @@ from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.services.dates import DateParser
 from storage.sqlite import open_sqlite_storage
-from tests.conftest import NOW
+from tests.fakes.clock import NOW
 from tests.handlers.conftest import make_settings
 from tests.handlers.harness import USER_ID, ChatHarness
 
