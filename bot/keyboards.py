@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
     InvoiceAction,
@@ -17,11 +16,11 @@ from bot.callbacks import (
     PickClient,
     RemindAction,
     TaskAction,
+    TaskOp,
 )
 from bot.services.quick_picks import quick_picks
-from bot.services.reminder_plan import AHEAD_CHOICES
-from bot.services.render import KIND_ICONS, kind_label, shorten
-from storage.models import Client, Task, TaskKind, TaskStatus
+from bot.services.render import shorten
+from storage.models import Client, Task, TaskStatus
 
 BUTTON_TEXT_LIMIT = 40
 
@@ -34,10 +33,10 @@ def when_rows(
     task_id: int, tz: ZoneInfo, now: datetime, morning_hour: int, locale: str
 ) -> list[list[InlineKeyboardButton]]:
     picks = [
-        _button(pick.label, TaskAction(op="when", id=task_id, arg=pick.code).pack())
+        _button(pick.label, TaskAction(op=TaskOp.WHEN, id=task_id, arg=pick.code).pack())
         for pick in quick_picks(tz, now, morning_hour, locale)
     ]
-    picks.append(_button(_("Pick…"), TaskAction(op="when", id=task_id, arg="pick").pack()))
+    picks.append(_button(_("Pick…"), TaskAction(op=TaskOp.WHEN, id=task_id, arg="pick").pack()))
     return [picks[:3], picks[3:]]
 
 
@@ -71,7 +70,7 @@ def created_task_keyboard(
                     _("➕ New client “{name}”").format(
                         name=shorten(offer_new_client, BUTTON_TEXT_LIMIT)
                     ),
-                    TaskAction(op="newclient", id=task.id).pack(),
+                    TaskAction(op=TaskOp.NEW_CLIENT, id=task.id).pack(),
                 )
             ]
         )
@@ -79,29 +78,14 @@ def created_task_keyboard(
         rows += when_rows(task.id, tz, now, morning_hour, locale)
     else:
         rows.append(
-            [_button(_("🕓 Change time"), TaskAction(op="time", id=task.id).pack())]
+            [_button(_("🕓 Change time"), TaskAction(op=TaskOp.TIME, id=task.id).pack())]
         )
     rows.append(
         [
-            _button(_("✏️ Edit"), TaskAction(op="edit", id=task.id).pack()),
-            _button(_("↩️ Undo"), undo or TaskAction(op="undo", id=task.id).pack()),
+            _button(_("✏️ Edit"), TaskAction(op=TaskOp.EDIT, id=task.id).pack()),
+            _button(_("↩️ Undo"), undo or TaskAction(op=TaskOp.UNDO, id=task.id).pack()),
         ]
     )
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def undo_reschedule(task_id: int, previous_due: datetime | None) -> str:
-    """Callback data that puts a task back to the moment it had before a change of time
-    (an empty arg: it had none)."""
-    arg = "" if previous_due is None else str(int(previous_due.timestamp()))
-    return TaskAction(op="undue", id=task_id, arg=arg).pack()
-
-
-def change_time_keyboard(
-    task: Task, tz: ZoneInfo, now: datetime, morning_hour: int, locale: str
-) -> InlineKeyboardMarkup:
-    rows = when_rows(task.id, tz, now, morning_hour, locale)
-    rows.append([_button(_("« Back"), TaskAction(op="show", id=task.id).pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -109,39 +93,26 @@ def task_edit_keyboard(task: Task) -> InlineKeyboardMarkup:
     if task.status is TaskStatus.DONE:
         return InlineKeyboardMarkup(
             inline_keyboard=[
-                [_button(_("↩️ Reopen"), TaskAction(op="reopen", id=task.id).pack())]
+                [_button(_("↩️ Reopen"), TaskAction(op=TaskOp.REOPEN, id=task.id).pack())]
             ]
         )
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(_("✏️ Text"), TaskAction(op="text", id=task.id).pack()),
-                _button(_("🕓 Time"), TaskAction(op="time", id=task.id).pack()),
+                _button(_("✏️ Text"), TaskAction(op=TaskOp.TEXT, id=task.id).pack()),
+                _button(_("🕓 Time"), TaskAction(op=TaskOp.TIME, id=task.id).pack()),
             ],
             [
-                _button(_("👤 Client"), TaskAction(op="client", id=task.id).pack()),
-                _button(_("🏷 Kind"), TaskAction(op="kind", id=task.id).pack()),
-                _button(_("🔔 Ahead"), TaskAction(op="ahead", id=task.id).pack()),
+                _button(_("👤 Client"), TaskAction(op=TaskOp.CLIENT, id=task.id).pack()),
+                _button(_("🏷 Kind"), TaskAction(op=TaskOp.KIND, id=task.id).pack()),
+                _button(_("🔔 Ahead"), TaskAction(op=TaskOp.AHEAD, id=task.id).pack()),
             ],
             [
-                _button(_("✅ Done"), TaskAction(op="done", id=task.id).pack()),
-                _button(_("🗑 Delete"), TaskAction(op="delete", id=task.id).pack()),
+                _button(_("✅ Done"), TaskAction(op=TaskOp.DONE, id=task.id).pack()),
+                _button(_("🗑 Delete"), TaskAction(op=TaskOp.DELETE, id=task.id).pack()),
             ],
         ]
     )
-
-
-def kind_keyboard(task: Task) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for kind in TaskKind:
-        mark = "• " if kind is task.kind else ""
-        builder.button(
-            text=f"{mark}{KIND_ICONS[kind]} {kind_label(kind)}",
-            callback_data=TaskAction(op="setkind", id=task.id, arg=kind.value),
-        )
-    builder.button(text=_("« Back"), callback_data=TaskAction(op="show", id=task.id))
-    builder.adjust(2)
-    return builder.as_markup()
 
 
 def single_button(text: str, data: str) -> InlineKeyboardMarkup:
@@ -206,7 +177,7 @@ def reminder_keyboard(task: Task) -> InlineKeyboardMarkup:
         if task.invoice_id is not None
         else [
             _button(_("✅ Done"), RemindAction(op="done", id=task.id).pack()),
-            _button(_("✏️ Reschedule"), TaskAction(op="time", id=task.id).pack()),
+            _button(_("✏️ Reschedule"), TaskAction(op=TaskOp.TIME, id=task.id).pack()),
         ]
     )
     return InlineKeyboardMarkup(
@@ -218,32 +189,5 @@ def reminder_keyboard(task: Task) -> InlineKeyboardMarkup:
                 snooze(_("⏰ Tomorrow"), "tm"),
                 snooze(_("⏰ Pick…"), "pick"),
             ],
-        ]
-    )
-
-
-def ahead_label(minutes: int) -> str:
-    if minutes == 0:
-        return _("only at the time")
-    if minutes % (24 * 60) == 0:
-        return _("{count} d before").format(count=minutes // (24 * 60))
-    if minutes % 60 == 0:
-        return _("{count} h before").format(count=minutes // 60)
-    return _("{count} min before").format(count=minutes)
-
-
-def ahead_keyboard(task: Task, current: int) -> InlineKeyboardMarkup:
-    buttons = [
-        _button(
-            ("• " if minutes == current else "") + ahead_label(minutes),
-            TaskAction(op="setahead", id=task.id, arg=str(minutes)).pack(),
-        )
-        for minutes in AHEAD_CHOICES
-    ]
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            buttons[:2],
-            buttons[2:],
-            [_button(_("« Back"), TaskAction(op="edit", id=task.id).pack())],
         ]
     )

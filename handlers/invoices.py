@@ -38,8 +38,8 @@ from bot.services.money import (
 from bot.services.render import format_day, paginate, quoted, shorten
 from bot.services.text import clean_line
 from bot.settings import Settings
+from bot.views.tasks import when_examples
 from handlers.replies import edit_or_send, send_long, stale_button, unresolved_client
-from handlers.tasks import when_examples
 from storage.interfaces import ClientRepo, InvoiceRepo, UserRepo
 from storage.models import Invoice, InvoiceStatus
 

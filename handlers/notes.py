@@ -29,8 +29,8 @@ from bot.services.kinds import detect_kind
 from bot.services.render import KIND_ICONS, highlight, note_line, quoted, shorten
 from bot.services.task_input import split_client_prefix
 from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text, name_words
+from bot.views.tasks import save_task
 from handlers.replies import edit_or_send, send_long, stale_button, unresolved_client
-from handlers.tasks import save_task
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 from storage.models import MIN_SEARCH_WORD, Client, Note, NoteMedia, SearchKind, Task
 

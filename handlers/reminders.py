@@ -20,8 +20,8 @@ from bot.services.reminder_plan import parse_working_hours
 from bot.services.reminders import ReminderPlanner
 from bot.services.render import days_label, format_moment, quoted
 from bot.services.text import clean_line
+from bot.views.tasks import send_edit_card, when_examples
 from handlers.replies import stale_button
-from handlers.tasks import send_edit_card, when_examples
 from storage.interfaces import TaskRepo, TeamRepo, UserRepo
 from storage.models import Task, TaskStatus, WorkingHours
 
