@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.digest import build_digest
 from bot.services.render import quoted
-from handlers.replies import send_long
+from bot.views.replies import send_long
 from storage.interfaces import ClientRepo, InvoiceRepo, SeriesRepo, TaskRepo, UserRepo
 
 _TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$")

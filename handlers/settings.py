@@ -26,8 +26,8 @@ from bot.services.reminders import ReminderPlanner
 from bot.services.render import KIND_ICONS
 from bot.services.timezones import zone_label
 from bot.views.hours import hours_text
+from bot.views.replies import edit_or_send
 from handlers.buttons import answer_presses, button_expired
-from handlers.replies import edit_or_send
 from storage.interfaces import TaskRepo, UserRepo
 from storage.models import TaskKind, UserProfile, WorkingHours
 

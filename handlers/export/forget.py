@@ -19,7 +19,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
-from handlers.replies import edit_or_send
+from bot.views.replies import edit_or_send
 from storage.errors import StorageError
 from storage.interfaces import UserDataRepo
 

@@ -18,6 +18,7 @@ from bot.context import UserContext
 from bot.services.export import MAX_IMPORT_BYTES, ClientCsv, CsvError, read_clients_csv
 from bot.services.render import quoted
 from bot.services.series import SeriesService
+from bot.views.replies import send_long
 from handlers.export.rows import (
     check_row,
     csv_problem,
@@ -26,7 +27,6 @@ from handlers.export.rows import (
     is_csv_document,
     not_csv,
 )
-from handlers.replies import send_long
 from storage.interfaces import UserDataRepo
 from storage.models import Client, ClientDraft, ClientImport
 
