@@ -43,7 +43,8 @@ from bot.local_session import LocalSession
 from bot.outbound import OutboundMiddleware, lane, pace, paced_chat
 from bot.sender import Outcome, Priority, Sender
 from bot.settings import Settings
-from tests.unit.test_sender import FakeClock, RecordingSession, chat_of
+from tests.fakes.clock import FakeClock
+from tests.unit.test_sender import RecordingSession, chat_of
 
 Fail = Callable[[TelegramMethod[Any], int], BaseException | None]
 
@@ -76,7 +77,7 @@ class LimitedSession(RecordingSession):
     ) -> TelegramType:
         if paced_chat(method) is None:
             return await super().make_request(bot, method, timeout)
-        now = self.clock.now
+        now = self.clock.monotonic()
         self.sending_calls += 1
         chat = chat_of(method)
         while self.window and self.window[0] <= now - 1.0:
@@ -181,7 +182,7 @@ async def test_a_burst_under_a_flood_pause_is_delivered_with_one_429(
     assert len(session.too_many) == 1
     paused_at = session.too_many[0][0]
     assert not [at for at, _ in session.delivered if paused_at <= at < paused_at + 3.0]
-    assert fake.now <= 300 / 30 + 3 + 1.5
+    assert fake.monotonic() <= 300 / 30 + 3 + 1.5
 
 
 # ------------------------------------------------------------------------------ errors
@@ -296,11 +297,11 @@ async def test_answer_callback_query_is_not_queued_behind_a_backlog(
     backlog = [asyncio.create_task(bot.send_message(1, f"part {i}")) for i in range(40)]
     await asyncio.sleep(0)
     assert await bot.answer_callback_query("cb-1", text="Done") is True
-    assert fake.now < 0.1
+    assert fake.monotonic() < 0.1
     assert sum(1 for task in backlog if task.done()) <= 1
     assert any(isinstance(m, AnswerCallbackQuery) for _, m in session.calls)
     await asyncio.gather(*backlog)
-    assert fake.now >= 39.0
+    assert fake.monotonic() >= 39.0
 
 
 async def test_documents_and_edits_are_paced_too(make: Make) -> None:
