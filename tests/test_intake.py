@@ -27,9 +27,9 @@ from bot.services.alerts import AlertEngine, AlertService
 from bot.services.dates import DateParser
 from storage.interfaces import Storage
 from storage.models import AlertSeverity, AlertSource, Team
+from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import make_settings
 from tests.handlers.harness import USER_ID, ChatHarness
-from tests.handlers.test_reminders import FakeTime
 
 LEAD, ANNA, SOLO = 1001, 2002, 3003
 TEAM_SECRET = "team-secret-0123456789abcdef"
@@ -82,7 +82,7 @@ async def running_intake(
     clock: FrozenClock,
     *,
     real_time: bool = False,
-    limit_clock: FakeTime | None = None,
+    limit_clock: FakeClock | None = None,
     **overrides: object,
 ) -> AsyncIterator[Intake]:
     """Lena leads a team where Anna manages Acme; Solo has no team but a personal secret.
@@ -102,7 +102,7 @@ async def running_intake(
     )
     session = LocalSession()
     bot = create_bot(settings, session=session)
-    fake = FakeTime()
+    fake = FakeClock()
     sender = (
         Sender(bot) if real_time else Sender(bot, sleep=fake.sleep, monotonic=fake.monotonic)
     )
@@ -393,7 +393,7 @@ async def test_rate_limit_answers_429_with_retry_after_and_logs_once(
     storage: Storage, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.intake")
-    ticks = FakeTime()
+    ticks = FakeClock()
     async with running_intake(
         storage, clock, limit_clock=ticks, intake_rate_per_minute=5
     ) as intake:
@@ -416,12 +416,12 @@ async def test_rate_limit_answers_429_with_retry_after_and_logs_once(
         # Another address is not held back by this one.
         status, _ = await intake.post(f"u{SOLO}-{SOLO_SECRET}", {"text": "backup failed"})
         assert status == 201
-        ticks.now += 12.0  # one request back: the episode goes on (still at the limit)
+        ticks.advance(12.0)  # one request back: the episode goes on (still at the limit)
         status, _ = await intake.post(intake.team_path, {"text": "later", "dedup_key": "l"})
         assert status == 201
         status, _ = await intake.post(intake.team_path, {"text": "x", "dedup_key": "l2"})
         assert status == 429
-        ticks.now += 60.0  # a minute without a refusal: the episode is over
+        ticks.advance(60.0)  # a minute without a refusal: the episode is over
         status, _ = await intake.post(intake.team_path, {"text": "calm", "dedup_key": "c"})
         assert status == 201
 
@@ -437,7 +437,7 @@ async def test_open_alert_cap_answers_429_but_still_counts_repeats(
     storage: Storage, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.intake")
-    ticks = FakeTime()
+    ticks = FakeClock()
     async with running_intake(storage, clock, limit_clock=ticks, intake_max_open=3) as intake:
         for n in range(3):
             status, _ = await intake.post(
@@ -460,7 +460,7 @@ async def test_open_alert_cap_answers_429_but_still_counts_repeats(
         assert status == 201
         # Resolving one makes room.
         await intake.storage.alerts.resolve(body["alert"], LEAD, clock.now())
-        ticks.now += 60.0
+        ticks.advance(60.0)
         status, _ = await intake.post(intake.team_path, {"text": "new", "dedup_key": "k9"})
         assert status == 201
         assert await intake.storage.alerts.count_open(f"t{intake.team.id}") == 3

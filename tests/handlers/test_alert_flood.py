@@ -20,8 +20,8 @@ from bot.services.alert_outbox import ONE_BY_ONE
 from bot.services.alerts import AlertEngine, AlertService, user_scope
 from storage.interfaces import Storage
 from storage.models import AlertSeverity, AlertSource, NewAlert
+from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import make_settings
-from tests.handlers.test_reminders import FakeTime
 
 FLOODED, OTHER, THIRD = 5005, 6006, 7007
 
@@ -37,7 +37,7 @@ class Sent:
 class Flood:
     storage: Storage
     clock: FrozenClock
-    fake: FakeTime
+    fake: FakeClock
     sender: Sender
     engine: AlertEngine
     service: AlertService
@@ -61,12 +61,12 @@ class Flood:
 async def flood(storage: Storage, clock: FrozenClock) -> AsyncIterator[Flood]:
     for user in (FLOODED, OTHER, THIRD):
         await storage.users.ensure(user, clock.now())
-    fake = FakeTime()
+    fake = FakeClock()
     recorded: list[Sent] = []
 
     def record(method: TelegramMethod[Any], _result: object) -> None:
         if isinstance(method, SendMessage):
-            recorded.append(Sent(fake.now, int(method.chat_id), method.text))
+            recorded.append(Sent(fake.monotonic(), int(method.chat_id), method.text))
 
     settings = make_settings()
     bot = create_bot(settings, session=LocalSession(on_request=record))
@@ -125,7 +125,8 @@ async def test_the_flooded_persons_chat_is_free_again_within_seconds(flood: Floo
     pages = [item for item in flood.to(FLOODED) if "Call Acme" not in item.text]
     assert len(pages) <= ONE_BY_ONE + 1, len(pages)
     assert "… and" in pages[-1].text and "/alerts" in pages[-1].text
-    assert flood.fake.now < 5.0, flood.fake.now  # every step done, its claim let go
+    # Every step done, its claim let go.
+    assert flood.fake.monotonic() < 5.0, flood.fake.monotonic()
     [sent] = [item for item in flood.to(FLOODED) if "Call Acme" in item.text]
     assert sent.at < 5.0, sent.at
     [other] = flood.to(THIRD)

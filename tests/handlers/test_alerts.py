@@ -16,9 +16,9 @@ from bot.runtime import Runtime
 from bot.services.alerts import AlertService
 from storage.interfaces import Storage
 from storage.models import AlertSeverity, AlertSource, AlertState
+from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import MakeChat, make_settings
 from tests.handlers.harness import USER_ID, ChatHarness, Replies
-from tests.handlers.test_reminders import FakeTime
 
 LEAD, ANNA, BORIS, VERA, STRANGER = USER_ID, 2002, 3003, 4004, 9009
 NAMES = {
@@ -39,7 +39,7 @@ class Pager:
     def __init__(self, chat: ChatHarness, storage: Storage, clock: FrozenClock) -> None:
         self.chat = chat
         self.clock = clock
-        fake = FakeTime()
+        fake = FakeClock()
         service = chat.dispatcher.workflow_data["alert_service"]
         assert isinstance(service, AlertService)
         self.service = service
