@@ -14,8 +14,10 @@ from tests.fakes.clock import NOW, FakeClock
 
 TESTS = Path(__file__).resolve().parent
 # The suites that take minutes: the real `python -m bot` process (e2e, kill -9 rounds) and the
-# fuzzer. pyproject's addopts (-m "not slow") keeps them out of the everyday `pytest`;
-# `pytest -m slow` runs them, and .ci/run does on every run, as a step of its own.
+# fuzzer; elsewhere a test that starts `python -m bot` (check, backup, shell, startup safety)
+# carries @pytest.mark.slow itself. pyproject's addopts (-m "not slow") keeps them out of the
+# everyday `pytest`; `pytest -m slow` runs them, and .ci/run does on every run, as a step of
+# its own.
 SLOW = (TESTS / "e2e", TESTS / "fuzz")
 
 

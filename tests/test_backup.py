@@ -314,6 +314,7 @@ async def test_restore_refuses_a_bad_file_and_leaves_the_database_alone(
 # --- the command line ----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # real `python -m bot` processes: the slow suite
 def test_cli_backup_then_restore(tmp_path: Path) -> None:
     database = tmp_path / "db" / "assistant.sqlite3"
     missing = run_cli(tmp_path, "backup")
@@ -349,6 +350,7 @@ def test_cli_backup_then_restore(tmp_path: Path) -> None:
     assert run_cli(tmp_path, "backup", str(backup)).returncode == 2  # and only for restore
 
 
+@pytest.mark.slow  # real `python -m bot` processes: the slow suite
 def test_cli_backup_follows_backup_dir_and_keep(tmp_path: Path) -> None:
     database = tmp_path / "db" / "assistant.sqlite3"
     asyncio.run(seed(database, "Acme"))

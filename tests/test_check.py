@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from bot.__main__ import check_telegram
@@ -119,6 +120,7 @@ async def test_check_calls_get_me_when_a_token_is_set(tmp_path: Path) -> None:
 # --- the real process ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # real `python -m bot` processes: the slow suite
 async def test_cli_check_with_a_token_against_a_fake_bot_api(tmp_path: Path) -> None:
     async with FakeBotAPI() as api:
         env = cli_env(tmp_path) | {"BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_URL": api.base_url}
@@ -134,6 +136,7 @@ async def test_cli_check_with_a_token_against_a_fake_bot_api(tmp_path: Path) -> 
     assert (tmp_path / "db" / "assistant.sqlite3").exists()  # opened, and so created
 
 
+@pytest.mark.slow  # real `python -m bot` processes: the slow suite
 def test_cli_check_with_an_unreachable_bot_api(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     env = cli_env(tmp_path) | {"BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_URL": url}
@@ -150,6 +153,7 @@ def test_cli_check_with_an_unreachable_bot_api(tmp_path: Path) -> None:
     assert BOT_TOKEN.partition(":")[2] not in result.stdout + result.stderr
 
 
+@pytest.mark.slow  # real `python -m bot` processes: the slow suite
 def test_cli_check_without_a_token_and_with_bad_settings(tmp_path: Path) -> None:
     fine = run_cli(tmp_path, "check")
     assert fine.returncode == 0, fine.stderr

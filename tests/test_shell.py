@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from bot.clock import FrozenClock
@@ -66,6 +67,7 @@ async def test_a_pasted_script_is_not_slowed_as_a_flood(tmp_path: Path) -> None:
     assert "very fast" not in out.getvalue()
 
 
+@pytest.mark.slow  # real `python -m bot` processes: the slow suite
 def test_python_m_bot_shell_runs_without_a_token(tmp_path: Path) -> None:
     env = {
         key: value for key, value in os.environ.items()

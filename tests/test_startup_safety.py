@@ -76,6 +76,7 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "error" in line]
 
 
+@pytest.mark.slow  # real `python -m bot` processes: the slow suite
 @pytest.mark.parametrize(
     ("spoil", "reason"),
     [(corrupt_a_page, "is damaged (quick_check: "), (make_newer, "newer than this code knows")],
@@ -124,6 +125,7 @@ async def test_open_reports_the_problem_as_a_storage_error(tmp_path: Path) -> No
     assert sidecars(damaged) == sidecars(newer) == []
 
 
+@pytest.mark.slow  # real `python -m bot` processes: the slow suite
 async def test_restore_refuses_while_the_bot_holds_the_database(tmp_path: Path) -> None:
     path = database(tmp_path)
     await make_database(path, clients=3)
@@ -157,6 +159,7 @@ async def test_restore_refuses_while_the_bot_holds_the_database(tmp_path: Path) 
     assert await client_names(path) == ["Acme 0", "Acme 1", "Acme 2"]
 
 
+@pytest.mark.slow  # real `python -m bot` processes: the slow suite
 async def test_a_second_bot_on_the_same_database_is_refused(tmp_path: Path) -> None:
     path = database(tmp_path)
     running = await open_sqlite_storage(path, exclusive=True)
