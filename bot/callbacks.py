@@ -113,26 +113,63 @@ class Dialog(CallbackData, prefix="d"):
     arg: str = ""
 
 
-class RemindAction(CallbackData, prefix="r"):
-    """Buttons on a reminder: done, snooze by minutes (or "tm" tomorrow, "pick"), reschedule."""
+class RemindOp(StrEnum):
+    """A reminder's buttons (its ✏️ Reschedule is the task's own); the values are what
+    buttons already sent carry."""
 
-    op: str
+    DONE = "done"
+    SNOOZE = "snooze"  # arg: a Snooze
+
+
+class Snooze(StrEnum):
+    """How long a snooze button puts a reminder off."""
+
+    MINUTES_15 = "15"
+    HOUR = "60"
+    TOMORROW = "tm"  # the user's next morning
+    PICK = "pick"  # ask when
+
+
+class RemindAction(CallbackData, prefix="r"):
+    """Buttons on a reminder (sent by the background delivery too): done, snooze."""
+
+    op: RemindOp
     id: Int64
-    arg: str = ""
+    arg: str = ""  # a Snooze for op snooze; plain text so a forged one is answered as stale
+
+
+class SeriesOp(StrEnum):
+    """A recurring series' buttons; the values are what buttons already sent carry."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+    RULE = "rule"  # change the schedule
 
 
 class SeriesAction(CallbackData, prefix="sr"):
-    """pause / resume / stop / rule (change the schedule) for a recurring series."""
-
-    op: str
+    op: SeriesOp
     id: Int64
 
 
-class InvoiceAction(CallbackData, prefix="i"):
-    """paid / part (partially paid) / promise (client promised to pay on a date) / unpaid
-    (undo paid) / amount, due, note (edit) / delete, delete_yes, keep / card (show it)."""
+class InvoiceOp(StrEnum):
+    """An invoice's buttons; the values are what buttons already sent carry."""
 
-    op: str
+    PAID = "paid"
+    PART = "part"  # partly paid: ask how much came
+    PROMISE = "promise"  # the client promised to pay on a date: ask when
+    UNPAID = "unpaid"  # undo paid
+    AMOUNT = "amount"
+    DUE = "due"
+    NOTE = "note"
+    DELETE = "delete"  # ask first
+    DELETE_YES = "delete_yes"
+    KEEP = "keep"  # "Keep it" on the delete question
+    CARD = "card"  # show it
+
+
+class InvoiceAction(CallbackData, prefix="i"):
+    op: InvoiceOp
     id: Int64
 
 

@@ -11,10 +11,13 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import (
     InvoiceAction,
+    InvoiceOp,
     ListDone,
     ListPage,
     PickClient,
     RemindAction,
+    RemindOp,
+    Snooze,
     TaskAction,
     TaskOp,
 )
@@ -162,21 +165,21 @@ def list_keyboard(
 
 def invoice_buttons(invoice_id: int) -> list[InlineKeyboardButton]:
     return [
-        _button(_("✅ Paid"), InvoiceAction(op="paid", id=invoice_id).pack()),
-        _button(_("½ Partly"), InvoiceAction(op="part", id=invoice_id).pack()),
-        _button(_("🤝 Promised…"), InvoiceAction(op="promise", id=invoice_id).pack()),
+        _button(_("✅ Paid"), InvoiceAction(op=InvoiceOp.PAID, id=invoice_id).pack()),
+        _button(_("½ Partly"), InvoiceAction(op=InvoiceOp.PART, id=invoice_id).pack()),
+        _button(_("🤝 Promised…"), InvoiceAction(op=InvoiceOp.PROMISE, id=invoice_id).pack()),
     ]
 
 
 def reminder_keyboard(task: Task) -> InlineKeyboardMarkup:
-    def snooze(label: str, arg: str) -> InlineKeyboardButton:
-        return _button(label, RemindAction(op="snooze", id=task.id, arg=arg).pack())
+    def snooze(label: str, arg: Snooze) -> InlineKeyboardButton:
+        return _button(label, RemindAction(op=RemindOp.SNOOZE, id=task.id, arg=arg).pack())
 
     first_row = (
         invoice_buttons(task.invoice_id)
         if task.invoice_id is not None
         else [
-            _button(_("✅ Done"), RemindAction(op="done", id=task.id).pack()),
+            _button(_("✅ Done"), RemindAction(op=RemindOp.DONE, id=task.id).pack()),
             _button(_("✏️ Reschedule"), TaskAction(op=TaskOp.TIME, id=task.id).pack()),
         ]
     )
@@ -184,10 +187,10 @@ def reminder_keyboard(task: Task) -> InlineKeyboardMarkup:
         inline_keyboard=[
             first_row,
             [
-                snooze(_("⏰ 15 min"), "15"),
-                snooze(_("⏰ 1 h"), "60"),
-                snooze(_("⏰ Tomorrow"), "tm"),
-                snooze(_("⏰ Pick…"), "pick"),
+                snooze(_("⏰ 15 min"), Snooze.MINUTES_15),
+                snooze(_("⏰ 1 h"), Snooze.HOUR),
+                snooze(_("⏰ Tomorrow"), Snooze.TOMORROW),
+                snooze(_("⏰ Pick…"), Snooze.PICK),
             ],
         ]
     )

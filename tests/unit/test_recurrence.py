@@ -331,7 +331,7 @@ def test_occurrence_in_zone_does_not_repeat_a_done_day() -> None:
 def test_the_bots_own_examples_are_schedules(locale: str) -> None:
     import re
 
-    from handlers.series import rule_examples
+    from handlers.series.views import rule_examples
 
     i18n = create_i18n("en")
     with i18n.context(), i18n.use_locale(locale):

@@ -1,0 +1,50 @@
+"""/hours: the working hours reminders the bot times itself wait for."""
+
+from __future__ import annotations
+
+from aiogram import html
+from aiogram.filters import CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.context import UserContext
+from bot.services.reminder_plan import parse_working_hours
+from bot.services.reminders import ReminderPlanner
+from bot.services.render import quoted
+from bot.views.hours import hours_text
+from storage.interfaces import TaskRepo, UserRepo
+from storage.models import WorkingHours
+
+
+async def working_hours(
+    message: Message,
+    command: CommandObject,
+    users: UserRepo,
+    user: UserContext,
+    tasks: TaskRepo,
+    planner: ReminderPlanner,
+) -> None:
+    args = (command.args or "").strip().lower()
+    profile = await users.get(user.id)
+    current = profile.hours if profile is not None else WorkingHours()
+    if not args:
+        await message.answer(
+            hours_text(current) + "\n" + _(
+                "Reminders the bot times itself (ahead of a task, invoice steps, "
+                "recurring tasks) wait for the next working morning; a time you give a "
+                "task is kept. Change: /hours 9-19 · /hours 10:30-18:00 пн-сб · "
+                "/hours off"
+            )
+        )
+        return
+    hours = parse_working_hours(args, current)
+    if hours is None:
+        await message.answer(
+            _("I did not understand {value}. Example: /hours 9-19 · /hours 9-19 mon-sat")
+            .format(value=quoted(args[:40]))
+        )
+        return
+    await users.set_hours(user.id, hours)
+    # Pending reminders follow the new hours; one held for the old ones is released.
+    await planner.replan_owner(user.id, tasks)
+    await message.answer(html.quote(hours_text(hours)))
