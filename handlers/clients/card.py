@@ -16,11 +16,11 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.keyboards import single_button
 from bot.services.render import client_card, quoted
+from bot.views.replies import edit_or_send
 from handlers.buttons import button_expired
 from handlers.clients.keyboards import channel_keyboard, delete_keyboard
 from handlers.clients.states import ClientForm
 from handlers.clients.views import field_prompt, send_card
-from handlers.replies import edit_or_send
 from storage.errors import DuplicateClientError
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 from storage.models import Channel, Client, ClientStatus, Segment

@@ -11,8 +11,8 @@ from bot.context import UserContext
 from bot.keyboards import list_keyboard
 from bot.services.render import client_card, shorten
 from bot.services.text import NAME_LIMIT
+from bot.views.replies import edit_or_send
 from handlers.clients.keyboards import card_keyboard
-from handlers.replies import edit_or_send
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 from storage.models import Client, ClientStatus
 

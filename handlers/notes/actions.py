@@ -20,6 +20,7 @@ from bot.keyboards import single_button
 from bot.services.dates import DateParser
 from bot.services.kinds import detect_kind
 from bot.services.text import TASK_TEXT_LIMIT, clean_line
+from bot.views.replies import edit_or_send
 from bot.views.tasks import save_task
 from handlers.buttons import button_expired
 from handlers.notes.capture import RECENT_CLIENTS
@@ -27,7 +28,6 @@ from handlers.notes.keyboards import note_keyboard
 from handlers.notes.media import send_media
 from handlers.notes.states import NoteForm
 from handlers.notes.views import saved_text
-from handlers.replies import edit_or_send
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 from storage.models import Note
 

@@ -10,12 +10,12 @@ from aiogram.filters import CommandObject
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import PickClient, TaskAction
+from bot.callbacks import PickClient, TaskAction, TaskOp
 from bot.context import UserContext
 from bot.keyboards import BUTTON_TEXT_LIMIT
 from bot.services.render import KIND_ICONS, highlight, quoted, shorten
 from bot.services.text import clean_line
-from handlers.replies import send_long
+from bot.views.replies import send_long
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 from storage.models import MIN_SEARCH_WORD, Client, Note, SearchKind, Task
 
@@ -87,7 +87,7 @@ def _task_lines(
     rows = [
         [
             InlineKeyboardButton(
-                text=f"#{task.number}", callback_data=TaskAction(op="edit", id=task.id).pack()
+                text=f"#{task.number}", callback_data=TaskAction(op=TaskOp.EDIT, id=task.id).pack()
             )
             for task in found[index : index + 5]
         ]
