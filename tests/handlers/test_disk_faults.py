@@ -26,6 +26,7 @@ from storage.faults import StorageFault, storage_fault
 from storage.interfaces import Storage
 from storage.models import Task
 from storage.sqlite import Database
+from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import make_settings
 from tests.handlers.harness import USER_ID, ChatHarness, Replies
 
@@ -250,25 +251,13 @@ async def test_a_button_pressed_while_read_only_gets_an_alert(
 # Reminder delivery -----------------------------------------------------------------------
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.now += max(delay, 0.0)
-        await asyncio.sleep(0)
-
-
 @pytest.fixture
 async def runtime(
     chat: ChatHarness, storage: Storage, clock: FrozenClock
 ) -> AsyncIterator[Runtime]:
     planner = chat.dispatcher.workflow_data["planner"]
     assert isinstance(planner, ReminderPlanner)
-    fake = FakeTime()
+    fake = FakeClock()
     reminders = Runtime(
         bot=chat.bot, storage=storage, planner=planner, i18n=create_i18n("en"), clock=clock,
         settings=make_settings(backup_every_hours=0), sleep=fake.sleep, monotonic=fake.monotonic,

@@ -26,6 +26,7 @@ from bot.services.reminder_delivery import STALE_CLAIM, ReminderDelivery
 from bot.services.reminders import RECONCILE_BATCH, ReminderPlanner
 from storage.interfaces import Storage
 from storage.models import TaskKind
+from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import MakeChat, make_settings
 from tests.handlers.harness import USER_ID, ChatHarness, Replies, buttons
 
@@ -34,20 +35,6 @@ MSK = 3  # Moscow is UTC+3 all year
 
 def moscow(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour - MSK, minute, tzinfo=UTC)
-
-
-class FakeTime:
-    """Monotonic time for the sender's pacing that moves only when it sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.now += max(delay, 0.0)
-        await asyncio.sleep(0)
 
 
 class FlakySession(LocalSession):
@@ -75,7 +62,7 @@ class Reminders:
         self.chat = chat
         planner = chat.dispatcher.workflow_data["planner"]
         assert isinstance(planner, ReminderPlanner)
-        fake = FakeTime()
+        fake = FakeClock()
         self.runtime = Runtime(
             bot=chat.bot, storage=storage, planner=planner, i18n=create_i18n("en"),
             clock=clock, settings=make_settings(), sleep=fake.sleep, monotonic=fake.monotonic,
