@@ -15,9 +15,9 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.alert_render import alert_log
 from bot.services.alerts import AlertService, Answer, AnswerResult
+from bot.views.replies import send_long
 from handlers.alerts.views import already_text, client_of, done_text, left_team_text
 from handlers.buttons import button_expired
-from handlers.replies import send_long
 from storage.interfaces import AlertRepo, ClientRepo, UserRepo
 from storage.models import Alert
 

@@ -18,9 +18,9 @@ from bot.services.intake_address import new_intake_secret
 from bot.services.task_input import split_client_prefix
 from bot.services.text import clean_text
 from bot.settings import Settings
+from bot.views.replies import send_long
 from handlers.alerts.keyboards import log_keyboard
 from handlers.alerts.views import client_of, intake_text, intake_usage, rotated_text, usage
-from handlers.replies import send_long
 from storage.interfaces import AlertRepo, ClientRepo, TeamRepo, UserRepo
 from storage.models import AlertSeverity, AlertSource
 

@@ -15,10 +15,10 @@ from bot.keyboards import client_pick_keyboard, single_button
 from bot.pending import remember_name
 from bot.services.render import quoted, shorten
 from bot.services.text import NAME_LIMIT, clean_line
+from bot.views.names import unresolved_client
 from bot.views.replies import edit_or_send
 from handlers.clients.states import ClientForm
 from handlers.clients.views import clients_list, send_card
-from handlers.replies import unresolved_client
 from storage.errors import DuplicateClientError
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 from storage.models import Client

@@ -15,6 +15,7 @@ from bot.services.invoices import InvoiceInputError, InvoiceService, parse_invoi
 from bot.services.money import currency_of, format_money, user_currency
 from bot.services.text import clean_line
 from bot.settings import Settings
+from bot.views.names import unresolved_client
 from bot.views.replies import send_long
 from handlers.invoices.edits import (
     change_amount,
@@ -34,7 +35,6 @@ from handlers.invoices.views import (
     unknown_currency,
     usage,
 )
-from handlers.replies import unresolved_client
 from storage.interfaces import ClientRepo, InvoiceRepo, UserRepo
 from storage.models import Invoice
 

@@ -12,11 +12,11 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.task_input import split_client_prefix
 from bot.services.text import NAME_LIMIT, clean_line, clean_text
+from bot.views.names import unresolved_client
 from bot.views.replies import edit_or_send, send_long
 from handlers.notes.capture import capture
 from handlers.notes.keyboards import note_keyboard
 from handlers.notes.views import notes_list, saved_text
-from handlers.replies import unresolved_client
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
 
 

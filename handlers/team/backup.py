@@ -11,7 +11,7 @@ from bot.callbacks import TeamOp
 from bot.context import UserContext
 from bot.services.render import shorten
 from bot.services.text import clean_line
-from handlers.replies import edit_or_send
+from bot.views.replies import edit_or_send
 from handlers.team.filters import USERNAME, find_teammate
 from handlers.team.keyboards import people_keyboard
 from storage.interfaces import TeamRepo, UserRepo

@@ -21,7 +21,7 @@ from bot.context import UserContext
 from bot.services.intake_address import new_intake_secret
 from bot.services.render import task_line
 from bot.settings import Settings
-from handlers.replies import send_long
+from bot.views.replies import send_long
 from handlers.team.keyboards import people_keyboard
 from handlers.team.notices import tell_handover_partners
 from handlers.team.views import (

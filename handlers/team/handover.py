@@ -18,7 +18,7 @@ from bot.services.render import (
     split_message,
 )
 from bot.services.timezones import user_zone
-from handlers.replies import unresolved_client
+from bot.views.names import unresolved_client
 from handlers.team.filters import HandoverRequest
 from handlers.team.views import usage
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo, TeamRepo, UserRepo

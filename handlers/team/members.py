@@ -16,8 +16,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.clock import Clock
 from bot.services.intake_address import new_intake_secret, team_address
 from bot.settings import Settings
+from bot.views.replies import edit_or_send
 from handlers.buttons import button_expired
-from handlers.replies import edit_or_send
 from handlers.team.notices import tell, tell_handover_partners
 from handlers.team.views import ended_for_leaver, partners, team_listing
 from storage.interfaces import TeamRepo, UserRepo
