@@ -36,7 +36,8 @@ def reachable(person: UserProfile, now: datetime, settings: Settings) -> bool:
     return person.active and next_working_start(now, zone, person.hours) is None
 
 
-def hours_text(person: UserProfile) -> str:
+def hours_span(person: UserProfile) -> str:
+    """Working hours in the member line: "09:00–18:00", or "any time" when off."""
     hours = person.hours
     if not hours.days or hours.start_minute >= hours.end_minute:
         return _("any time")
@@ -57,7 +58,7 @@ def member_line(
     )
     line = (
         f"• {html.bold(html.quote(person.display_name))} · {role} · {html.quote(zone)}"
-        f" · {hours_text(person)} · {state}"
+        f" · {hours_span(person)} · {state}"
     )
     backup = people.get(person.backup_id or 0)
     if backup is not None:
