@@ -1,4 +1,5 @@
-"""/settings: one card with buttons for language, timezone, working hours and the digest.
+"""/settings: one card with buttons for language, remind-ahead defaults, working hours and
+the digest.
 
 The card's language buttons are /lang's (handlers/common.py). Each kind of button here has a
 filter that reads the press against the user's stored settings into the value to store; a
@@ -275,6 +276,7 @@ def create_router() -> Router:
         set_digest, Setting.filter(F.key == SettingKey.DIGEST),
         SettingChoice("digest", digest_from_button),
     )
-    # Language and timezone buttons went to /lang's and /tz's router (included earlier).
+    # Language and timezone buttons are handled by /lang's and /tz's router (handlers/common.py,
+    # included before this one); any other settings press left over is expired.
     router.callback_query.register(button_expired, Setting.filter())
     return router
