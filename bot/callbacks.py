@@ -102,6 +102,19 @@ class Setting(CallbackData, prefix="s"):
     value: str
 
 
+class ForgetOp(StrEnum):
+    YES = "yes"
+    NO = "no"
+
+
+class ForgetAction(CallbackData, prefix="fg"):
+    """yes / no on the /forget_me question; uid and nonce tie it to that one question."""
+
+    op: ForgetOp
+    uid: int
+    nonce: str
+
+
 class DialogOp(StrEnum):
     """Buttons of the guided new-task dialog."""
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from aiogram.filters import Filter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.callbacks import ForgetAction, ForgetOp
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.views.replies import edit_or_send
@@ -27,19 +26,6 @@ logger = logging.getLogger(__name__)
 
 FORGET_KEY = "forget_me"
 FORGET_VALID = timedelta(minutes=10)
-
-
-class ForgetOp(StrEnum):
-    YES = "yes"
-    NO = "no"
-
-
-class ForgetAction(CallbackData, prefix="fg"):
-    """yes / no on the /forget_me question; uid and nonce tie it to that one question."""
-
-    op: ForgetOp
-    uid: int
-    nonce: str
 
 
 def forget_keyboard(user_id: int, nonce: str) -> InlineKeyboardMarkup:

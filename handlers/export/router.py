@@ -5,16 +5,10 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
+from bot.callbacks import ForgetAction, ForgetOp
 from handlers.buttons import answer_presses, button_expired
 from handlers.export.archive import export
-from handlers.export.forget import (
-    CurrentQuestion,
-    ForgetAction,
-    ForgetOp,
-    delete_everything,
-    forget_me,
-    keep_data,
-)
+from handlers.export.forget import CurrentQuestion, delete_everything, forget_me, keep_data
 from handlers.export.importing import ImportForm, ask_for_file, import_file, not_a_file
 
 
