@@ -9,6 +9,8 @@ import contextlib
 import gc
 import logging
 import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
@@ -18,6 +20,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.utils.i18n import I18n
 
 from bot.app import (
     InFlightUpdates,
@@ -36,6 +39,7 @@ from bot.services.dates import DateParser
 from bot.settings import Settings, SettingsError, load_settings
 from bot.webhook import WebhookError, remove_webhook, run_webhook
 from storage.errors import DatabaseUnusableError
+from storage.interfaces import Storage
 from storage.sqlite import open_sqlite_storage
 
 logger = logging.getLogger("bot")
@@ -68,7 +72,8 @@ async def check_telegram(bot: Bot, settings: Settings) -> None:
     logger.info("bot @%s (id %s)", me.username, me.id)
 
 
-async def run_bot(settings: Settings) -> None:
+async def connect(settings: Settings) -> tuple[Storage, Bot]:
+    """The database, then Telegram; on failure nothing stays open."""
     # The database first, with no network: a damaged or newer one, or one another process
     # holds, stops start-up here (DatabaseUnusableError) with nothing written to it. Held
     # (a lock beside the file) until the database is closed, so `restore` refuses meanwhile.
@@ -79,14 +84,29 @@ async def run_bot(settings: Settings) -> None:
         if settings.webhook_url is None:
             # Polling and a webhook exclude each other: drop one left by webhook mode.
             await remove_webhook(bot)
-    except StartupError:
+    except (StartupError, WebhookError) as exc:
         await bot.session.close()
         await storage.backend.close()
+        if isinstance(exc, WebhookError):
+            raise StartupError(str(exc)) from None
         raise
-    except WebhookError as exc:
-        await bot.session.close()
-        await storage.backend.close()
-        raise StartupError(str(exc)) from None
+    return storage, bot
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """What the composition root builds for a running bot, each object once."""
+
+    settings: Settings
+    storage: Storage
+    i18n: I18n
+    dispatcher: Dispatcher
+    runtime: Runtime
+    intake: IntakeServer | None
+
+
+async def build_app(settings: Settings, storage: Storage, bot: Bot) -> App:
+    """The composition root of `python -m bot`."""
     dates = DateParser()
     # Everything imported so far lives as long as the process: keep it out of the full
     # collections that otherwise pause a request for ~150 ms now and then.
@@ -95,8 +115,7 @@ async def run_bot(settings: Settings) -> None:
     await asyncio.to_thread(dates.warm)
     i18n = create_i18n(settings.default_language)
     clock = SystemClock()
-    # The composition root: every object built once, complete. One paced stream for
-    # replies, reminders, digests and alert pages.
+    # One paced stream for replies, reminders, digests and alert pages.
     sender = create_sender(bot, settings, on_blocked=user_blocked(storage.users))
     services = create_services(
         settings=settings, storage=storage, clock=clock, i18n=i18n, sender=sender
@@ -112,52 +131,66 @@ async def run_bot(settings: Settings) -> None:
     intake = (
         IntakeServer(services.alerts, settings) if settings.intake_port is not None else None
     )
+    app = App(settings, storage, i18n, dispatcher, runtime, intake)
+    dispatcher.startup.register(app_startup(app))
+    dispatcher.shutdown.register(app_shutdown(app))
+    return app
 
+
+def app_startup(app: App) -> Callable[[Bot], Awaitable[None]]:
     async def on_startup(bot: Bot) -> None:
         try:
-            await register_commands(bot, i18n)
+            await register_commands(bot, app.i18n)
         except TelegramAPIError as exc:
             # The menu is a convenience; the bot works without it.
             logger.warning("could not register the command menu: %s", exc)
-        await runtime.start()
-        if intake is not None:
+        await app.runtime.start()
+        if app.intake is not None:
             try:
-                await intake.start()
+                await app.intake.start()
             except IntakeStartError as exc:
-                await runtime.stop()
-                await storage.backend.close()
+                await app.runtime.stop()
+                await app.storage.backend.close()
                 await bot.session.close()
                 raise StartupError(str(exc)) from None
         logger.info(
             "started: database %s (schema %s)",
-            settings.database_path,
-            await storage.backend.schema_version(),
+            app.settings.database_path,
+            await app.storage.backend.schema_version(),
         )
 
-    async def on_shutdown(dispatcher: Dispatcher, in_flight: InFlightUpdates) -> None:
+    return on_startup
+
+
+def app_shutdown(app: App) -> Callable[[InFlightUpdates], Awaitable[None]]:
+    async def on_shutdown(in_flight: InFlightUpdates) -> None:
         # Polling has stopped; let handlers already running commit and reply.
         if not await in_flight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             logger.warning("shutdown: some updates were still being handled")
-        if intake is not None:
-            await intake.stop()
-        await runtime.stop()
-        await storage.backend.close()
+        if app.intake is not None:
+            await app.intake.stop()
+        await app.runtime.stop()
+        await app.storage.backend.close()
         logger.info("stopped: database closed")
 
-    dispatcher.startup.register(on_startup)
-    dispatcher.shutdown.register(on_shutdown)
+    return on_shutdown
+
+
+async def run_bot(settings: Settings) -> None:
+    storage, bot = await connect(settings)
+    app = await build_app(settings, storage, bot)
     if settings.webhook_url is not None:
         try:
-            await run_webhook(bot, dispatcher, settings)
+            await run_webhook(bot, app.dispatcher, settings)
         except WebhookError as exc:
             raise StartupError(str(exc)) from None
         return
-    await dispatcher.start_polling(
-        bot, allowed_updates=dispatcher.resolve_used_update_types(), polling_timeout=20
+    await app.dispatcher.start_polling(
+        bot, allowed_updates=app.dispatcher.resolve_used_update_types(), polling_timeout=20
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
         "command", nargs="?", default="run",
@@ -170,37 +203,45 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (args.command == "restore") != (args.file is not None):
         parser.error("restore takes one backup file; the other commands take none")
+    return args
+
+
+def read_settings(command: str) -> Settings | None:
+    """The settings for ``command``; None (the reason printed) if they are wrong."""
     try:
-        settings = load_settings(require_token=args.command == "run")
-        if args.command == "check" and settings.bot_token is not None:
+        settings = load_settings(require_token=command == "run")
+        if command == "check" and settings.bot_token is not None:
             # A token that is set must look right, as for run.
             load_settings(require_token=bool(settings.bot_token.get_secret_value().strip()))
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - before logging exists
-        return EXIT_BAD_SETTINGS
-    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
-    webhook_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    # Never in a log line, even inside an exception's text.
-    secrets = [token, token.partition(":")[2], webhook_secret]
-    if args.command in ("backup", "restore", "check"):
-        configure_logging(settings.log_level, secrets)
-        from bot import backup, check
+        return None
+    return settings
 
-        if args.command == "backup":
-            return backup.backup_command(settings)
-        if args.command == "restore":
-            return backup.restore_command(settings, args.file)
-        return asyncio.run(check.run_check(settings, check_telegram))
-    if args.command == "shell":
-        from bot.shell import run_shell
 
-        configure_logging("WARNING", [token])
-        try:
-            return asyncio.run(run_shell(settings, sys.stdin, sys.stdout))
-        except DatabaseUnusableError as exc:
-            print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the shell logs warnings only
-            return EXIT_DATABASE_UNUSABLE
-    configure_logging(settings.log_level, secrets)
+def run_tool(command: str, settings: Settings, file: Path | None) -> int:
+    """backup, restore FILE, check."""
+    from bot import backup, check
+
+    if command == "backup":
+        return backup.backup_command(settings)
+    if command == "restore":
+        assert file is not None  # parse_args
+        return backup.restore_command(settings, file)
+    return asyncio.run(check.run_check(settings, check_telegram))
+
+
+def shell(settings: Settings) -> int:
+    from bot.shell import run_shell
+
+    try:
+        return asyncio.run(run_shell(settings, sys.stdin, sys.stdout))
+    except DatabaseUnusableError as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the shell logs warnings only
+        return EXIT_DATABASE_UNUSABLE
+
+
+def run(settings: Settings) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         try:
             asyncio.run(run_bot(settings))
@@ -211,6 +252,24 @@ def main(argv: list[str] | None = None) -> int:
             logger.error("%s", exc)
             return EXIT_DATABASE_UNUSABLE
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = read_settings(args.command)
+    if settings is None:
+        return EXIT_BAD_SETTINGS
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    webhook_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    # Never in a log line, even inside an exception's text.
+    secrets = [token, token.partition(":")[2], webhook_secret]
+    if args.command == "shell":
+        configure_logging("WARNING", [token])
+        return shell(settings)
+    configure_logging(settings.log_level, secrets)
+    if args.command == "run":
+        return run(settings)
+    return run_tool(args.command, settings, args.file)
 
 
 if __name__ == "__main__":
