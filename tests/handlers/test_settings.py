@@ -159,3 +159,19 @@ async def test_tz_after_a_done_occurrence_does_not_bring_the_day_back(
     await chat.send("/tz Москва")
     back = await storage.tasks.get_by_number(USER_ID, 2)
     assert back is not None and back.due_at == nxt.due_at
+
+
+async def test_settings_buttons_already_in_chats_keep_working(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    """Callback data exactly as the bot wrote it before its keys became an enum."""
+    await chat.send("/settings")
+    assert "Saved." in (await chat.press_data("s:digest:off")).alerts
+    assert "Saved." in (await chat.press_data("s:hours:9-18")).alerts
+    assert "Saved." in (await chat.press_data("s:ahead:call")).alerts
+    profile = await storage.users.get(USER_ID)
+    assert profile is not None and not profile.digest_enabled
+    assert profile.hours.start_minute == 9 * 60 and profile.hours.end_minute == 18 * 60
+    assert "Europe/Berlin" in (await chat.press_data("s:tz:Europe/Berlin")).text
+    assert "This button is no longer valid." in (await chat.press_data("s:lang:de")).alerts
+    assert "Язык: русский." in (await chat.press_data("s:lang:ru")).alerts
