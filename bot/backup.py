@@ -179,9 +179,9 @@ def _restore_locked(candidate: Path, database: Path, now: datetime) -> Restored:
 class ScheduledBackups:
     """The periodic job: a backup when the newest one is at least ``every`` old.
 
-    It runs on every reminder sweep (30 s) and returns at once until a backup is due. The
-    time of the last backup comes from the newest file name at first, so a restart does not
-    back up again straight away.
+    The runtime's backups job (bot/runtime.py) runs it every 30 s; it returns at once until
+    a backup is due. The time of the last backup comes from the newest file name at first,
+    so a restart does not back up again straight away.
     """
 
     def __init__(
