@@ -207,8 +207,11 @@ async def dialog_no_client(query: CallbackQuery, state: FSMContext) -> None:
     await ask_text(query, state, client=None)
 
 
-async def task_from_card(card: Message, client: Client, state: FSMContext) -> None:
+async def task_from_card(
+    query: CallbackQuery, card: Message, client: Client, state: FSMContext
+) -> None:
     """➕ Add task on a client's card: the dialog, client already chosen, in a new message."""
+    del query  # aiogram passes the press first; `card` (the filter's) is what is answered
     await ask_text(card, state, client=client)
 
 

@@ -121,3 +121,16 @@ async def test_clients_list_pages_keep_every_client(chat: ChatHarness) -> None:
         page = await chat.press("▶️")
         seen += [line for line in page.text.split("\n") if line.startswith("Client ")]
     assert seen == names
+
+
+async def test_add_task_on_the_card_asks_for_the_task_with_the_client_chosen(
+    chat: ChatHarness, storage: Storage
+) -> None:
+    await chat.send("/newclient Acme")
+    asked = await chat.press("Add task")
+    assert "👤 Acme" in asked.text
+    assert "What needs doing?" in asked.text
+    saved = await chat.send("send the report")
+    assert "✅ Task #1" in saved.texts[0]
+    task = await storage.tasks.get_by_number(USER_ID, 1)
+    assert task is not None and task.client_name == "Acme"
