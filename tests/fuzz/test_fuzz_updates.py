@@ -367,11 +367,12 @@ FORWARDS = st.builds(
 )
 EDITS = st.builds(Edited, user=USER, index=st.integers(0, 10), text=st.one_of(TEXT, COMMAND_TEXT))
 
-# Words the handlers compare callback fields with, so packs reach past the first check.
+# Words the handlers compare callback fields with (and the ops' enum values), so packs reach
+# past the first check.
 _LITERALS = sorted(
     {
         word
-        for source in (ROOT / "handlers").glob("*.py")
+        for source in [*(ROOT / "handlers").rglob("*.py"), ROOT / "bot" / "callbacks.py"]
         for word in re.findall(r"\"([a-z_]{1,12})\"", source.read_text(encoding="utf-8"))
     }
 )
