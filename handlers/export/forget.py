@@ -10,17 +10,21 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
+from aiogram import Bot
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ForgetAction, ForgetOp
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.settings import Settings
+from bot.views.handovers import tell_handover_partners
 from bot.views.replies import edit_or_send
 from storage.errors import StorageError
-from storage.interfaces import UserDataRepo
+from storage.interfaces import TeamRepo, UserDataRepo, UserRepo
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +101,16 @@ async def keep_data(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def delete_everything(
-    query: CallbackQuery, user_data: UserDataRepo, user: UserContext
+    query: CallbackQuery, user_data: UserDataRepo, user: UserContext, teams: TeamRepo,
+    users: UserRepo, bot: Bot, i18n: I18n, settings: Settings, clock: Clock,
 ) -> None:
+    # Their handovers go with their data: the other side of each is told, as at a removal.
+    now = clock.now()
+    ended = [
+        handover for handover in await teams.active_handovers(now)
+        if user.id in (handover.owner_id, handover.to_user_id)
+    ]
+    leaver = await users.get(user.id)
     try:
         await user_data.forget(user.id)
     except StorageError:
@@ -110,6 +122,8 @@ async def delete_everything(
         )
         return
     logger.info("a user's data was deleted on their request")
+    if ended and leaver is not None:
+        await tell_handover_partners(bot, i18n, settings, users, ended, leaver)
     await edit_or_send(
         query,
         "🗑 " + _("Done: everything you kept here is deleted. If you write again, I start "

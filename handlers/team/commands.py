@@ -21,9 +21,9 @@ from bot.context import UserContext
 from bot.services.intake_address import new_intake_secret
 from bot.services.render import task_line
 from bot.settings import Settings
+from bot.views.handovers import tell_handover_partners
 from bot.views.replies import send_long
 from handlers.team.keyboards import people_keyboard
-from handlers.team.notices import tell_handover_partners
 from handlers.team.views import (
     ended_for_leaver,
     escalation_text,
@@ -154,7 +154,7 @@ async def leave(
     people = await users.display_names(partners(departure))
     lines += ended_for_leaver(departure, user.id, people)
     await message.answer("\n".join(lines))
-    await tell_handover_partners(bot, i18n, settings, users, departure, leaver)
+    await tell_handover_partners(bot, i18n, settings, users, departure.ended, leaver)
 
 
 async def lead_cannot_leave(message: Message) -> None:

@@ -16,9 +16,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.clock import Clock
 from bot.services.intake_address import new_intake_secret, team_address
 from bot.settings import Settings
+from bot.views.handovers import tell, tell_handover_partners
 from bot.views.replies import edit_or_send
 from handlers.buttons import button_expired
-from handlers.team.notices import tell, tell_handover_partners
 from handlers.team.views import ended_for_leaver, partners, team_listing
 from storage.interfaces import TeamRepo, UserRepo
 from storage.models import Team, UserProfile
@@ -58,7 +58,7 @@ async def remove_member(
         return "\n".join([removed, *ended_for_leaver(departure, mate.id, people)])
 
     await tell(bot, i18n, settings, mate, removed_text)
-    await tell_handover_partners(bot, i18n, settings, users, departure, mate)
+    await tell_handover_partners(bot, i18n, settings, users, departure.ended, mate)
     listing = await team_listing(departure.team, teams, team.lead_id, clock.now(), settings)
     await edit_or_send(query, done + "\n\n" + listing)
 

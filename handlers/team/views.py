@@ -111,19 +111,3 @@ def ended_for_leaver(departure: Departure, leaver_id: int, people: dict[int, str
             )
         )
     return lines
-
-
-def partner_lines(name: str, *, was_owner: bool, was_cover: bool) -> str:
-    """What the other side of a leaver's handovers is told (name already escaped)."""
-    lines = []
-    if was_owner:
-        lines.append(
-            _("{name} is no longer in the team: your handover to them has ended, "
-              "your reminders and alerts come to you again.").format(name=name)
-        )
-    if was_cover:
-        lines.append(
-            _("{name} is no longer in the team: you no longer cover their "
-              "clients.").format(name=name)
-        )
-    return "\n".join(lines)

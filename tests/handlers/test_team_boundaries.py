@@ -282,3 +282,19 @@ async def test_a_lead_who_deletes_their_data_leaves_no_working_team_address(
     assert not await opens_team(pager.service, old)
     new = team_path((await team_chat.send("/intake", user_id=ANNA)).text)  # Anna leads now
     assert new != old and await opens_team(pager.service, new)
+
+
+async def test_a_cover_who_deletes_their_data_is_no_cover_and_the_owner_is_told(
+    team_chat: ChatHarness, storage: Storage, clock: FrozenClock
+) -> None:
+    clock.set(AFTERNOON)
+    assert "Handed over to Vera" in (
+        await team_chat.send("/handover @vera until 28.11", user_id=ANNA)
+    ).text
+    await team_chat.send("/forget_me", user_id=VERA)
+    deleted = await team_chat.press("Delete everything", user_id=VERA, chat_id=VERA)
+    told = sent_to(deleted)
+    assert any("no longer in the team: your handover to them has ended" in text
+               for text in told.get(ANNA, [])), told
+    assert "No handovers now." in (await team_chat.send("/handover", user_id=ANNA)).text
+    assert await storage.teams.active_handovers(clock.now()) == []

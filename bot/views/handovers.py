@@ -1,22 +1,38 @@
-"""Telling people other than the one who acted: in their own language, and never failing
-what was already done."""
+"""Telling the other side of handovers that ended (a member left, was removed, or deleted
+their data): in each person's own language, and never failing what was already done."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiogram import Bot, html
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import pick_language
 from bot.settings import Settings
-from handlers.team.views import partner_lines
 from storage.interfaces import UserRepo
-from storage.models import Departure, UserProfile
+from storage.models import Handover, UserProfile
 
 logger = logging.getLogger(__name__)
+
+
+def partner_lines(name: str, *, was_owner: bool, was_cover: bool) -> str:
+    """What the other side of a leaver's handovers is told (name already escaped)."""
+    lines = []
+    if was_owner:
+        lines.append(
+            _("{name} is no longer in the team: your handover to them has ended, "
+              "your reminders and alerts come to you again.").format(name=name)
+        )
+    if was_cover:
+        lines.append(
+            _("{name} is no longer in the team: you no longer cover their "
+              "clients.").format(name=name)
+        )
+    return "\n".join(lines)
 
 
 async def tell(
@@ -34,13 +50,14 @@ async def tell(
 
 
 async def tell_handover_partners(
-    bot: Bot, i18n: I18n, settings: Settings, users: UserRepo, departure: Departure,
+    bot: Bot, i18n: I18n, settings: Settings, users: UserRepo, ended: Iterable[Handover],
     leaver: UserProfile,
 ) -> None:
     """The other side of each ended handover learns it at once, in their language."""
+    ended = list(ended)
     name = html.quote(leaver.display_name)
-    owners = {h.owner_id for h in departure.ended if h.to_user_id == leaver.id}
-    covers = {h.to_user_id for h in departure.ended if h.owner_id == leaver.id}
+    owners = {h.owner_id for h in ended if h.to_user_id == leaver.id}
+    covers = {h.to_user_id for h in ended if h.owner_id == leaver.id}
     for other_id in sorted(owners | covers):
         other = await users.get(other_id)
         if other is None:
