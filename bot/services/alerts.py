@@ -19,7 +19,7 @@ import contextvars
 import hmac
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -61,6 +61,10 @@ from storage.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# One answer to an alert (acknowledge, resolve, snooze) at a moment: the alert as changed,
+# or None when it was no longer open to that answer.
+_Change = Callable[[datetime], Awaitable[Alert | None]]
 
 SNOOZE = timedelta(minutes=15)
 STALE_CLAIM = timedelta(minutes=2)
@@ -767,8 +771,10 @@ class AlertService:
         return scopes
 
     async def _answer(
-        self, alert_id: int, user_id: int, op: str
+        self, alert_id: int, user_id: int, change: _Change, announce: str | None
     ) -> AnswerResult:
+        """Apply `change` if this person may answer the alert; the others paged are told
+        who answered (`announce`) when the answer ends the paging."""
         alert = await self._alerts.get(alert_id)
         if alert is None:
             return AnswerResult(Answer.GONE)
@@ -777,33 +783,30 @@ class AlertService:
             return AnswerResult(Answer.LEFT_TEAM)
         if access is not Access.ALLOWED:
             return AnswerResult(Answer.NOT_YOURS)
-        now = self._clock.now()
-        if op == "ack":
-            changed = await self._alerts.acknowledge(
-                alert_id, user_id, now,
-                whole_second_after(
-                    now + timedelta(minutes=self._settings.alert_ack_timeout_minutes)
-                ),
-            )
-        elif op == "resolve":
-            changed = await self._alerts.resolve(alert_id, user_id, now)
-        else:
-            changed = await self._alerts.snooze(
-                alert_id, user_id, now, whole_second_after(now + SNOOZE)
-            )
+        changed = await change(self._clock.now())
         if changed is None:
             return AnswerResult(Answer.ALREADY, await self._alerts.get(alert_id))
-        if self.engine is not None and op in ("ack", "resolve"):
-            await self.engine.refresh(
-                changed, announce="acked" if op == "ack" else "resolved", actor_id=user_id
-            )
+        if self.engine is not None and announce is not None:
+            await self.engine.refresh(changed, announce=announce, actor_id=user_id)
         return AnswerResult(Answer.DONE, changed)
 
     async def acknowledge(self, alert_id: int, user_id: int) -> AnswerResult:
-        return await self._answer(alert_id, user_id, "ack")
+        def change(now: datetime) -> Awaitable[Alert | None]:
+            timeout = timedelta(minutes=self._settings.alert_ack_timeout_minutes)
+            return self._alerts.acknowledge(
+                alert_id, user_id, now, whole_second_after(now + timeout)
+            )
+
+        return await self._answer(alert_id, user_id, change, announce="acked")
 
     async def resolve(self, alert_id: int, user_id: int) -> AnswerResult:
-        return await self._answer(alert_id, user_id, "resolve")
+        def change(now: datetime) -> Awaitable[Alert | None]:
+            return self._alerts.resolve(alert_id, user_id, now)
+
+        return await self._answer(alert_id, user_id, change, announce="resolved")
 
     async def snooze(self, alert_id: int, user_id: int) -> AnswerResult:
-        return await self._answer(alert_id, user_id, "snooze")
+        def change(now: datetime) -> Awaitable[Alert | None]:
+            return self._alerts.snooze(alert_id, user_id, now, whole_second_after(now + SNOOZE))
+
+        return await self._answer(alert_id, user_id, change, announce=None)
