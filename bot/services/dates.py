@@ -413,32 +413,29 @@ def _meridiem(tok: str) -> str | None:
     return None if match is None else match.group(1) + "m"
 
 
+# The 24-hour clock's hour for each hour a meridiem allows: "3 дня" is 15:00, "12 ночи" is
+# 00:00; an hour left out ("8 дня", "7 ночи", "13pm") cannot exist.
+_MERIDIEM_HOURS: Final = {
+    "am": {hour: hour % 12 for hour in range(1, 13)},
+    "pm": {hour: hour % 12 + 12 for hour in range(1, 13)},
+    "утра": {hour: hour for hour in range(1, 12)},
+    "вечера": {hour: hour + 12 for hour in range(1, 12)},
+    "дня": {11: 11, 12: 12} | {hour: hour + 12 for hour in range(1, 7)},
+    "ночи": {12: 0}
+    | {hour: hour for hour in range(1, 6)}
+    | {hour: hour + 12 for hour in range(9, 12)},
+}
+
+
 def _apply_meridiem(hour: int, meridiem: str | None) -> int:
     if meridiem is None:
         if hour > 23:
             raise _ImpossibleError
         return hour
-    if meridiem in ("am", "pm"):
-        if not 1 <= hour <= 12:
-            raise _ImpossibleError
-        return hour % 12 + (12 if meridiem == "pm" else 0)
-    if meridiem == "утра" and 1 <= hour <= 11:
-        return hour
-    if meridiem == "вечера" and 1 <= hour <= 11:
-        return hour + 12
-    if meridiem == "дня":
-        if hour in (11, 12):
-            return hour
-        if 1 <= hour <= 6:
-            return hour + 12
-    if meridiem == "ночи":
-        if hour == 12:
-            return 0
-        if 1 <= hour <= 5:
-            return hour
-        if 9 <= hour <= 11:
-            return hour + 12
-    raise _ImpossibleError
+    hour24 = _MERIDIEM_HOURS.get(meridiem, {}).get(hour)
+    if hour24 is None:
+        raise _ImpossibleError
+    return hour24
 
 
 class _Scanner:
