@@ -37,11 +37,11 @@ from aiohttp.web_request import BaseRequest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.logs import protect_loggers, redact_intake_paths
-from bot.services.alerts import CLIENT_LIMIT, DEDUP_KEY_LIMIT, TEXT_LIMIT, AlertService
+from bot.services.alerts import CLIENT_LIMIT, DEDUP_KEY_LIMIT, TEXT_LIMIT, AlertService, Raised
 from bot.services.text import clean_line, clean_text
 from bot.settings import Settings
 from storage.errors import OpenAlertLimitError
-from storage.models import AlertSeverity, AlertSource
+from storage.models import AlertSeverity, AlertSource, Team
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,9 @@ _WELL_FORMED = re.compile(r"[tu][0-9]{1,18}-[\x21-\x7e]{1,200}")
 _SHUTDOWN_SECONDS = 2.0
 MAX_DEPTH = 32  # of JSON nesting; an alert needs 1
 _OPEN_LIMIT_RETRY_SECONDS = 60  # until someone resolves one: a guess, said so in the answer
+# Whose intake an address is: (team, None) for a team's, (their team or None, user id) for a
+# user's (as AlertService.intake_owner answers).
+_Owner = tuple[Team | None, int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,32 +275,86 @@ def _body_problem(data: Any) -> str | None:
     return None
 
 
+class _RefusedError(Exception):
+    """A request refused by one of `post_alert`'s steps; `response` is the answer to send.
+
+    Each step raises it with its own status, so the steps read in order without a return
+    for each refusal; it never leaves `post_alert`."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
 async def post_alert(request: web.Request) -> web.Response:
     """`POST /alerts/{secret}`: store the alert, then answer."""
-    if request.method != "POST":
-        return _error(405, "use POST with a JSON body", Allow="POST")
+    try:
+        return await _store_alert(request)
+    except _RefusedError as refused:
+        return refused.response
+
+
+async def _store_alert(request: web.Request) -> web.Response:
+    """The steps of `post_alert`, in order; any of them may refuse with `_RefusedError`."""
     limits = request.app[LIMITS_KEY]
-    if request.content_length is not None and request.content_length > limits.max_bytes:
-        return _too_large(limits.max_bytes)
+    _check_request_line(request, limits)
     secret = request.match_info["secret"]
-    if not _WELL_FORMED.fullmatch(secret):
-        # Cannot open anything; checked first so odd characters never reach a lookup.
-        return _error(400, "malformed intake address: expected /alerts/t<team id>-<secret> "
-                      "or /alerts/u<user id>-<secret>; check the secret (see /intake)")
-    service = request.app[SERVICE_KEY]
-    owner = await service.intake_owner(secret)
-    if owner is None:
-        return _error(403, "unknown intake address: check the secret (see /intake in the bot)")
+    owner = await _intake_owner(request, secret)
     address = _owner_part(secret)
-    limiter = request.app[LIMITER_KEY]
-    wait = limiter.take(address)
+    _take_rate(request, address, limits)
+    body = await _read_body(request, address, limits)
+    payload = _parse_payload(body)
+    raised = await _raise_alert(request, owner, address, payload, limits)
+    request.app[LIMITER_KEY].accepted(address)
+    request[STORED_KEY] = (raised.alert.id, raised.created)
+    return web.json_response(
+        {
+            "alert": raised.alert.id,
+            "created": raised.created,
+            "count": raised.alert.count,
+            "client_known": raised.client is not None,
+        },
+        status=201 if raised.created else 200,
+    )
+
+
+def _check_request_line(request: web.Request, limits: Limits) -> None:
+    """Refuse what is wrong before anything is looked up: the method, a declared body over
+    the limit, a malformed address."""
+    if request.method != "POST":
+        raise _RefusedError(_error(405, "use POST with a JSON body", Allow="POST"))
+    if request.content_length is not None and request.content_length > limits.max_bytes:
+        raise _RefusedError(_too_large(limits.max_bytes))
+    if not _WELL_FORMED.fullmatch(request.match_info["secret"]):
+        # Cannot open anything; checked first so odd characters never reach a lookup.
+        raise _RefusedError(_error(
+            400, "malformed intake address: expected /alerts/t<team id>-<secret> "
+            "or /alerts/u<user id>-<secret>; check the secret (see /intake)"))
+
+
+async def _intake_owner(request: web.Request, secret: str) -> _Owner:
+    """Whose intake the secret opens (team, user id), else a 403."""
+    owner = await request.app[SERVICE_KEY].intake_owner(secret)
+    if owner is None:
+        raise _RefusedError(_error(
+            403, "unknown intake address: check the secret (see /intake in the bot)"))
+    return owner
+
+
+def _take_rate(request: web.Request, address: str, limits: Limits) -> None:
+    """Spend one request of the address's rate, else a 429."""
+    wait = request.app[LIMITER_KEY].take(address)
     if wait is not None:
-        return _too_many(
+        raise _RefusedError(_too_many(
             request, address, wait, "rate",
             f"too many requests for this address: at most {limits.rate_per_minute} a minute "
             "(INTAKE_RATE_PER_MINUTE); retry after the time in Retry-After",
             f"more than {limits.rate_per_minute} requests a minute (INTAKE_RATE_PER_MINUTE)",
-        )
+        ))
+
+
+async def _read_body(request: web.Request, address: str, limits: Limits) -> bytes:
+    """The body, else a 408 (it did not arrive in time) or a 413 (it grew past the limit)."""
     try:
         async with asyncio.timeout(limits.read_timeout):
             body = await _read_capped(request, limits.max_bytes)
@@ -307,28 +364,40 @@ async def post_alert(request: web.Request) -> web.Response:
         response = _error(408, f"the body did not arrive within {limits.read_timeout:g} s "
                           "(INTAKE_READ_TIMEOUT_SECONDS)")
         response.force_close()
-        return response
+        raise _RefusedError(response) from None
     if body is None:
-        return _too_large(limits.max_bytes)
+        raise _RefusedError(_too_large(limits.max_bytes))
+    return body
+
+
+def _parse_payload(body: bytes) -> AlertPayload:
+    """The alert the body describes, else a 400 saying what is wrong with it."""
     try:
         data: Any = json.loads(body)
     except RecursionError:
-        return _error(400, f"body is nested deeper than {MAX_DEPTH} levels")
+        raise _RefusedError(
+            _error(400, f"body is nested deeper than {MAX_DEPTH} levels")) from None
     except (ValueError, UnicodeDecodeError):
-        return _error(400, "body is not valid JSON; send an object such as "
-                      '{"text": "site is down"}')
+        raise _RefusedError(_error(400, "body is not valid JSON; send an object such as "
+                              '{"text": "site is down"}')) from None
     if not isinstance(data, dict):
-        return _error(400, 'body must be a JSON object such as {"text": "site is down"}')
+        raise _RefusedError(_error(
+            400, 'body must be a JSON object such as {"text": "site is down"}'))
     problem = _body_problem(data)
     if problem is not None:
-        return _error(400, problem)
+        raise _RefusedError(_error(400, problem))
     try:
-        payload = AlertPayload.model_validate(data)
+        return AlertPayload.model_validate(data)
     except ValidationError as exc:
-        return _error(400, describe_errors(exc))
+        raise _RefusedError(_error(400, describe_errors(exc))) from None
+
+
+async def _raise_alert(request: web.Request, owner: _Owner, address: str,
+                       payload: AlertPayload, limits: Limits) -> Raised:
+    """Store the alert (or count a duplicate), else a 429 if the address has too many open."""
     team, user_id = owner
     try:
-        raised = await service.raise_alert(
+        return await request.app[SERVICE_KEY].raise_alert(
             team=team,
             owner_hint=user_id,
             raised_by=None,
@@ -340,24 +409,13 @@ async def post_alert(request: web.Request) -> web.Response:
             intake_address=address,
         )
     except OpenAlertLimitError as exc:
-        return _too_many(
+        raise _RefusedError(_too_many(
             request, address, _OPEN_LIMIT_RETRY_SECONDS, "open",
             f"this address has {exc.open_count} open alerts, the most it may have "
             f"(INTAKE_MAX_OPEN = {limits.max_open}): resolve some in the bot (/alerts), or "
             "repeat an open alert's dedup_key; retry after the time in Retry-After",
             f"{exc.open_count} open alerts, the most allowed (INTAKE_MAX_OPEN)",
-        )
-    limiter.accepted(address)
-    request[STORED_KEY] = (raised.alert.id, raised.created)
-    return web.json_response(
-        {
-            "alert": raised.alert.id,
-            "created": raised.created,
-            "count": raised.alert.count,
-            "client_known": raised.client is not None,
-        },
-        status=201 if raised.created else 200,
-    )
+        )) from None
 
 
 async def health(request: web.Request) -> web.Response:
