@@ -787,6 +787,21 @@ class _Scanner:
 
     def _time(self, i: int) -> int:
         t = self.toks[i]
+        used = self._clock_time(i)
+        if used:
+            return used
+        if self._joined_time(t, prep=False):
+            return 1
+        if t in _CLOCK_WORDS:
+            self._claim_time(_CLOCK_WORDS[t], 0, None)
+            return 1
+        if _DIGITS.fullmatch(t):
+            return self._hour_after_day(i)
+        return 0
+
+    def _clock_time(self, i: int) -> int:
+        """A time written as one: "10:30", "10:30pm", "5pm"; the tokens used, 0 if none."""
+        t = self.toks[i]
         match = _HHMM.fullmatch(t)
         if match:
             joined = match.group(3)
@@ -801,20 +816,19 @@ class _Scanner:
             self._claim_time(int(match.group(1)), 0, _meridiem(match.group(2)))
             self.spec.strong = True
             return 1
-        if self._joined_time(t, prep=False):
-            return 1
-        if t in _CLOCK_WORDS:
-            self._claim_time(_CLOCK_WORDS[t], 0, None)
-            return 1
-        if _DIGITS.fullmatch(t):
-            # "пт 12", "завтра 10": a bare number right after a day is its hour
-            used, meridiem = self._time_tail(i + 1, None, loose=self.after_date)
-            if meridiem is None and not self.after_date:
-                return 0
-            self._claim_time(int(t), 0, meridiem)
-            self.spec.bare_hour = meridiem is None and len(t) == 1
-            return 1 + used
         return 0
+
+    def _hour_after_day(self, i: int) -> int:
+        """A bare number right after a day is its hour ("пт 12", "завтра 10"); anywhere else
+        only "утра", "вечера", "am" or "pm" after it makes it one ("5 pm"). The tokens used,
+        0 if the number is not an hour."""
+        t = self.toks[i]
+        used, meridiem = self._time_tail(i + 1, None, loose=self.after_date)
+        if meridiem is None and not self.after_date:
+            return 0
+        self._claim_time(int(t), 0, meridiem)
+        self.spec.bare_hour = meridiem is None and len(t) == 1
+        return 1 + used
 
     def _claim_part(self, part: str) -> None:
         if self.spec.part is not None or self.spec.exact is not None:
