@@ -10,7 +10,7 @@ import itertools
 import re
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
@@ -28,6 +28,8 @@ from aiogram.types import Chat, File, InlineKeyboardMarkup, Message, User
 
 _TAG = re.compile(r"<[^>]+>")
 LOCAL_BOT_USER = User(id=42, is_bot=True, first_name="Assistant", username="am_assistant_bot")
+# How LocalSession answers one kind of method (called with the session and the method).
+_Answer = Callable[["LocalSession", Any], object]
 
 
 class LocalSession(BaseSession):
@@ -87,32 +89,45 @@ class LocalSession(BaseSession):
         return self._messages.get((chat_id, message_id))
 
     def _answer(self, method: TelegramMethod[Any]) -> object:
-        if isinstance(method, GetMe):
-            return LOCAL_BOT_USER
-        if isinstance(method, GetFile):
-            if method.file_id not in self._files:
-                raise TelegramBadRequest(method, "Bad Request: invalid file_id")
-            path, content = self._files[method.file_id]
-            return File(
-                file_id=method.file_id, file_unique_id=method.file_id, file_size=len(content),
-                file_path=path,
-            )
-        if isinstance(method, SendMessage):
-            return self._store(method.chat_id, next(self._message_ids), method.text,
-                               method.reply_markup)
-        if isinstance(method, EditMessageText):
-            if method.chat_id is None or method.message_id is None:
-                return True
-            return self._store(method.chat_id, method.message_id, method.text,
-                               method.reply_markup)
-        if isinstance(method, EditMessageReplyMarkup):
-            if method.chat_id is None or method.message_id is None:
-                return True
-            previous = self._messages.get((method.chat_id, method.message_id))
-            return self._store(
-                method.chat_id, method.message_id, previous.text if previous else "",
-                method.reply_markup,
-            )
+        for kind, answer in self._ANSWERS:
+            if isinstance(method, kind):
+                return answer(self, method)
+        return self._answer_other(method)
+
+    def _get_me(self, method: GetMe) -> User:
+        return LOCAL_BOT_USER
+
+    def _get_file(self, method: GetFile) -> File:
+        if method.file_id not in self._files:
+            raise TelegramBadRequest(method, "Bad Request: invalid file_id")
+        path, content = self._files[method.file_id]
+        return File(
+            file_id=method.file_id, file_unique_id=method.file_id, file_size=len(content),
+            file_path=path,
+        )
+
+    def _send_message(self, method: SendMessage) -> Message:
+        return self._store(method.chat_id, next(self._message_ids), method.text,
+                           method.reply_markup)
+
+    def _edit_message_text(self, method: EditMessageText) -> Message | bool:
+        if method.chat_id is None or method.message_id is None:
+            return True  # an inline message's: Telegram answers True, there is nothing to keep
+        return self._store(method.chat_id, method.message_id, method.text,
+                           method.reply_markup)
+
+    def _edit_message_reply_markup(self, method: EditMessageReplyMarkup) -> Message | bool:
+        if method.chat_id is None or method.message_id is None:
+            return True  # an inline message's: Telegram answers True, there is nothing to keep
+        previous = self._messages.get((method.chat_id, method.message_id))
+        return self._store(
+            method.chat_id, method.message_id, previous.text if previous else "",
+            method.reply_markup,
+        )
+
+    def _answer_other(self, method: TelegramMethod[Any]) -> object:
+        """A method without an answer of its own: True where Telegram answers True, a message
+        for one that sends a message; anything else is not simulated."""
         if method.__returning__ is bool:
             return True
         chat_id = getattr(method, "chat_id", None)
@@ -121,6 +136,16 @@ class LocalSession(BaseSession):
             return self._store(chat_id, next(self._message_ids), getattr(method, "caption", None),
                                getattr(method, "reply_markup", None))
         raise NotImplementedError(f"{type(method).__name__} is not simulated locally")
+
+    # The methods answered by a method of their own, tried in this order (by isinstance);
+    # any other goes to _answer_other.
+    _ANSWERS: ClassVar[tuple[tuple[type[TelegramMethod[Any]], _Answer], ...]] = (
+        (GetMe, _get_me),
+        (GetFile, _get_file),
+        (SendMessage, _send_message),
+        (EditMessageText, _edit_message_text),
+        (EditMessageReplyMarkup, _edit_message_reply_markup),
+    )
 
     def _store(
         self, chat_id: int | str, message_id: int, text: str | None, markup: object
