@@ -14,10 +14,10 @@ is left to the date parser.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
+from typing import ClassVar, Final
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
@@ -125,6 +125,14 @@ _FIRST: Final = frozenset("first первого первое".split())
 _FILLERS: Final = frozenset("в во on at the of a на числа число дням дни and и по".split())
 _ORDINAL: Final = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|-?го|-?е|-?ое|-?ого)$")
 _CLOCK: Final = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?$")
+_AT_HOUR: Final = ("в", "во", "at")  # a bare number after one is an hour: «в 5», "at 9"
+# «раз в месяц», "once a week", "once per quarter".
+_ONCE: Final = ("раз", "once")
+_PER: Final = ("в", "a", "per")
+# «в 9 утра», "at 9 am", «в 9 часов»: the hour stays as read.
+_HOUR_AS_IS: Final = frozenset("утра am morning утром часов часа час".split())
+_EVENING: Final = ("вечера", "pm", "вечером")
+_REJECT: Final = 0  # a reader's answer for a token that cannot be in a schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +159,54 @@ def _adjective(tok: str) -> tuple[int, int] | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _At:
+    """One token with its neighbours ("" past either end), as the readers see it."""
+
+    tok: str
+    nxt: str
+    prev: str
+    prev2: str
+    left: int  # tokens from this one to the end, this one included
+
+    @classmethod
+    def of(cls, toks: list[str], i: int) -> _At:
+        return cls(
+            tok=toks[i],
+            nxt=toks[i + 1] if i + 1 < len(toks) else "",
+            prev=toks[i - 1] if i > 0 else "",
+            prev2=toks[i - 2] if i > 1 else "",
+            left=len(toks) - i,
+        )
+
+
+def _day_of_month(at: _At) -> int | None:
+    """The day of the month a token names: "first", "1st", «1-го», or a number said as a
+    day ("the 15", «15 числа», «15 марта»)."""
+    if at.tok in _FIRST:
+        return 1
+    if (ordinal := _ORDINAL.match(at.tok)) and 1 <= int(ordinal.group(1)) <= 31:
+        return int(ordinal.group(1))
+    if at.tok.isdigit() and 1 <= int(at.tok) <= 31 and (
+        at.nxt in ("числа", "число") or at.nxt in _MONTH_WORDS or at.prev == "the"
+    ):
+        return int(at.tok)
+    return None
+
+
+def _clock_time(clock: re.Match[str]) -> tuple[int, int]:
+    """Hour and minute of "9", "10:30", "3pm", "12 a.m." (not checked for range)."""
+    hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
+    meridiem = clock.group(3)
+    if meridiem and meridiem.startswith("p") and hour < 12:
+        hour += 12
+    elif meridiem and meridiem.startswith("a") and hour == 12:
+        hour = 0
+    elif not (meridiem or clock.group(2)):
+        hour = read_bare_hour(hour)  # "в 5" is 17:00, as in one-off tasks
+    return hour, minute
+
+
 @dataclass
 class _RuleBuilder:
     freq: int | None = None
@@ -175,93 +231,181 @@ class _RuleBuilder:
         """Consume every token or fail: a schedule phrase has nothing but schedule words."""
         i = 0
         while i < len(toks):
-            tok = toks[i]
-            nxt = toks[i + 1] if i + 1 < len(toks) else ""
-            prev = toks[i - 1] if i > 0 else ""
-            prev2 = toks[i - 2] if i > 1 else ""
-            if tok in _STARTERS:
-                self.again = True
-            elif (found := _adjective(tok)) is not None:
-                self.frequency(found)
-                # «ежемесячно» is a whole schedule; «ежемесячный» needs a day or time.
-                self.content = self.content or tok in _ADVERBS
-            elif tok in ("раз", "once") and nxt in ("в", "a", "per"):
-                self.again = True
-                i += 1
-            elif tok in _OTHER and prev in _STARTERS:
-                self.interval = 2
-            elif (tok.isdigit() or tok in _NUMBER_WORDS) and nxt in _UNIT_WORDS:
-                count = int(tok) if tok.isdigit() else _NUMBER_WORDS[tok]
-                freq, unit = _UNIT_WORDS[nxt]
-                if not 1 <= count <= 99:
-                    return False
-                self.freq, self.interval, self.content = freq, count * unit, True
-                i += 1
-            elif tok in _UNIT_WORDS and _UNIT_WORDS[tok][0] == MONTHLY and self.of_month:
-                pass  # "the 1st of the month", «последний день месяца»: the day says it
-            elif tok in _UNIT_WORDS and (
-                prev in _STARTERS or prev in _OTHER or (prev in ("в", "a", "per") and (
-                    prev2 in ("раз", "once")))
-            ):
-                self.freq, unit = _UNIT_WORDS[tok]
-                self.interval *= unit
-                self.content = True
-            elif tok in _WEEKDAY_WORDS:
-                self.weekdays.append(_DAYS[_WEEKDAY_WORDS[tok]])
-                self.content = True
-            elif tok in _WEEKDAY_PLURALS:
-                self.weekdays.append(_DAYS[_WEEKDAY_PLURALS[tok]])
-                self.again = self.content = True
-            elif tok in _WORKDAY_WORDS:
-                if tok == "working" and nxt in ("day", "days"):
-                    i += 1
-                self.weekdays.extend(_WORKDAYS)
-                self.again = self.content = True
-            elif tok in ("последний", "last") and nxt in ("рабочий", "working", "workday"):
-                self.last_workday = self.again = self.content = self.of_month = True
-                i += 2 if nxt in ("рабочий", "working") and i + 2 < len(toks) else 1
-            elif tok in ("последний", "последнего", "last") and nxt in ("день", "day", "числа"):
-                self.monthday, self.content, self.of_month = -1, True, True
-                i += 1
-            elif tok in _MONTH_WORDS:
-                self.month, self.content = _MONTH_WORDS[tok], True
-                if nxt.isdigit() and 1 <= int(nxt) <= 31 and self.monthday is None:
-                    self.monthday = int(nxt)  # "March 15"
-                    i += 1
-            elif tok in _FIRST:
-                self.monthday, self.content, self.of_month = 1, True, True
-            elif (ordinal := _ORDINAL.match(tok)) and 1 <= int(ordinal.group(1)) <= 31:
-                self.monthday, self.content = int(ordinal.group(1)), True
-                self.of_month = True
-            elif tok.isdigit() and 1 <= int(tok) <= 31 and (
-                nxt in ("числа", "число") or nxt in _MONTH_WORDS or prev == "the"
-            ):
-                self.monthday, self.content = int(tok), True
-                self.of_month = True
-            elif (clock := _CLOCK.match(tok)) and (
-                clock.group(2) or clock.group(3) or prev in ("в", "во", "at")
-            ):
-                hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
-                meridiem = clock.group(3)
-                if meridiem and meridiem.startswith("p") and hour < 12:
-                    hour += 12
-                elif meridiem and meridiem.startswith("a") and hour == 12:
-                    hour = 0
-                elif not (meridiem or clock.group(2)):
-                    hour = read_bare_hour(hour)  # "в 5" is 17:00, as in one-off tasks
-                if hour > 23 or minute > 59 or self.hour is not None:
-                    return False
-                self.hour, self.minute, self.content = hour, minute, True
-            elif tok in ("утра", "am", "morning", "утром", "часов", "часа", "час"):
-                pass
-            elif tok in ("вечера", "pm", "вечером") and self.hour is not None and self.hour < 12:
-                self.hour += 12
-            elif tok in _FILLERS:
-                pass
-            else:
+            used = self._read_token(_At.of(toks, i))
+            if used == _REJECT:
                 return False
-            i += 1
+            i += used
         return True
+
+    def _read_token(self, at: _At) -> int:
+        """How many tokens the first reader that knows this one consumes; _REJECT if none
+        does, or if the one that does finds it out of range."""
+        for reader in self._READERS:
+            used = reader(self, at)
+            if used is not None:
+                return used
+        return _REJECT
+
+    # Each reader looks at one token (and its neighbours). It returns None when the token
+    # is not of its kind, so the next reader is asked; otherwise how many tokens it consumed,
+    # or _REJECT when the phrase cannot be a schedule.
+
+    def _starter(self, at: _At) -> int | None:
+        if at.tok not in _STARTERS:
+            return None
+        self.again = True
+        return 1
+
+    def _frequency_word(self, at: _At) -> int | None:
+        found = _adjective(at.tok)
+        if found is None:
+            return None
+        self.frequency(found)
+        # «ежемесячно» is a whole schedule; «ежемесячный» needs a day or time.
+        self.content = self.content or at.tok in _ADVERBS
+        return 1
+
+    def _once_per(self, at: _At) -> int | None:
+        """«раз в», "once a", "once per": the unit follows."""
+        if not (at.tok in _ONCE and at.nxt in _PER):
+            return None
+        self.again = True
+        return 2
+
+    def _other(self, at: _At) -> int | None:
+        """"every other", «каждую вторую»."""
+        if not (at.tok in _OTHER and at.prev in _STARTERS):
+            return None
+        self.interval = 2
+        return 1
+
+    def _count_of_units(self, at: _At) -> int | None:
+        """"3 months", «две недели»."""
+        if not ((at.tok.isdigit() or at.tok in _NUMBER_WORDS) and at.nxt in _UNIT_WORDS):
+            return None
+        count = int(at.tok) if at.tok.isdigit() else _NUMBER_WORDS[at.tok]
+        if not 1 <= count <= 99:
+            return _REJECT
+        freq, unit = _UNIT_WORDS[at.nxt]
+        self.freq, self.interval, self.content = freq, count * unit, True
+        return 2
+
+    def _unit(self, at: _At) -> int | None:
+        """"every month", "every other week", «раз в квартал»."""
+        if at.tok not in _UNIT_WORDS:
+            return None
+        freq, unit = _UNIT_WORDS[at.tok]
+        if freq == MONTHLY and self.of_month:
+            return 1  # "the 1st of the month", «последний день месяца»: the day says it
+        if not (
+            at.prev in _STARTERS
+            or at.prev in _OTHER
+            or (at.prev in _PER and at.prev2 in _ONCE)
+        ):
+            return None
+        self.freq = freq
+        self.interval *= unit
+        self.content = True
+        return 1
+
+    def _weekday(self, at: _At) -> int | None:
+        """"Monday", «пятницу»; the plural ("по понедельникам", "on Mondays") also says
+        "again"."""
+        if at.tok in _WEEKDAY_WORDS:
+            self.weekdays.append(_DAYS[_WEEKDAY_WORDS[at.tok]])
+        elif at.tok in _WEEKDAY_PLURALS:
+            self.weekdays.append(_DAYS[_WEEKDAY_PLURALS[at.tok]])
+            self.again = True
+        else:
+            return None
+        self.content = True
+        return 1
+
+    def _workdays(self, at: _At) -> int | None:
+        """«по будням», "on weekdays", "every working day"."""
+        if at.tok not in _WORKDAY_WORDS:
+            return None
+        self.weekdays.extend(_WORKDAYS)
+        self.again = self.content = True
+        return 2 if at.tok == "working" and at.nxt in ("day", "days") else 1
+
+    def _last_workday(self, at: _At) -> int | None:
+        """"last working day", «последний рабочий день», "last workday"."""
+        if not (
+            at.tok in ("последний", "last") and at.nxt in ("рабочий", "working", "workday")
+        ):
+            return None
+        self.last_workday = self.again = self.content = self.of_month = True
+        # "working"/«рабочий» takes the word after it along (the day), when there is one.
+        return 3 if at.nxt in ("рабочий", "working") and at.left > 2 else 2
+
+    def _last_day(self, at: _At) -> int | None:
+        """"last day", «последний день», «последнего числа»."""
+        if not (
+            at.tok in ("последний", "последнего", "last") and at.nxt in ("день", "day", "числа")
+        ):
+            return None
+        self.monthday, self.content, self.of_month = -1, True, True
+        return 2
+
+    def _month(self, at: _At) -> int | None:
+        """«марта», "March", and "March 15"."""
+        if at.tok not in _MONTH_WORDS:
+            return None
+        self.month, self.content = _MONTH_WORDS[at.tok], True
+        if at.nxt.isdigit() and 1 <= int(at.nxt) <= 31 and self.monthday is None:
+            self.monthday = int(at.nxt)  # "March 15"
+            return 2
+        return 1
+
+    def _monthday(self, at: _At) -> int | None:
+        """"first", "1st", «1-го», "the 1", «1 числа», «15 марта»."""
+        day = _day_of_month(at)
+        if day is None:
+            return None
+        self.monthday, self.content, self.of_month = day, True, True
+        return 1
+
+    def _clock(self, at: _At) -> int | None:
+        """"at 9", «в 5», "10:30", "3pm"."""
+        clock = _CLOCK.match(at.tok)
+        if not (clock and (clock.group(2) or clock.group(3) or at.prev in _AT_HOUR)):
+            return None
+        hour, minute = _clock_time(clock)
+        if hour > 23 or minute > 59 or self.hour is not None:
+            return _REJECT
+        self.hour, self.minute, self.content = hour, minute, True
+        return 1
+
+    def _evening(self, at: _At) -> int | None:
+        """«в 7 вечера», "at 7 pm": the hour already read moves to the afternoon."""
+        if not (at.tok in _EVENING and self.hour is not None and self.hour < 12):
+            return None
+        self.hour += 12
+        return 1
+
+    def _filler(self, at: _At) -> int | None:
+        """Words that add nothing: «в», "on the", «числа», «утра», «часов»."""
+        return 1 if at.tok in _HOUR_AS_IS or at.tok in _FILLERS else None
+
+    # The order matters: the first reader that knows a token takes it.
+    _READERS: ClassVar[tuple[Callable[[_RuleBuilder, _At], int | None], ...]] = (
+        _starter,
+        _frequency_word,
+        _once_per,
+        _other,
+        _count_of_units,
+        _unit,
+        _weekday,
+        _workdays,
+        _last_workday,
+        _last_day,
+        _month,
+        _monthday,
+        _clock,
+        _evening,
+        _filler,
+    )
 
     def _freq(self) -> int | None:
         if self.month is not None and self.monthday is not None:
