@@ -114,35 +114,33 @@ class PageOutbox:
                 box.waiting = []
                 if not batch:
                     return
-                # A run of pages (the person's queue never empties) gets `one_by_one`
-                # pages of their own at most; after that, only summaries.
-                if len(batch) <= box.one_by_one:
-                    box.one_by_one -= len(batch)
-                    for page, future in batch:
-                        delivery = await self._sender.send(
-                            chat_id, page.text, reply_markup=page.markup,
-                            priority=page.priority,
-                        )
-                        _settle(future, delivery)
-                else:
-                    box.one_by_one = 0
-                    await self._send_summary(chat_id, batch)
+                await self._send_batch(chat_id, box, batch)
                 box.sent += 1
         except BaseException as exc:
             # Nobody may wait for ever on a page that will not go out.
-            for _page, future in [*batch, *box.waiting]:
-                if future.done():
-                    continue
-                if isinstance(exc, Exception):
-                    future.set_exception(exc)
-                else:
-                    future.cancel()
+            _abandon([*batch, *box.waiting], exc)
             box.waiting = []
             raise
         finally:
             box.worker = None
             if self._boxes.get(chat_id) is box:
                 del self._boxes[chat_id]
+
+    async def _send_batch(
+        self, chat_id: int, box: _Box, batch: list[tuple[Page, asyncio.Future[Delivery]]]
+    ) -> None:
+        # A run of pages (the person's queue never empties) gets `one_by_one` pages of
+        # their own at most; after that, only summaries.
+        if len(batch) <= box.one_by_one:
+            box.one_by_one -= len(batch)
+            for page, future in batch:
+                delivery = await self._sender.send(
+                    chat_id, page.text, reply_markup=page.markup, priority=page.priority,
+                )
+                _settle(future, delivery)
+        else:
+            box.one_by_one = 0
+            await self._send_summary(chat_id, batch)
 
     async def _send_summary(
         self, chat_id: int, batch: list[tuple[Page, asyncio.Future[Delivery]]]
@@ -162,3 +160,15 @@ class PageOutbox:
 def _settle(future: asyncio.Future[Delivery], delivery: Delivery) -> None:
     if not future.done():
         future.set_result(delivery)
+
+
+def _abandon(pages: list[tuple[Page, asyncio.Future[Delivery]]], exc: BaseException) -> None:
+    """The pages will not go out: each future still waiting gets the error, or is cancelled
+    if that was no Exception (the worker was cancelled, the process is exiting)."""
+    for _page, future in pages:
+        if future.done():
+            continue
+        if isinstance(exc, Exception):
+            future.set_exception(exc)
+        else:
+            future.cancel()
