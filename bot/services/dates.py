@@ -946,36 +946,52 @@ _PHRASE_HOURS: Final = dict.fromkeys(
 )
 
 
-def _phrase_day(kind: str, today: date, compose: Callable[[date], datetime], now: datetime) -> (
-    datetime
-):
-    """The moment of a date phrase, or _AskError when it has passed and a guess would be wrong."""
-    if kind in (_MONTH_END, _MONTH_LAST):
-        # this month's last day, or next month's once it has passed
-        due = compose(_last_day(today.year, today.month))
-        if due > now:
-            return due
-        following = _month_start(today, 1)
-        return compose(_last_day(following.year, following.month))
-    if kind == _NEXT_MONTH:
-        return compose(_month_start(today, 1))
-    if kind == _NEXT_MONTH_END:
-        following = _month_start(today, 1)
-        return compose(_last_day(following.year, following.month))
-    if kind == _YEAR_END:
-        due = compose(date(today.year, 12, 31))
-        return due if due > now else compose(date(today.year + 1, 12, 31))
-    monday = today - timedelta(days=today.weekday())
-    if kind == _NEXT_WEEK_END:
-        return compose(monday + timedelta(days=11))
-    if kind == _WEEK_END:
-        due = compose(monday + timedelta(days=4))
-        if due > now:
-            return due
-        raise _AskError  # Friday's end of day has passed: this Sunday or next Friday?
-    if kind == _NEXT_WEEKEND:
-        return compose(monday + timedelta(days=12))
-    # _WEEKEND: Saturday, or Sunday once Saturday's moment has passed, else the next one
+# A day -> that day at the moment's hour and minute, in UTC.
+_Compose = Callable[[date], datetime]
+# A date phrase's moment, from today, _Compose and now.
+_PhraseDay = Callable[[date, _Compose, datetime], datetime]
+
+
+def _this_or_next_month_end(today: date, compose: _Compose, now: datetime) -> datetime:
+    """This month's last day, or next month's once it has passed."""
+    due = compose(_last_day(today.year, today.month))
+    if due > now:
+        return due
+    return _next_month_end(today, compose, now)
+
+
+def _next_month_start(today: date, compose: _Compose, now: datetime) -> datetime:
+    return compose(_month_start(today, 1))
+
+
+def _next_month_end(today: date, compose: _Compose, now: datetime) -> datetime:
+    following = _month_start(today, 1)
+    return compose(_last_day(following.year, following.month))
+
+
+def _year_end(today: date, compose: _Compose, now: datetime) -> datetime:
+    due = compose(date(today.year, 12, 31))
+    return due if due > now else compose(date(today.year + 1, 12, 31))
+
+
+def _monday(today: date) -> date:
+    return today - timedelta(days=today.weekday())
+
+
+def _week_end(today: date, compose: _Compose, now: datetime) -> datetime:
+    due = compose(_monday(today) + timedelta(days=4))
+    if due > now:
+        return due
+    raise _AskError  # Friday's end of day has passed: this Sunday or next Friday?
+
+
+def _next_week_end(today: date, compose: _Compose, now: datetime) -> datetime:
+    return compose(_monday(today) + timedelta(days=11))
+
+
+def _weekend(today: date, compose: _Compose, now: datetime) -> datetime:
+    """Saturday, or Sunday once Saturday's moment has passed, else the next Saturday."""
+    monday = _monday(today)
     for offset in (5, 6, 12):
         due = compose(monday + timedelta(days=offset))
         if due > now:
@@ -983,9 +999,30 @@ def _phrase_day(kind: str, today: date, compose: Callable[[date], datetime], now
     raise _NoMatchError
 
 
-def _monthday(day: int, today: date, compose: Callable[[date], datetime], now: datetime) -> (
-    datetime
-):
+def _next_weekend(today: date, compose: _Compose, now: datetime) -> datetime:
+    return compose(_monday(today) + timedelta(days=12))
+
+
+_PHRASE_DAYS: Final[dict[str, _PhraseDay]] = {
+    _MONTH_END: _this_or_next_month_end,
+    _MONTH_LAST: _this_or_next_month_end,
+    _NEXT_MONTH: _next_month_start,
+    _NEXT_MONTH_END: _next_month_end,
+    _YEAR_END: _year_end,
+    _WEEK_END: _week_end,
+    _NEXT_WEEK_END: _next_week_end,
+    _WEEKEND: _weekend,
+    _NEXT_WEEKEND: _next_weekend,
+}
+
+
+def _phrase_day(kind: str, today: date, compose: _Compose, now: datetime) -> datetime:
+    """The moment of a date phrase, or _AskError when it has passed and a guess would be wrong."""
+    # (_resolve passes only _DATE_PHRASES; any other kind has always meant the weekend)
+    return _PHRASE_DAYS.get(kind, _weekend)(today, compose, now)
+
+
+def _monthday(day: int, today: date, compose: _Compose, now: datetime) -> datetime:
     """The next day-of-month `day` still ahead ("15 числа"); 31 waits for a month with one."""
     for months in range(13):
         first = _month_start(today, months)
