@@ -19,7 +19,7 @@ from aiogram.utils.i18n import I18n
 from bot.clock import Clock
 from bot.i18n import pick_language
 from bot.keyboards import reminder_keyboard
-from bot.sender import STOPPED, Outcome, Priority, Sender
+from bot.sender import STOPPED, Delivery, Outcome, Priority, Sender
 from bot.services.handover import covering_handover
 from bot.services.reminder_plan import held_by_hours, next_working_start
 from bot.services.render import reminder_text
@@ -182,13 +182,28 @@ class ReminderDelivery:
         return user_zone(reminder.user.timezone, self._settings.timezone)
 
     async def _deliver(self, reminder: DueReminder) -> bool:
+        """Send one claimed reminder and record what became of it; True if it was sent.
+        Not sent: a heads-up whose moment has come, or one waiting for working hours."""
         now = self._clock.now()
+        if await self._discard_if_pointless(reminder, now):
+            return False
+        tz = self._zone(reminder)
+        if await self._hold_if_off_hours(reminder, now, tz):
+            return False
+        delivery = await self._send(reminder, now, tz)
+        return delivery is not None and await self._record(reminder, delivery)
+
+    async def _discard_if_pointless(self, reminder: DueReminder, now: datetime) -> bool:
         due = reminder.task.due_at
         if reminder.purpose is ReminderPurpose.AHEAD and due is not None and due <= now:
             # The "in 15 minutes" heads-up is pointless once the moment itself has come.
             await self._reminders.discard(reminder.id)
-            return False
-        tz = self._zone(reminder)
+            return True
+        return False
+
+    async def _hold_if_off_hours(
+        self, reminder: DueReminder, now: datetime, tz: ZoneInfo
+    ) -> bool:
         # A moment the user typed fires then; only what the bot timed waits for work hours.
         start = (
             next_working_start(now, tz, reminder.user.hours)
@@ -198,7 +213,14 @@ class ReminderDelivery:
         if start is not None:
             # Outside working hours: wait for the next working period, marked as held over.
             await self._reminders.hold_over(reminder.id, start, reminder.fire_at)
-            return False
+            return True
+        return False
+
+    async def _send(
+        self, reminder: DueReminder, now: datetime, tz: ZoneInfo
+    ) -> Delivery | None:
+        """The reminder's message sent; None if sending raised (the reminder is released
+        to be tried again a little later)."""
         locale = pick_language(
             reminder.user.language,
             reminder.user.telegram_language,
@@ -209,13 +231,16 @@ class ReminderDelivery:
             text = reminder_text(reminder, tz, locale, now, late=late)
             markup = reminder_keyboard(reminder.task)
         try:
-            delivery = await self._sender.send(
+            return await self._sender.send(
                 reminder.user.id, text, reply_markup=markup, priority=Priority.NORMAL
             )
         except Exception:
             logger.exception("reminder %s: sending raised", reminder.id)
             await self._reminders.release(reminder.id, now + RETRY_FAILED_SEND)
-            return False
+            return None
+
+    async def _record(self, reminder: DueReminder, delivery: Delivery) -> bool:
+        """Mark the reminder sent or failed by the delivery's outcome; True if sent."""
         if delivery.outcome is Outcome.SENT:
             sent_at = self._clock.now()
             try:
