@@ -115,27 +115,38 @@ def resolve_timezone(query: str) -> str | None:
         return _CITY_ALIASES[lowered]
     offset = _OFFSET.match(lowered)
     if offset:
-        sign, hours = offset.group(1), int(offset.group(2))
-        if hours > 14:
-            return None
-        if lowered.startswith("мск"):
-            hours = hours + 3 if sign == "+" else 3 - hours
-            sign = "+" if hours >= 0 else "-"
-            hours = abs(hours)
-        if hours == 0:
-            return "UTC"
-        # POSIX-style Etc zones have the sign inverted: UTC+3 is Etc/GMT-3.
-        return f"Etc/GMT{'-' if sign == '+' else '+'}{hours}"
+        return _offset_zone(offset.group(1), int(offset.group(2)),
+                            from_moscow=lowered.startswith("мск"))
     if "/" in text:
-        for candidate in (text, "/".join(part.capitalize() for part in text.split("/"))):
-            try:
-                ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-            return candidate
-        lowered_map = {name.casefold(): name for name in available_timezones()}
-        return lowered_map.get(lowered)
+        return _iana_name(text, lowered)
     return _by_city().get(lowered)
+
+
+def _offset_zone(sign: str, hours: int, *, from_moscow: bool) -> str | None:
+    """The Etc zone of a whole-hour offset from UTC (or from Moscow, UTC+3: 'мск+2'), 'UTC'
+    for none; None beyond 14 hours."""
+    if hours > 14:
+        return None
+    if from_moscow:
+        hours = hours + 3 if sign == "+" else 3 - hours
+        sign = "+" if hours >= 0 else "-"
+        hours = abs(hours)
+    if hours == 0:
+        return "UTC"
+    # POSIX-style Etc zones have the sign inverted: UTC+3 is Etc/GMT-3.
+    return f"Etc/GMT{'-' if sign == '+' else '+'}{hours}"
+
+
+def _iana_name(text: str, lowered: str) -> str | None:
+    """The IANA zone a name with a '/' spells, as typed, capitalised, or in any case."""
+    for candidate in (text, "/".join(part.capitalize() for part in text.split("/"))):
+        try:
+            ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return candidate
+    lowered_map = {name.casefold(): name for name in available_timezones()}
+    return lowered_map.get(lowered)
 
 
 def zone_label(zone: str, now: datetime) -> str:
