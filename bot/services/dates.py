@@ -1034,6 +1034,97 @@ def _monthday(day: int, today: date, compose: _Compose, now: datetime) -> dateti
     raise _ImpossibleError
 
 
+def _means_today(spec: _Spec) -> bool:
+    """Today without a time: "сегодня", "this afternoon" (today's, even once 14:00 has
+    passed), "eod" alone."""
+    kind = spec.date_kind
+    return (kind == "offset" and spec.offset == 0) or (kind is None and spec.part == _EOD)
+
+
+def _typed_hour(spec: _Spec, hour: int) -> int:
+    """The hour typed, read by the part of the day beside it or as a bare hour."""
+    if not spec.meridiem and spec.part in _PM_PARTS and 1 <= hour < 12:
+        return hour + 12  # "вечером в 7"
+    if spec.bare_hour and spec.part is None and not spec.meridiem:
+        return read_bare_hour(hour)  # "в 5", "пт 3": business hours
+    return hour
+
+
+def _due_time(spec: _Spec, morning_hour: int) -> tuple[int, int]:
+    """(hour, minute): the time typed; else the part of the day's hour, the date phrase's
+    hour ("end of month" is 18:00) or the morning hour."""
+    if spec.hour is not None:
+        return _typed_hour(spec, spec.hour), spec.minute
+    if spec.part is not None:
+        return _PART_HOURS.get(spec.part, morning_hour), 0
+    kind = spec.date_kind
+    if kind is not None and kind in _PHRASE_HOURS:
+        return _PHRASE_HOURS[kind], 0
+    return morning_hour, 0
+
+
+def _next_occurrence(
+    spec: _Spec, today: date, compose: _Compose, tz: ZoneInfo, now: datetime
+) -> datetime:
+    """A time of day without a date: today if still ahead, else tomorrow."""
+    due = compose(today)
+    if due > now:
+        return due
+    part = spec.part
+    if spec.hour is None and part is not None and now.astimezone(tz).hour < _PART_ENDS[part]:
+        raise _AskError  # "после обеда" at 14:37: later today, or tomorrow?
+    return compose(today + timedelta(days=1))
+
+
+# The moment of a spec whose date is of one kind, from the spec, today, _Compose and now.
+_KindMoment = Callable[[_Spec, date, _Compose, datetime], datetime]
+
+
+def _offset_moment(spec: _Spec, today: date, compose: _Compose, now: datetime) -> datetime:
+    return compose(today + timedelta(days=spec.offset))
+
+
+def _calendar_moment(spec: _Spec, today: date, compose: _Compose, now: datetime) -> datetime:
+    if spec.calendar is None:
+        raise _NoMatchError
+    return compose(today + spec.calendar)
+
+
+def _abs_moment(spec: _Spec, today: date, compose: _Compose, now: datetime) -> datetime:
+    return compose(_abs_day(spec, today))
+
+
+def _monthday_moment(spec: _Spec, today: date, compose: _Compose, now: datetime) -> datetime:
+    return _monthday(spec.day, today, compose, now)
+
+
+def _next_monday(today: date) -> date:
+    return today + timedelta(days=7 - today.weekday())
+
+
+def _next_week_moment(spec: _Spec, today: date, compose: _Compose, now: datetime) -> datetime:
+    return compose(_next_monday(today))
+
+
+def _weekday_moment(spec: _Spec, today: date, compose: _Compose, now: datetime) -> datetime:
+    """Next week's day for "next friday"; for "friday" the next one still ahead."""
+    if spec.weekday_next:
+        return compose(_next_monday(today) + timedelta(days=spec.weekday))
+    day = today + timedelta(days=(spec.weekday - today.weekday()) % 7)
+    due = compose(day)
+    return due if due > now else compose(day + timedelta(days=7))
+
+
+# Any other kind ("weekday") is read as a weekday.
+_KIND_MOMENTS: Final[dict[str, _KindMoment]] = {
+    "offset": _offset_moment,
+    "calendar": _calendar_moment,
+    "abs": _abs_moment,
+    "monthday": _monthday_moment,
+    "next_week": _next_week_moment,
+}
+
+
 def _resolve(spec: _Spec, tz: ZoneInfo, now: datetime, morning_hour: int) -> datetime:
     if spec.exact is not None:
         if spec.date_kind is not None or spec.hour is not None or spec.part is not None:
@@ -1041,62 +1132,25 @@ def _resolve(spec: _Spec, tz: ZoneInfo, now: datetime, morning_hour: int) -> dat
         # hours and minutes are elapsed time, not wall time: exact across a DST change
         return _floor_minute(now + spec.exact)
 
-    kind = spec.date_kind
-    if spec.hour is not None:
-        hour, minute = spec.hour, spec.minute
-        if not spec.meridiem and spec.part in _PM_PARTS and 1 <= hour < 12:
-            hour += 12  # "вечером в 7"
-        elif spec.bare_hour and spec.part is None and not spec.meridiem:
-            hour = read_bare_hour(hour)  # "в 5", "пт 3": business hours
-    elif spec.part is not None:
-        hour, minute = _PART_HOURS.get(spec.part, morning_hour), 0
-    elif kind is not None and kind in _PHRASE_HOURS:
-        hour, minute = _PHRASE_HOURS[kind], 0
-    else:
-        hour, minute = morning_hour, 0
-
     today = _local_today(tz, now)
+    if spec.hour is None and _means_today(spec):
+        if spec.part is None:
+            return _rest_of_today(today, tz, now, morning_hour)
+        return _part_of_today(spec.part, today, tz, now, morning_hour)
+
+    hour, minute = _due_time(spec, morning_hour)
 
     def compose(day: date) -> datetime:
         return _compose(day, hour, minute, tz)
 
-    if spec.hour is None and spec.part is not None and (
-        (kind == "offset" and spec.offset == 0) or (kind is None and spec.part == _EOD)
-    ):
-        return _part_of_today(spec.part, today, tz, now, morning_hour)
-    if kind is not None and kind in _DATE_PHRASES:
-        return _phrase_day(kind, today, compose, now)
-    if kind == "monthday":
-        return _monthday(spec.day, today, compose, now)
+    kind = spec.date_kind
     if kind is None:
-        # a bare time of day means its next occurrence
-        due = _compose(today, hour, minute, tz)
-        if due > now:
-            return due
-        part = spec.part
-        if spec.hour is None and part is not None and now.astimezone(tz).hour < _PART_ENDS[part]:
-            raise _AskError  # "после обеда" at 14:37: later today, or tomorrow?
-        return _compose(today + timedelta(days=1), hour, minute, tz)
-    if kind == "offset":
-        if spec.offset == 0 and spec.hour is None and spec.part is None:
-            return _rest_of_today(today, tz, now, morning_hour)
-        if spec.offset > 0 and now.astimezone(tz).hour < _NIGHT_END_HOUR:
-            raise _AskError  # "завтра" at 00:10: the day that is starting, or the one after?
-        return _compose(today + timedelta(days=spec.offset), hour, minute, tz)
-    if kind == "calendar":
-        if spec.calendar is None:
-            raise _NoMatchError
-        return _compose(today + spec.calendar, hour, minute, tz)
-    if kind == "abs":
-        return _compose(_abs_day(spec, today), hour, minute, tz)
-    next_monday = today + timedelta(days=7 - today.weekday())
-    if kind == "next_week":
-        return _compose(next_monday, hour, minute, tz)
-    if spec.weekday_next:
-        return _compose(next_monday + timedelta(days=spec.weekday), hour, minute, tz)
-    day = today + timedelta(days=(spec.weekday - today.weekday()) % 7)
-    due = _compose(day, hour, minute, tz)
-    return due if due > now else _compose(day + timedelta(days=7), hour, minute, tz)
+        return _next_occurrence(spec, today, compose, tz, now)
+    if kind in _DATE_PHRASES:
+        return _phrase_day(kind, today, compose, now)
+    if kind == "offset" and spec.offset > 0 and now.astimezone(tz).hour < _NIGHT_END_HOUR:
+        raise _AskError  # "завтра" at 00:10: the day that is starting, or the one after?
+    return _KIND_MOMENTS.get(kind, _weekday_moment)(spec, today, compose, now)
 
 
 # --------------------------------------------------------------------------------------------
