@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
@@ -1240,6 +1240,46 @@ def _stray_number(norms: list[str], index: int) -> bool:
     )
 
 
+def _cited(norms: list[str], first: int) -> bool:
+    # "счёт от 25.11", "акт за 10.12": a document's date, not when to do the task
+    return first > 0 and norms[first - 1] in _CITING
+
+
+def _may_open(norms: list[str], first: int) -> bool:
+    """Whether a moment may start at word `first`: not at a dash, a stray number or a cited
+    date."""
+    return bool(norms[first]) and not _stray_number(norms, first) and not _cited(norms, first)
+
+
+def _end_windows(norms: list[str]) -> Iterator[tuple[int, int]]:
+    """(first, end) word windows that end the text, longest first, so "в пятницу в 10" wins
+    over "в 10"."""
+    count = len(norms)
+    for size in range(min(_MAX_WINDOW, count), 0, -1):
+        first = count - size
+        if _may_open(norms, first):
+            yield first, count
+
+
+def _start_windows(norms: list[str]) -> Iterator[tuple[int, int]]:
+    """Word windows that start the text, longest first."""
+    for size in range(min(_MAX_WINDOW, len(norms)), 0, -1):
+        if norms[size - 1]:
+            yield 0, size
+
+
+def _middle_windows(norms: list[str]) -> Iterator[tuple[int, int]]:
+    """Word windows inside the text (its first and last word left out), from each start the
+    longest first; none ends on a dangling preposition."""
+    count = len(norms)
+    for first in range(1, count - 1):
+        if not _may_open(norms, first):
+            continue
+        for end in range(min(first + _MAX_WINDOW, count - 1), first, -1):
+            if norms[end - 1] and norms[end - 1] not in _DANGLING:
+                yield first, end
+
+
 def _trim_phrase(phrase: str) -> str:
     phrase = phrase.lstrip(_EDGE_JUNK)
     tail = phrase.casefold()
@@ -1363,7 +1403,6 @@ class DateParser:
     ) -> WhenMatch | None:
         spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
         norms = [_norm_token(text[start:end]) for start, end in spans]
-        count = len(spans)
 
         def found_in(first: int, end: int) -> tuple[datetime, bool, bool] | None:
             toks = [t for t in norms[first:end] if t]
@@ -1374,36 +1413,28 @@ class DateParser:
             phrase = text[spans[first][0] : spans[end - 1][1]]
             return WhenMatch(due, _clean_text(rest), _trim_phrase(phrase))
 
-        def cited(first: int) -> bool:
-            # "счёт от 25.11", "акт за 10.12": a document's date, not when to do the task
-            return first > 0 and norms[first - 1] in _CITING
+        def anything(found: tuple[datetime, bool, bool]) -> bool:
+            return True
 
-        # Longest window first, so "в пятницу в 10" wins over "в 10".
-        for size in range(min(_MAX_WINDOW, count), 0, -1):
-            first = count - size
-            if not norms[first] or _stray_number(norms, first) or cited(first):
-                continue
-            found = found_in(first, count)
-            if found is not None:
-                return match(found[0], first, count)
-        for size in range(min(_MAX_WINDOW, count), 0, -1):
-            if not norms[size - 1]:
-                continue
-            found = found_in(0, size)
-            # "в 10 коробок ..." must not become a 10:00 task
-            if found is not None and not found[1]:
-                return match(found[0], 0, size)
-        # In the middle only a phrase that cannot be ordinary text: a clock time, a date,
-        # "завтра", a weekday spelled out ("созвон в 9:30 по поводу тз").
-        # A past moment there is a reference ("по договору 10.11 выставить счёт"), not a due.
-        for first in range(1, count - 1):
-            if not norms[first] or _stray_number(norms, first) or cited(first):
-                continue
-            for end in range(min(first + _MAX_WINDOW, count - 1), first, -1):
-                if not norms[end - 1] or norms[end - 1] in _DANGLING:
-                    continue
+        def not_weak(found: tuple[datetime, bool, bool]) -> bool:
+            return not found[1]  # "в 10 коробок ..." must not become a 10:00 task
+
+        def unmistakable_and_ahead(found: tuple[datetime, bool, bool]) -> bool:
+            # In the middle only a phrase that cannot be ordinary text: a clock time, a date,
+            # "завтра", a weekday spelled out ("созвон в 9:30 по поводу тз"). A past moment
+            # there is a reference ("по договору 10.11 выставить счёт"), not a due.
+            due, weak, strong = found
+            return strong and not weak and due > now
+
+        searches = (
+            (_end_windows(norms), anything),
+            (_start_windows(norms), not_weak),
+            (_middle_windows(norms), unmistakable_and_ahead),
+        )
+        for windows, fits in searches:
+            for first, end in windows:
                 found = found_in(first, end)
-                if found is not None and found[2] and not found[1] and found[0] > now:
+                if found is not None and fits(found):
                     return match(found[0], first, end)
         return None
 
