@@ -49,10 +49,10 @@ from pydantic import SecretStr
 
 from bot.app import create_bot, create_dispatcher
 from bot.clock import FrozenClock
+from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.services.agenda import PAGE_SIZE, day_bounds
-from bot.services.dates import DateParser
 from bot.settings import Settings
 from storage.interfaces import Storage
 from storage.models import TaskKind

@@ -42,7 +42,7 @@ import dateparser
 from dateparser import conf as dateparser_conf
 from dateparser.date import DateDataParser
 
-from bot.services.dates import DateParser
+from bot.domain.dates import DateParser
 from tests.unit.test_dates import DATE_TABLE, Row, expected_moment
 
 Case = tuple[Row, ZoneInfo, datetime]

@@ -72,9 +72,9 @@ from bench_reminders import (
 
 from bot.app import create_bot, create_dispatcher, create_sender, create_services
 from bot.clock import SystemClock
+from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.runtime import Runtime, user_blocked
-from bot.services.dates import DateParser
 from storage.interfaces import Storage
 from storage.models import PlannedReminder, ReminderPurpose
 from storage.sqlite import open_sqlite_storage

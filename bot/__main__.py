@@ -31,11 +31,11 @@ from bot.app import (
     register_commands,
 )
 from bot.clock import SystemClock
+from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.intake import IntakeServer, IntakeStartError
 from bot.logs import configure_logging
 from bot.runtime import Runtime, user_blocked
-from bot.services.dates import DateParser
 from bot.settings import Settings, SettingsError, load_settings
 from bot.webhook import WebhookError, remove_webhook, run_webhook
 from storage.errors import DatabaseUnusableError

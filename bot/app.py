@@ -21,6 +21,7 @@ from aiogram.types import BotCommand, TelegramObject
 from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock
+from bot.domain.dates import DateParser
 from bot.fsm_storage import DatabaseFSMStorage
 from bot.i18n import UserLocaleMiddleware, mark
 from bot.idempotency import ApplyOnceMiddleware
@@ -28,7 +29,6 @@ from bot.middlewares import AccessMiddleware, CommandEndsPromptMiddleware, UserM
 from bot.outbound import pace
 from bot.sender import GLOBAL_RATE, PER_CHAT_INTERVAL, Priority, Sender
 from bot.services.alerts import AlertEngine, AlertService
-from bot.services.dates import DateParser
 from bot.services.invoices import InvoiceService
 from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.services.series import SeriesService

@@ -36,9 +36,9 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.domain.text import clean_line, clean_text
 from bot.logs import protect_loggers, redact_intake_paths
 from bot.services.alerts import CLIENT_LIMIT, DEDUP_KEY_LIMIT, TEXT_LIMIT, AlertService, Raised
-from bot.services.text import clean_line, clean_text
 from bot.settings import Settings
 from storage.errors import OpenAlertLimitError
 from storage.models import AlertSeverity, AlertSource, Team

@@ -14,8 +14,8 @@ from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.timezones import user_zone
 from bot.i18n import pick_language
-from bot.services.timezones import user_zone
 from bot.settings import Settings
 from storage import update_marks
 from storage.interfaces import UserRepo

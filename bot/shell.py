@@ -29,10 +29,10 @@ from pydantic import SecretStr
 
 from bot.app import create_bot, create_dispatcher, create_sender, create_services
 from bot.clock import Clock, SystemClock
+from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.runtime import Runtime, user_blocked
-from bot.services.dates import DateParser
 from bot.settings import Settings
 from storage.sqlite import open_sqlite_storage
 

@@ -18,9 +18,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import Setting, SettingKey
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.timezones import resolve_timezone, zone_label
 from bot.services.reminders import ReminderPlanner
 from bot.services.series import SeriesService
-from bot.services.timezones import resolve_timezone, zone_label
 from handlers.buttons import answer_presses, button_expired
 from storage.interfaces import TaskRepo, UserRepo
 

@@ -22,10 +22,10 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import Setting, SettingKey
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.reminder_plan import AHEAD_CHOICES, DEFAULT_AHEAD_MINUTES
+from bot.domain.reminder_plan import AHEAD_CHOICES, DEFAULT_AHEAD_MINUTES
+from bot.domain.timezones import zone_label
 from bot.services.reminders import ReminderPlanner
 from bot.services.render import KIND_ICONS
-from bot.services.timezones import zone_label
 from bot.views.hours import hours_text
 from bot.views.replies import edit_or_send
 from handlers.buttons import answer_presses, button_expired

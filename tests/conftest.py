@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.dates import DateParser
+from bot.domain.dates import DateParser
 from storage.interfaces import Storage
 from storage.sqlite import open_sqlite_storage
 from tests.fakes.clock import NOW, FakeClock

@@ -19,12 +19,12 @@ from aiogram.methods import EditMessageText, SendMessage
 
 from bot.app import create_bot, create_dispatcher
 from bot.clock import FrozenClock
+from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.intake import SERVICE_KEY, IntakeServer
 from bot.local_session import LocalSession
 from bot.sender import Sender
 from bot.services.alerts import AlertEngine, AlertService
-from bot.services.dates import DateParser
 from storage.interfaces import Storage
 from storage.models import AlertSeverity, AlertSource, Team
 from tests.fakes.clock import FakeClock

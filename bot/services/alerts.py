@@ -30,6 +30,8 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
+from bot.domain.reminder_plan import next_working_start
+from bot.domain.timezones import user_zone
 from bot.i18n import pick_language
 from bot.outage import OutageLog
 from bot.sender import Delivery, Outcome, Priority, Sender
@@ -44,8 +46,6 @@ from bot.services.alert_render import (
     role_label,
 )
 from bot.services.alert_routing import AlertRouter, Step
-from bot.services.reminder_plan import next_working_start
-from bot.services.timezones import user_zone
 from bot.settings import Settings
 from storage.faults import describe
 from storage.interfaces import AlertRepo, ClientRepo, TeamRepo, UserRepo

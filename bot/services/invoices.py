@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.services.dates import DateParser, at_local
-from bot.services.money import AmountError, Money, currency_of, looks_like_code, parse_money
+from bot.domain.dates import DateParser, at_local
+from bot.domain.money import AmountError, Money, currency_of, looks_like_code, parse_money
 from storage.interfaces import InvoiceRepo, TaskRepo
 from storage.models import Client, Invoice, InvoiceStatus, Task, TaskKind, TaskStatus
 

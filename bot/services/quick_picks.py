@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 
-from bot.services.dates import END_OF_DAY_HOUR, at_local, next_weekday_at
+from bot.domain.dates import END_OF_DAY_HOUR, at_local, next_weekday_at
 
 # "Today 18:00" is the same end of the working day as "eod" and "end of month" in typed dates.
 EVENING_HOUR = END_OF_DAY_HOUR

@@ -40,7 +40,7 @@ from dateutil.rrule import (
     weekday,
 )
 
-from bot.services.dates import read_bare_hour
+from bot.domain.dates import read_bare_hour
 
 _DAYS: Final = (MO, TU, WE, TH, FR, SA, SU)
 _WORKDAYS: Final = (MO, TU, WE, TH, FR)

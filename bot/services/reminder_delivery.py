@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock
+from bot.domain.handover import covering_handover
+from bot.domain.reminder_plan import held_by_hours, next_working_start
+from bot.domain.timezones import user_zone
 from bot.i18n import pick_language
 from bot.keyboards import reminder_keyboard
 from bot.sender import STOPPED, Delivery, Outcome, Priority, Sender
-from bot.services.handover import covering_handover
-from bot.services.reminder_plan import held_by_hours, next_working_start
 from bot.services.render import reminder_text
-from bot.services.timezones import user_zone
 from bot.settings import Settings
 from storage.faults import describe, storage_fault
 from storage.interfaces import ReminderRepo, TeamRepo, UserRepo

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.services.reminder_plan import DEFAULT_PAYMENT_LADDER, plan_reminders, still_held
-from bot.services.timezones import user_zone
+from bot.domain.reminder_plan import DEFAULT_PAYMENT_LADDER, plan_reminders, still_held
+from bot.domain.timezones import user_zone
 from storage.interfaces import ReminderRepo, TaskRepo, UserRepo
 from storage.models import (
     PlannedReminder,

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, format_datetime
 from babel.units import format_unit
 
-from bot.services.reminder_plan import ahead_minutes, plan_reminders
+from bot.domain.reminder_plan import ahead_minutes, plan_reminders
 from storage.models import (
     Channel,
     Client,

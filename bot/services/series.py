@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
-from bot.services.kinds import detect_kind
+from bot.domain.kinds import detect_kind
 from bot.services.recurrence import (
     is_occurrence,
     next_occurrence,

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.services.dates import DateParser
-from bot.services.kinds import detect_kind
+from bot.domain.dates import DateParser
+from bot.domain.kinds import detect_kind
+from bot.domain.text import NAME_LIMIT, clean_line
 from bot.services.recurrence import split_recurrence
-from bot.services.text import NAME_LIMIT, clean_line
 from storage.models import TaskKind
 
 # "Acme: text" but not "в 10:00": the colon must be followed by a space or end the prefix

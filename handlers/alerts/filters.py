@@ -10,8 +10,8 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import AlertAction
 from bot.context import UserContext
+from bot.domain.text import clean_line
 from bot.services.alerts import Access, AlertService
-from bot.services.text import clean_line
 from storage.interfaces import AlertRepo
 
 ROTATE = frozenset({"rotate", "new", "сменить", "новый", "новые"})

@@ -11,10 +11,10 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import ClientAction, ClientOp, ListPage
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.text import NAME_LIMIT, clean_line
 from bot.keyboards import client_pick_keyboard, single_button
 from bot.pending import remember_name
 from bot.services.render import quoted, shorten
-from bot.services.text import NAME_LIMIT, clean_line
 from bot.views.names import unresolved_client
 from bot.views.replies import edit_or_send
 from handlers.clients.states import ClientForm

@@ -10,11 +10,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.contacts import is_email, is_phone
+from bot.domain.contacts import is_email, is_phone
+from bot.domain.text import FIELD_LIMIT, NAME_LIMIT, clean_line
 from bot.services.recurrence import describe
 from bot.services.render import format_moment, quoted
 from bot.services.series import SeriesService
-from bot.services.text import FIELD_LIMIT, NAME_LIMIT, clean_line
 from handlers.clients.views import field_prompt, send_card
 from storage.errors import DuplicateClientError
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo

@@ -12,7 +12,8 @@ from aiogram.types import Document
 from aiogram.utils.i18n import gettext as _
 
 from bot.context import UserContext
-from bot.services.contacts import is_email, is_phone, is_telegram
+from bot.domain.contacts import is_email, is_phone, is_telegram
+from bot.domain.text import FIELD_LIMIT, NAME_LIMIT, clean_line
 from bot.services.export import (
     MAX_IMPORT_BYTES,
     MAX_IMPORT_ROWS,
@@ -24,7 +25,6 @@ from bot.services.export import (
 )
 from bot.services.recurrence import split_recurrence
 from bot.services.render import quoted, shorten
-from bot.services.text import FIELD_LIMIT, NAME_LIMIT, clean_line
 from storage.models import Channel, ClientDraft, ClientStatus, Segment
 
 SHOWN_PROBLEMS = 30

@@ -10,10 +10,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.dates import DateParser
+from bot.domain.dates import DateParser
+from bot.domain.money import currency_of, format_money, user_currency
+from bot.domain.text import clean_line
 from bot.services.invoices import InvoiceInputError, InvoiceService, parse_invoice
-from bot.services.money import currency_of, format_money, user_currency
-from bot.services.text import clean_line
 from bot.settings import Settings
 from bot.views.names import unresolved_client
 from bot.views.replies import send_long

@@ -11,11 +11,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.dates import DateParser
+from bot.domain.dates import DateParser
+from bot.domain.money import AmountError, format_money, parse_amount
+from bot.domain.text import clean_line
 from bot.services.invoices import InvoiceService
-from bot.services.money import AmountError, format_money, parse_amount
 from bot.services.render import format_day
-from bot.services.text import clean_line
 from handlers.invoices.edits import (
     change_amount,
     change_due,

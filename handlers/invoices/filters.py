@@ -12,8 +12,8 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import InvoiceAction
 from bot.context import UserContext
+from bot.domain.text import clean_line
 from bot.services.invoices import invoice_number
-from bot.services.text import clean_line
 from storage.interfaces import ClientRepo, InvoiceRepo
 from storage.models import Invoice, InvoiceStatus
 

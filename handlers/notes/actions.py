@@ -16,10 +16,10 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import NoteAction, NoteOp
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.dates import DateParser
+from bot.domain.kinds import detect_kind
+from bot.domain.text import TASK_TEXT_LIMIT, clean_line
 from bot.keyboards import single_button
-from bot.services.dates import DateParser
-from bot.services.kinds import detect_kind
-from bot.services.text import TASK_TEXT_LIMIT, clean_line
 from bot.views.replies import edit_or_send
 from bot.views.tasks import save_task
 from handlers.buttons import button_expired

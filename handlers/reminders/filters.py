@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import RemindAction
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.handover import covering_handover
+from bot.domain.handover import covering_handover
 from storage.interfaces import TaskRepo, TeamRepo
 from storage.models import Task, TaskStatus
 

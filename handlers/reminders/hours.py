@@ -8,7 +8,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.context import UserContext
-from bot.services.reminder_plan import parse_working_hours
+from bot.domain.reminder_plan import parse_working_hours
 from bot.services.reminders import ReminderPlanner
 from bot.services.render import quoted
 from bot.views.hours import hours_text

@@ -15,10 +15,10 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import RemindAction, Snooze
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.dates import DateParser, at_local
+from bot.domain.dates import DateParser, at_local
+from bot.domain.text import clean_line
 from bot.services.reminders import ReminderPlanner
 from bot.services.render import format_moment, quoted
-from bot.services.text import clean_line
 from bot.views.tasks import send_edit_card, when_examples
 from handlers.buttons import button_expired
 from handlers.reminders.keyboards import snoozed_keyboard

@@ -11,10 +11,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.text import clean_line
 from bot.services.recurrence import split_recurrence
 from bot.services.render import quoted, shorten
 from bot.services.series import SeriesService
-from bot.services.text import clean_line
 from bot.views.replies import edit_or_send
 from handlers.series.views import render_series_list, rule_examples
 from storage.interfaces import SeriesRepo

@@ -13,14 +13,14 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.dates import DateParser
+from bot.domain.kinds import detect_kind
+from bot.domain.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line
 from bot.keyboards import client_pick_keyboard
-from bot.services.dates import DateParser
-from bot.services.kinds import detect_kind
 from bot.services.recurrence import describe
 from bot.services.render import KIND_ICONS, format_moment, held_notes, kind_label, quoted
 from bot.services.series import SeriesService
 from bot.services.task_input import TaskDraft, parse_task_line
-from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line
 from bot.views.replies import edit_or_send
 from bot.views.tasks import TaskForm, save_task
 from handlers.tasks.keyboards import dialog_without_client

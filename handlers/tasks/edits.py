@@ -13,11 +13,11 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import PickClient, TaskAction, TaskOp
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.dates import DateParser
+from bot.domain.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text
 from bot.keyboards import client_pick_keyboard, single_button
 from bot.pending import remember_name
-from bot.services.dates import DateParser
 from bot.services.render import quoted, shorten
-from bot.services.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text
 from bot.views.tasks import TaskForm, send_edit_card, send_task_card, when_examples
 from handlers.buttons import button_expired
 from handlers.tasks.create import too_long

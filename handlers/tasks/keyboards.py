@@ -11,8 +11,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import Dialog, DialogOp, TaskAction, TaskOp
+from bot.domain.reminder_plan import AHEAD_CHOICES
 from bot.keyboards import when_rows
-from bot.services.reminder_plan import AHEAD_CHOICES
 from bot.services.render import KIND_ICONS, kind_label
 from storage.models import Task, TaskKind
 

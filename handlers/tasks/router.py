@@ -12,7 +12,7 @@ from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
 
 from bot.callbacks import ClientAction, ClientOp, Dialog, DialogOp, PickClient, TaskAction, TaskOp
-from bot.services.reminder_plan import AHEAD_CHOICES
+from bot.domain.reminder_plan import AHEAD_CHOICES
 from bot.views.tasks import TaskForm
 from handlers.buttons import answer_presses, button_expired
 from handlers.tasks import card, commands, create, edits

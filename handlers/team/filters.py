@@ -14,9 +14,9 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from bot.callbacks import TeamAction
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.dates import DateParser
+from bot.domain.dates import DateParser
+from bot.domain.text import clean_line
 from bot.services.task_input import split_client_prefix
-from bot.services.text import clean_line
 from storage.interfaces import TeamRepo, UserRepo
 from storage.models import Team, UserProfile
 

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.timezones import user_zone
 from bot.services.render import (
     MESSAGE_LIMIT,
     client_card,
@@ -17,7 +18,6 @@ from bot.services.render import (
     format_moment,
     split_message,
 )
-from bot.services.timezones import user_zone
 from bot.views.names import unresolved_client
 from handlers.team.filters import HandoverRequest
 from handlers.team.views import usage

@@ -7,8 +7,8 @@ from datetime import datetime
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.reminder_plan import next_working_start
-from bot.services.timezones import user_zone
+from bot.domain.reminder_plan import next_working_start
+from bot.domain.timezones import user_zone
 from bot.settings import Settings
 from storage.interfaces import TeamRepo
 from storage.models import Departure, Team, UserProfile

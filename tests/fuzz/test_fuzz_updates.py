@@ -77,9 +77,9 @@ from hypothesis import strategies as st
 import bot.callbacks
 from bot.app import _MENU, create_bot, create_dispatcher
 from bot.clock import FrozenClock
+from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
-from bot.services.dates import DateParser
 from storage.interfaces import Storage
 from storage.sqlite import Database, open_sqlite_storage
 from tests.fakes.clock import NOW

@@ -8,9 +8,9 @@ from pydantic import SecretStr
 
 from bot.app import create_bot, create_dispatcher
 from bot.clock import FrozenClock
+from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
-from bot.services.dates import DateParser
 from bot.settings import Settings
 from storage.interfaces import Storage
 from tests.handlers.harness import ChatHarness

@@ -26,7 +26,7 @@ from aiogram.methods import (
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.clock import FrozenClock
-from bot.services.text import FIELD_LIMIT, NAME_LIMIT, TASK_TEXT_LIMIT
+from bot.domain.text import FIELD_LIMIT, NAME_LIMIT, TASK_TEXT_LIMIT
 from storage.interfaces import Storage
 from tests.fuzz.test_fuzz_updates import html_problem
 from tests.handlers.harness import USER_ID, ChatHarness

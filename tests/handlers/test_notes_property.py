@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from bot.app import create_bot, create_dispatcher
 from bot.clock import FrozenClock
+from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
-from bot.services.dates import DateParser
 from storage.sqlite import open_sqlite_storage
 from tests.fakes.clock import NOW
 from tests.handlers.conftest import make_settings

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.services.dates import DateParser, WhenMatch, at_local, next_weekday_at
+from bot.domain.dates import DateParser, WhenMatch, at_local, next_weekday_at
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 NEW_YORK = ZoneInfo("America/New_York")

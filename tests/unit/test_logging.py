@@ -13,10 +13,10 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.clock import FrozenClock
+from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.logs import configure_logging
-from bot.services.dates import DateParser
 from storage.interfaces import Storage
 from storage.sqlite import Database
 from tests.handlers.conftest import make_settings

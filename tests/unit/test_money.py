@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.services.money import (
+from bot.domain.money import (
     MAX_MINOR,
     AmountError,
     Money,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.reminder_plan import (
+from bot.domain.reminder_plan import (
     held_by_hours,
     next_working_start,
     parse_working_hours,
