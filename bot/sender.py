@@ -33,15 +33,16 @@ that may receive a message now, the chat whose head job has the smallest ``(lane
 sequence)``; chats that must still wait sit in a heap of wake-up times and never hold up other
 chats. Each pick asks the :class:`PaceBudget` for the next global slot and the chat's turn,
 and runs the request in its own task (at most ``max(8, 2 × rate)`` at once), so a slow request
-does not delay the next slot. A retry puts the job back at the head of its chat's queue with a
-later wake-up time; nothing sleeps inside a request task.
+does not delay the next slot. A retry puts the job back in its chat's queue in its old place
+(its lane and sequence) and gives the chat a later wake-up time; nothing sleeps inside a
+request task.
 
 The budget. The shared pacing state lives behind :class:`PaceBudget`: the global slot
 schedule (GCRA: evenly spaced slots ``1.001 / rate`` apart with no tolerance, since a strict
 30-per-second window answers the 31st request of any second with a 429 that pauses every
 chat), the global pause set by a 429, and each chat's next allowed moment.
 :class:`MemoryBudget` keeps them in this process. A deployment with several processes on
-one token would back the same four calls with a shared store (one Redis script or one
+one token would back the same three calls with a shared store (one Redis script or one
 PostgreSQL row per key, taking "slot and chat turn, both or neither" atomically, on the
 store's clock); nothing else in the sender changes.
 
