@@ -1,3 +1,3 @@
-"""Pure domain logic: dates, money, kinds, timezones, text limits, contacts, handover cover,
-reminder planning rules. Nothing here imports aiogram or does I/O; services, views and
-handlers build on it."""
+"""Pure domain logic: dates, recurrence, task lines, money, kinds, timezones, text limits,
+contacts, handover cover, reminder planning rules. Nothing here imports aiogram or does
+I/O; services, views and handlers build on it."""

@@ -37,7 +37,7 @@ not if-chains. The rules an account manager relies on (README, "How dates are re
   (a clock time, a date, "завтра", a weekday spelled out) and is ahead -- the middle. A date
   after "от"/"за"/"dated" is a document's date ("счёт от 25.11"), never the task's.
 * "в последний день месяца" / "last day of the month" is a one-off date here; schedules ("every
-  month on the last day") belong to bot/services/recurrence.py.
+  month on the last day") belong to bot/domain/recurrence.py.
 
 All calendar math happens in the user's zone; results are aware UTC datetimes.
 """

@@ -15,12 +15,12 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import ListPage
 from bot.clock import Clock
 from bot.domain.money import format_money
+from bot.domain.recurrence import next_occurrence
 from bot.domain.timezones import user_zone
 from bot.i18n import pick_language
 from bot.keyboards import list_keyboard
 from bot.sender import Outcome, Priority, Sender
 from bot.services.agenda import day_bounds, today_page
-from bot.services.recurrence import next_occurrence
 from bot.services.render import format_duration, shorten
 from bot.settings import Settings
 from storage.interfaces import ClientRepo, InvoiceRepo, SeriesRepo, TaskRepo, UserRepo

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock
 from bot.domain.kinds import detect_kind
-from bot.services.recurrence import (
+from bot.domain.recurrence import (
     is_occurrence,
     next_occurrence,
     occurrence_in_zone,

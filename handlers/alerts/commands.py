@@ -12,11 +12,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.task_input import split_client_prefix
 from bot.domain.text import clean_text
 from bot.services.alert_render import alert_list_line, alert_ref
 from bot.services.alerts import CLIENT_LIMIT, TEXT_LIMIT, AlertService
 from bot.services.intake_address import new_intake_secret
-from bot.services.task_input import split_client_prefix
 from bot.settings import Settings
 from bot.views.replies import send_long
 from handlers.alerts.keyboards import log_keyboard

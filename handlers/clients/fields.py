@@ -12,9 +12,9 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.contacts import is_email, is_phone
 from bot.domain.text import FIELD_LIMIT, NAME_LIMIT, clean_line
-from bot.services.recurrence import describe
 from bot.services.render import format_moment, quoted
 from bot.services.series import SeriesService
+from bot.views.recurrence import describe
 from handlers.clients.views import field_prompt, send_card
 from storage.errors import DuplicateClientError
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo

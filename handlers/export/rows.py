@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.context import UserContext
 from bot.domain.contacts import is_email, is_phone, is_telegram
+from bot.domain.recurrence import split_recurrence
 from bot.domain.text import FIELD_LIMIT, NAME_LIMIT, clean_line
 from bot.services.export import (
     MAX_IMPORT_BYTES,
@@ -23,7 +24,6 @@ from bot.services.export import (
     segment_from_text,
     status_from_text,
 )
-from bot.services.recurrence import split_recurrence
 from bot.services.render import quoted, shorten
 from storage.models import Channel, ClientDraft, ClientStatus, Segment
 

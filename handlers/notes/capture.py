@@ -8,8 +8,8 @@ from aiogram.types import Message, MessageOriginHiddenUser, MessageOriginUser
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.task_input import split_client_prefix
 from bot.domain.text import name_words
-from bot.services.task_input import split_client_prefix
 from handlers.notes.keyboards import note_keyboard
 from handlers.notes.media import media_of
 from handlers.notes.views import saved_text

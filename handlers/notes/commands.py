@@ -10,8 +10,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import NotesPage
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.task_input import split_client_prefix
 from bot.domain.text import NAME_LIMIT, clean_line, clean_text
-from bot.services.task_input import split_client_prefix
 from bot.views.names import unresolved_client
 from bot.views.replies import edit_or_send, send_long
 from handlers.notes.capture import capture

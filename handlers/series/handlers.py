@@ -11,8 +11,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.domain.recurrence import split_recurrence
 from bot.domain.text import clean_line
-from bot.services.recurrence import split_recurrence
 from bot.services.render import quoted, shorten
 from bot.services.series import SeriesService
 from bot.views.replies import edit_or_send

@@ -15,8 +15,8 @@ from bot.callbacks import TeamAction
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.dates import DateParser
+from bot.domain.task_input import split_client_prefix
 from bot.domain.text import clean_line
-from bot.services.task_input import split_client_prefix
 from storage.interfaces import TeamRepo, UserRepo
 from storage.models import Team, UserProfile
 

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from dateutil.rrule import rrulestr
 
-from bot.i18n import create_i18n
-from bot.services.recurrence import (
-    describe,
+from bot.domain.recurrence import (
     is_occurrence,
     next_occurrence,
     occurrence_in_zone,
     split_recurrence,
 )
+from bot.i18n import create_i18n
+from bot.views.recurrence import describe
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.dates import DateParser
 from bot.domain.kinds import detect_kind
+from bot.domain.recurrence import split_recurrence
 from bot.domain.text import NAME_LIMIT, clean_line
-from bot.services.recurrence import split_recurrence
 from storage.models import TaskKind
 
 # "Acme: text" but not "в 10:00": the colon must be followed by a space or end the prefix
