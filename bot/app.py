@@ -6,7 +6,6 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -29,6 +28,7 @@ from bot.middlewares import AccessMiddleware, CommandEndsPromptMiddleware, UserM
 from bot.outbound import pace
 from bot.sender import GLOBAL_RATE, PER_CHAT_INTERVAL, Priority, Sender
 from bot.services.alerts import AlertEngine, AlertService
+from bot.services.catalog import Services
 from bot.services.invoices import InvoiceService
 from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.services.series import SeriesService
@@ -118,23 +118,6 @@ class InFlightUpdates(BaseMiddleware):
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class Services:
-    """The app's services, each built once and complete (create_services): handlers get
-    them as workflow data (create_dispatcher), the runtime runs their background side."""
-
-    planner: ReminderPlanner
-    # Task writes go through the planner so reminders always follow the task, atomically.
-    tasks: PlannedTasks
-    series: SeriesService
-    invoices: InvoiceService
-    alerts: AlertService
-    # The bot's one outbound stream and the engine paging through it; None where nothing
-    # is sent in the background (handler tests that drive no runtime).
-    sender: Sender | None = None
-    alert_engine: AlertEngine | None = None
-
-
 def create_services(
     *,
     settings: Settings,
@@ -207,6 +190,9 @@ def create_dispatcher(
         teams=storage.teams,
         alerts=storage.alerts,
         alert_service=services.alerts,
+        # The grouped form handlers move to: every repository, every service.
+        repos=storage,
+        services=services,
         clock=clock,
         dates=dates,
         i18n=i18n,

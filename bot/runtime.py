@@ -45,7 +45,7 @@ from bot.settings import Settings
 from storage.interfaces import Storage, UserRepo
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services.catalog import Services
 
 logger = logging.getLogger(__name__)
 
