@@ -13,7 +13,8 @@ from bot.context import UserContext
 from bot.domain.dates import DateParser
 from bot.domain.money import currency_of, format_money, user_currency
 from bot.domain.text import clean_line
-from bot.services.invoices import InvoiceInputError, InvoiceService, parse_invoice
+from bot.services.catalog import Services
+from bot.services.invoices import InvoiceInputError, parse_invoice
 from bot.settings import Settings
 from bot.views.names import unresolved_client
 from bot.views.replies import send_long
@@ -35,7 +36,7 @@ from handlers.invoices.views import (
     unknown_currency,
     usage,
 )
-from storage.interfaces import ClientRepo, InvoiceRepo, UserRepo
+from storage.interfaces import Storage, UserRepo
 from storage.models import Invoice
 
 
@@ -52,9 +53,8 @@ async def currency_of_user(
 async def new_invoice(
     message: Message,
     command: CommandObject,
-    clients: ClientRepo,
-    users: UserRepo,
-    invoice_service: InvoiceService,
+    repos: Storage,
+    services: Services,
     dates: DateParser,
     settings: Settings,
     user: UserContext,
@@ -67,7 +67,7 @@ async def new_invoice(
         await message.answer(usage())
         return
     now = clock.now()
-    currency, chosen = await currency_of_user(users, user, settings, clock)
+    currency, chosen = await currency_of_user(repos.users, user, settings, clock)
     try:
         draft = parse_invoice(
             args[:500], default_currency=currency, dates=dates,
@@ -76,20 +76,20 @@ async def new_invoice(
     except InvoiceInputError as exc:
         await message.answer(input_problem(str(exc), currency))
         return
-    found = await clients.match(user.id, draft.client_query)
+    found = await repos.clients.match(user.id, draft.client_query)
     if len(found) != 1:
         await message.answer(unresolved_client(draft.client_query, found))
         return
     money = format_money(draft.money.minor, draft.money.currency, user.locale)
-    invoice, _task = await invoice_service.create(
+    invoice, _task = await services.invoices.create(
         found[0], amount_minor=draft.money.minor, currency=draft.money.currency,
-        due=draft.due or invoice_service.default_due(user.tz, user.morning_hour),
+        due=draft.due or services.invoices.default_due(user.tz, user.morning_hour),
         note=draft.note, task_text=payment_task_text(money),
     )
     if not chosen and user.timezone_chosen:
         # Derived once, at the first invoice: a business trip (/tz) does not change the
         # currency the user bills in.
-        await users.set_currency(user.id, currency)
+        await repos.users.set_currency(user.id, currency)
     text = invoice_card(invoice, user.tz, user.locale, now) + "\n" + _(
         "Payment reminders: {steps}, until it is paid. All unpaid: /invoices"
     ).format(steps=ladder_steps(settings.invoice_ladder_days))
@@ -111,10 +111,9 @@ async def ask_delete(message: Message, invoice: Invoice, user: UserContext) -> N
 
 
 async def unpay(
-    message: Message, invoice: Invoice, invoice_service: InvoiceService, user: UserContext,
-    clock: Clock,
+    message: Message, invoice: Invoice, services: Services, user: UserContext, clock: Clock
 ) -> None:
-    unpaid = await invoice_service.unpay(user.id, invoice.id)
+    unpaid = await services.invoices.unpay(user.id, invoice.id)
     if unpaid is None:
         await message.answer(
             _("Invoice I{number} is not marked paid.").format(number=invoice.number)
@@ -124,42 +123,41 @@ async def unpay(
 
 
 async def pay(
-    message: Message, invoice: Invoice, invoice_service: InvoiceService, user: UserContext,
-    clock: Clock,
+    message: Message, invoice: Invoice, services: Services, user: UserContext, clock: Clock
 ) -> None:
-    paid = await invoice_service.pay(user.id, invoice.id)
+    paid = await services.invoices.pay(user.id, invoice.id)
     if paid is not None:
         await reply_card(message, paid, user, clock.now())
 
 
 async def set_amount(
-    message: Message, invoice: Invoice, rest: str, invoice_service: InvoiceService,
-    user: UserContext, clock: Clock,
+    message: Message, invoice: Invoice, rest: str, services: Services, user: UserContext,
+    clock: Clock,
 ) -> None:
     if not rest:
         await message.answer(usage())
         return
-    await change_amount(message, invoice, rest, invoice_service, user, clock)
+    await change_amount(message, invoice, rest, services.invoices, user, clock)
 
 
 async def set_due(
-    message: Message, invoice: Invoice, rest: str, invoice_service: InvoiceService,
-    dates: DateParser, user: UserContext, clock: Clock,
-) -> None:
-    if not rest:
-        await message.answer(usage())
-        return
-    await change_due(message, invoice, rest, invoice_service, dates, user, clock)
-
-
-async def set_note(
-    message: Message, invoice: Invoice, rest: str, invoice_service: InvoiceService,
+    message: Message, invoice: Invoice, rest: str, services: Services, dates: DateParser,
     user: UserContext, clock: Clock,
 ) -> None:
     if not rest:
         await message.answer(usage())
         return
-    await change_note(message, invoice, rest, invoice_service, user, clock)
+    await change_due(message, invoice, rest, services.invoices, dates, user, clock)
+
+
+async def set_note(
+    message: Message, invoice: Invoice, rest: str, services: Services, user: UserContext,
+    clock: Clock,
+) -> None:
+    if not rest:
+        await message.answer(usage())
+        return
+    await change_note(message, invoice, rest, services.invoices, user, clock)
 
 
 async def not_unpaid(message: Message) -> None:
@@ -170,8 +168,7 @@ async def not_unpaid(message: Message) -> None:
 async def list_invoices(
     message: Message,
     command: CommandObject,
-    clients: ClientRepo,
-    invoices: InvoiceRepo,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
 ) -> None:
@@ -179,12 +176,12 @@ async def list_invoices(
     name = clean_line(command.args or "")
     client_id, client_name = 0, ""
     if name:
-        found = await clients.match(user.id, name)
+        found = await repos.clients.match(user.id, name)
         if len(found) != 1:
             await message.answer(unresolved_client(name, found))
             return
         client_id, client_name = found[0].id, found[0].name
-    text, markup = await render_list(invoices, user, clock.now(), client_id, 0)
+    text, markup = await render_list(repos.invoices, user, clock.now(), client_id, 0)
     if client_id and markup is None:
         text = _("No unpaid invoices for {client}. 👌").format(client=html.quote(client_name))
     await send_long(message, text, markup)
@@ -193,7 +190,7 @@ async def list_invoices(
 async def set_currency(
     message: Message,
     command: CommandObject,
-    users: UserRepo,
+    repos: Storage,
     settings: Settings,
     user: UserContext,
     clock: Clock,
@@ -201,14 +198,14 @@ async def set_currency(
     """`/currency`, `/currency EUR`, `/currency auto` (back to the timezone's)."""
     arg = clean_line(command.args or "")
     if arg.casefold() in ("auto", "авто"):
-        await users.set_currency(user.id, None)
+        await repos.users.set_currency(user.id, None)
     elif arg:
         code = currency_of(arg) or currency_of(arg.upper())
         if code is None:
             await message.answer(unknown_currency(arg[:20]))
             return
-        await users.set_currency(user.id, code)
-    currency, chosen = await currency_of_user(users, user, settings, clock)
+        await repos.users.set_currency(user.id, code)
+    currency, chosen = await currency_of_user(repos.users, user, settings, clock)
     sample = format_money(1_200_000, currency, user.locale)
     example = "EUR" if currency == "USD" else "USD"
     text = (

@@ -14,7 +14,7 @@ from bot.context import UserContext
 from bot.domain.dates import DateParser
 from bot.domain.money import AmountError, format_money, parse_amount
 from bot.domain.text import clean_line
-from bot.services.invoices import InvoiceService
+from bot.services.catalog import Services
 from bot.services.render import format_day
 from handlers.invoices.edits import (
     change_amount,
@@ -37,7 +37,7 @@ class InvoiceForm(StatesGroup):
 
 
 async def partial_payment(
-    message: Message, invoice: Invoice, invoice_service: InvoiceService, user: UserContext,
+    message: Message, invoice: Invoice, services: Services, user: UserContext,
     state: FSMContext,
 ) -> None:
     try:
@@ -52,7 +52,7 @@ async def partial_payment(
             .format(remaining=format_money(remaining, invoice.currency, user.locale))
         )
         return
-    paid = await invoice_service.pay(user.id, invoice.id, minor)
+    paid = await services.invoices.pay(user.id, invoice.id, minor)
     await state.set_state(None)
     if paid is None:
         await no_longer_unpaid(message)
@@ -69,13 +69,13 @@ async def partial_payment(
 
 
 async def promised(
-    message: Message, invoice: Invoice, invoice_service: InvoiceService, dates: DateParser,
+    message: Message, invoice: Invoice, services: Services, dates: DateParser,
     user: UserContext, clock: Clock, state: FSMContext,
 ) -> None:
     when = await read_when(message, message.text or "", dates, user, clock)
     if when is None:
         return
-    updated = await invoice_service.promise(user.id, invoice.id, when)
+    updated = await services.invoices.promise(user.id, invoice.id, when)
     await state.set_state(None)
     if updated is None:
         await no_longer_unpaid(message)
@@ -90,28 +90,31 @@ async def promised(
 
 
 async def new_amount(
-    message: Message, invoice: Invoice, invoice_service: InvoiceService, user: UserContext,
+    message: Message, invoice: Invoice, services: Services, user: UserContext,
     clock: Clock, state: FSMContext,
 ) -> None:
-    if await change_amount(message, invoice, message.text or "", invoice_service, user, clock):
+    if await change_amount(
+        message, invoice, message.text or "", services.invoices, user, clock
+    ):
         await state.set_state(None)
 
 
 async def new_due(
-    message: Message, invoice: Invoice, invoice_service: InvoiceService, dates: DateParser,
+    message: Message, invoice: Invoice, services: Services, dates: DateParser,
     user: UserContext, clock: Clock, state: FSMContext,
 ) -> None:
-    if await change_due(message, invoice, message.text or "", invoice_service, dates, user,
-                        clock):
+    if await change_due(
+        message, invoice, message.text or "", services.invoices, dates, user, clock
+    ):
         await state.set_state(None)
 
 
 async def new_note(
-    message: Message, invoice: Invoice, invoice_service: InvoiceService, user: UserContext,
+    message: Message, invoice: Invoice, services: Services, user: UserContext,
     clock: Clock, state: FSMContext,
 ) -> None:
     await state.set_state(None)
-    await change_note(message, invoice, message.text or "", invoice_service, user, clock)
+    await change_note(message, invoice, message.text or "", services.invoices, user, clock)
 
 
 async def invoice_gone(message: Message, state: FSMContext) -> None:

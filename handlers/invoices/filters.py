@@ -14,7 +14,7 @@ from bot.callbacks import InvoiceAction
 from bot.context import UserContext
 from bot.domain.text import clean_line
 from bot.services.invoices import invoice_number
-from storage.interfaces import ClientRepo, InvoiceRepo
+from storage.interfaces import Storage
 from storage.models import Invoice, InvoiceStatus
 
 # `/invoice I3 <verb> …`: what to do with an existing invoice; "" shows its card.
@@ -47,10 +47,10 @@ class OwnInvoice(Filter):
         self,
         query: CallbackQuery,
         callback_data: InvoiceAction,
-        invoices: InvoiceRepo,
+        repos: Storage,
         user: UserContext,
     ) -> dict[str, Any] | bool:
-        invoice = live(await invoices.get(user.id, callback_data.id), unpaid=self.unpaid)
+        invoice = live(await repos.invoices.get(user.id, callback_data.id), unpaid=self.unpaid)
         return False if invoice is None else {"invoice": invoice}
 
 
@@ -58,11 +58,11 @@ class DialogInvoice(Filter):
     """The unpaid invoice an invoice dialog asks about (its id waits in the dialog state)."""
 
     async def __call__(
-        self, message: Message, state: FSMContext, invoices: InvoiceRepo, user: UserContext
+        self, message: Message, state: FSMContext, repos: Storage, user: UserContext
     ) -> dict[str, Any] | bool:
         invoice_id = (await state.get_data()).get("invoice_id")
         invoice = (
-            live(await invoices.get(user.id, invoice_id), unpaid=True)
+            live(await repos.invoices.get(user.id, invoice_id), unpaid=True)
             if isinstance(invoice_id, int)
             else None
         )
@@ -108,14 +108,13 @@ class InvoiceCommand(Filter):
         self.unpaid = unpaid
 
     async def __call__(
-        self, message: Message, command: CommandObject, invoices: InvoiceRepo,
-        user: UserContext,
+        self, message: Message, command: CommandObject, repos: Storage, user: UserContext
     ) -> dict[str, Any] | bool:
         numbered = read_numbered(clean_line(command.args or ""))
         if numbered is None or numbered.verb not in self.verbs:
             return False
         invoice = live(
-            await invoices.get_by_number(user.id, numbered.number), unpaid=self.unpaid
+            await repos.invoices.get_by_number(user.id, numbered.number), unpaid=self.unpaid
         )
         return False if invoice is None else {"invoice": invoice, "rest": numbered.rest}
 
@@ -125,14 +124,13 @@ class MissingInvoice(Filter):
     whose name starts with "I9". Hands over ``number``."""
 
     async def __call__(
-        self, message: Message, command: CommandObject, invoices: InvoiceRepo,
-        clients: ClientRepo, user: UserContext,
+        self, message: Message, command: CommandObject, repos: Storage, user: UserContext
     ) -> dict[str, Any] | bool:
         numbered = read_numbered(clean_line(command.args or ""))
         if numbered is None:
             return False
-        if live(await invoices.get_by_number(user.id, numbered.number), unpaid=False):
+        if live(await repos.invoices.get_by_number(user.id, numbered.number), unpaid=False):
             return False
-        if numbered.verb and await clients.match(user.id, numbered.first):
+        if numbered.verb and await repos.clients.match(user.id, numbered.first):
             return False
         return {"number": numbered.number}

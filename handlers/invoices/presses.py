@@ -15,24 +15,24 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import InvoiceAction, InvoiceOp, InvoicesPage
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.invoices import InvoiceService
+from bot.services.catalog import Services
 from bot.views.replies import edit_or_send
 from bot.views.tasks import when_examples
 from handlers.buttons import button_expired
 from handlers.invoices.dialogs import InvoiceForm
 from handlers.invoices.keyboards import card_keyboard
 from handlers.invoices.views import delete_question, invoice_card, paid_text, render_list
-from storage.interfaces import InvoiceRepo
+from storage.interfaces import Storage
 from storage.models import Invoice
 
 
 async def page(
-    query: CallbackQuery, callback_data: InvoicesPage, invoices: InvoiceRepo,
-    user: UserContext, clock: Clock,
+    query: CallbackQuery, callback_data: InvoicesPage, repos: Storage, user: UserContext,
+    clock: Clock,
 ) -> None:
     """◀️ / ▶️ in /invoices."""
     text, markup = await render_list(
-        invoices, user, clock.now(), callback_data.client, callback_data.page
+        repos.invoices, user, clock.now(), callback_data.client, callback_data.page
     )
     await edit_or_send(query, text, markup)
 
@@ -60,10 +60,10 @@ async def ask_delete(query: CallbackQuery, invoice: Invoice, user: UserContext) 
 
 
 async def delete(
-    query: CallbackQuery, invoice: Invoice, invoice_service: InvoiceService,
-    user: UserContext, callback_answer: CallbackAnswer,
+    query: CallbackQuery, invoice: Invoice, services: Services, user: UserContext,
+    callback_answer: CallbackAnswer,
 ) -> None:
-    if await invoice_service.delete(user.id, invoice.id) is None:  # gone meanwhile
+    if await services.invoices.delete(user.id, invoice.id) is None:  # gone meanwhile
         await button_expired(query, callback_answer)
         return
     await edit_or_send(
@@ -74,11 +74,11 @@ async def delete(
 
 
 async def unpay(
-    query: CallbackQuery, invoice: Invoice, invoice_service: InvoiceService,
-    user: UserContext, clock: Clock, callback_answer: CallbackAnswer,
+    query: CallbackQuery, invoice: Invoice, services: Services, user: UserContext,
+    clock: Clock, callback_answer: CallbackAnswer,
 ) -> None:
     """↩️ Not paid."""
-    unpaid = await invoice_service.unpay(user.id, invoice.id)
+    unpaid = await services.invoices.unpay(user.id, invoice.id)
     if unpaid is None:  # not paid (any more)
         await button_expired(query, callback_answer)
         return
@@ -90,11 +90,11 @@ async def unpay(
 
 
 async def pay(
-    query: CallbackQuery, invoice: Invoice, invoice_service: InvoiceService,
-    user: UserContext, callback_answer: CallbackAnswer,
+    query: CallbackQuery, invoice: Invoice, services: Services, user: UserContext,
+    callback_answer: CallbackAnswer,
 ) -> None:
     """✅ Paid (on the card, in /invoices or on a payment reminder)."""
-    paid = await invoice_service.pay(user.id, invoice.id)
+    paid = await services.invoices.pay(user.id, invoice.id)
     if paid is None:  # paid or deleted meanwhile
         await button_expired(query, callback_answer)
         return
