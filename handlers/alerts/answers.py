@@ -14,11 +14,12 @@ from bot.callbacks import AlertOp
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.alert_render import alert_log
-from bot.services.alerts import AlertService, Answer, AnswerResult
+from bot.services.alerts import Answer, AnswerResult
+from bot.services.catalog import Services
 from bot.views.replies import send_long
 from handlers.alerts.views import already_text, client_of, done_text, left_team_text
 from handlers.buttons import button_expired
-from storage.interfaces import AlertRepo, ClientRepo, UserRepo
+from storage.interfaces import Storage, UserRepo
 from storage.models import Alert
 
 
@@ -27,11 +28,11 @@ async def acknowledge(
     callback_answer: CallbackAnswer,
     alert: Alert,
     user: UserContext,
-    alert_service: AlertService,
-    users: UserRepo,
+    repos: Storage,
+    services: Services,
 ) -> None:
-    result = await alert_service.acknowledge(alert.id, user.id)
-    await tell_result(query, callback_answer, result, AlertOp.ACK, users)
+    result = await services.alerts.acknowledge(alert.id, user.id)
+    await tell_result(query, callback_answer, result, AlertOp.ACK, repos.users)
 
 
 async def resolve(
@@ -39,11 +40,11 @@ async def resolve(
     callback_answer: CallbackAnswer,
     alert: Alert,
     user: UserContext,
-    alert_service: AlertService,
-    users: UserRepo,
+    repos: Storage,
+    services: Services,
 ) -> None:
-    result = await alert_service.resolve(alert.id, user.id)
-    await tell_result(query, callback_answer, result, AlertOp.RESOLVE, users)
+    result = await services.alerts.resolve(alert.id, user.id)
+    await tell_result(query, callback_answer, result, AlertOp.RESOLVE, repos.users)
 
 
 async def snooze(
@@ -51,11 +52,11 @@ async def snooze(
     callback_answer: CallbackAnswer,
     alert: Alert,
     user: UserContext,
-    alert_service: AlertService,
-    users: UserRepo,
+    repos: Storage,
+    services: Services,
 ) -> None:
-    result = await alert_service.snooze(alert.id, user.id)
-    await tell_result(query, callback_answer, result, AlertOp.SNOOZE, users)
+    result = await services.alerts.snooze(alert.id, user.id)
+    await tell_result(query, callback_answer, result, AlertOp.SNOOZE, repos.users)
 
 
 async def tell_result(
@@ -85,19 +86,17 @@ async def show_log(
     query: CallbackQuery,
     alert: Alert,
     user: UserContext,
-    alerts: AlertRepo,
-    clients: ClientRepo,
-    users: UserRepo,
+    repos: Storage,
     clock: Clock,
 ) -> None:
     """📋 Log: every event of the alert, as a new message (registered to answer first)."""
-    events = await alerts.events(alert.id)
-    people = await users.display_names(
+    events = await repos.alerts.events(alert.id)
+    people = await repos.users.display_names(
         {e.actor_id for e in events}
         | {int(p) for e in events for p in e.detail.split(",") if p.isdigit()}
         | {alert.acked_by, alert.resolved_by},
     )
-    client = await client_of(clients, alert)
+    client = await client_of(repos.clients, alert)
     if query.message is not None:
         await send_long(
             # A page older than 48 hours is an InaccessibleMessage: it can still be answered.

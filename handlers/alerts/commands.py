@@ -15,13 +15,14 @@ from bot.context import UserContext
 from bot.domain.task_input import split_client_prefix
 from bot.domain.text import clean_text
 from bot.services.alert_render import alert_list_line, alert_ref
-from bot.services.alerts import CLIENT_LIMIT, TEXT_LIMIT, AlertService
+from bot.services.alerts import CLIENT_LIMIT, TEXT_LIMIT
+from bot.services.catalog import Services
 from bot.services.intake_address import new_intake_secret
 from bot.settings import Settings
 from bot.views.replies import send_long
 from handlers.alerts.keyboards import log_keyboard
 from handlers.alerts.views import client_of, intake_text, intake_usage, rotated_text, usage
-from storage.interfaces import AlertRepo, ClientRepo, TeamRepo, UserRepo
+from storage.interfaces import Storage
 from storage.models import AlertSeverity, AlertSource
 
 RECENT = timedelta(days=7)
@@ -32,8 +33,8 @@ async def urgent(
     message: Message,
     command: CommandObject,
     user: UserContext,
-    alert_service: AlertService,
-    teams: TeamRepo,
+    repos: Storage,
+    services: Services,
 ) -> None:
     """/urgent [Client:] text"""
     raw = clean_text(command.args or "")
@@ -50,8 +51,8 @@ async def urgent(
     if not text:
         await message.answer(usage())
         return
-    team = await teams.team_of(user.id)
-    raised = await alert_service.raise_alert(
+    team = await repos.teams.team_of(user.id)
+    raised = await services.alerts.raise_alert(
         team=team, owner_hint=user.id, raised_by=user.id, client_query=client_query,
         text=text, severity=AlertSeverity.URGENT, dedup_key=None, source=AlertSource.CHAT,
     )
@@ -77,37 +78,35 @@ async def urgent(
 async def list_alerts(
     message: Message,
     user: UserContext,
-    alert_service: AlertService,
-    alerts: AlertRepo,
-    clients: ClientRepo,
-    users: UserRepo,
+    repos: Storage,
+    services: Services,
     clock: Clock,
 ) -> None:
     """/alerts: open ones first, then the last 7 days, each with a button to its log."""
-    scopes = await alert_service.scopes_of(user.id)
-    found = await alerts.recent(scopes, clock.now() - RECENT, LIST_LIMIT)
+    scopes = await services.alerts.scopes_of(user.id)
+    found = await repos.alerts.recent(scopes, clock.now() - RECENT, LIST_LIMIT)
     if not found:
         await message.answer(_("No open alerts, and none in the last 7 days. 👌")
                              + "\n" + usage())
         return
-    paged = {a.id: [p.user_id for p in await alerts.pages(a.id)] for a in found}
-    people = await users.display_names(
+    paged = {a.id: [p.user_id for p in await repos.alerts.pages(a.id)] for a in found}
+    people = await repos.users.display_names(
         {a.acked_by for a in found} | {a.resolved_by for a in found}
         | {uid for ids in paged.values() for uid in ids},
     )
     lines = [html.bold(_("Alerts: open first, then the last 7 days"))]
     for alert in found:
-        client = await client_of(clients, alert)
+        client = await client_of(repos.clients, alert)
         lines.append(alert_list_line(alert, client, people, user.tz, paged[alert.id]))
     await send_long(message, "\n".join(lines), log_keyboard(found))
 
 
 async def show_intake(
-    message: Message, user: UserContext, teams: TeamRepo, users: UserRepo, settings: Settings
+    message: Message, user: UserContext, repos: Storage, settings: Settings
 ) -> None:
     """/intake: the user's address, and the team's if they lead it."""
-    team = await teams.team_of(user.id)
-    personal = await users.intake_secret(user.id, new_intake_secret())
+    team = await repos.teams.team_of(user.id)
+    personal = await repos.users.intake_secret(user.id, new_intake_secret())
     await message.answer(intake_text(user, personal, team, settings))
 
 
@@ -116,22 +115,21 @@ async def rotate_intake(
     only_mine: bool,
     only_team: bool,
     user: UserContext,
-    teams: TeamRepo,
-    users: UserRepo,
+    repos: Storage,
     settings: Settings,
 ) -> None:
     """/intake rotate [me|team]: the old addresses stop working at once (they answer 403)."""
-    team = await teams.team_of(user.id)
+    team = await repos.teams.team_of(user.id)
     leads = team is not None and team.lead_id == user.id
     if only_team and not leads:
         await message.answer(_("Only the team lead can replace the team's address."))
         return
     mine, theirs = not only_team, leads and not only_mine
     if mine:
-        await users.rotate_intake_secret(user.id, new_intake_secret())
+        await repos.users.rotate_intake_secret(user.id, new_intake_secret())
     if theirs and team is not None:
-        team = await teams.rotate_intake_secret(team.id, new_intake_secret()) or team
-    personal = await users.intake_secret(user.id, new_intake_secret())
+        team = await repos.teams.rotate_intake_secret(team.id, new_intake_secret()) or team
+    personal = await repos.users.intake_secret(user.id, new_intake_secret())
     await message.answer(
         "🔑 " + rotated_text(mine=mine, team=theirs) + "\n"
         + intake_text(user, personal, team, settings)

@@ -11,8 +11,9 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import AlertAction
 from bot.context import UserContext
 from bot.domain.text import clean_line
-from bot.services.alerts import Access, AlertService
-from storage.interfaces import AlertRepo
+from bot.services.alerts import Access
+from bot.services.catalog import Services
+from storage.interfaces import Storage
 
 ROTATE = frozenset({"rotate", "new", "сменить", "новый", "новые"})
 MINE = frozenset({"me", "my", "mine", "мой", "мою", "личный"})
@@ -32,11 +33,11 @@ class OwnAlert(Filter):
         query: CallbackQuery,
         callback_data: AlertAction,
         user: UserContext,
-        alerts: AlertRepo,
-        alert_service: AlertService,
+        repos: Storage,
+        services: Services,
     ) -> bool | dict[str, Any]:
-        alert = await alerts.get(callback_data.id)
-        if alert is None or await alert_service.access(user.id, alert) is not self.wanted:
+        alert = await repos.alerts.get(callback_data.id)
+        if alert is None or await services.alerts.access(user.id, alert) is not self.wanted:
             return False
         return {"alert": alert}
 

@@ -14,7 +14,7 @@ from bot.services.render import shorten
 from bot.views.replies import edit_or_send
 from handlers.team.filters import USERNAME, find_teammate
 from handlers.team.keyboards import people_keyboard
-from storage.interfaces import TeamRepo, UserRepo
+from storage.interfaces import Storage
 from storage.models import Team, UserProfile
 
 NAME_LIMIT = 64
@@ -26,15 +26,15 @@ def chosen_text(mate: UserProfile) -> str:
     )
 
 
-async def backup_off(message: Message, user: UserContext, users: UserRepo) -> None:
+async def backup_off(message: Message, user: UserContext, repos: Storage) -> None:
     """/backup off"""
-    await users.set_backup(user.id, None)
+    await repos.users.set_backup(user.id, None)
     await message.answer(_("No backup now: unanswered alerts go to the lead."))
 
 
-async def pick_backup(message: Message, team: Team, user: UserContext, teams: TeamRepo) -> None:
+async def pick_backup(message: Message, team: Team, user: UserContext, repos: Storage) -> None:
     """/backup alone, in a team: a button per teammate."""
-    members = [m for m in await teams.members(team.id) if m.id != user.id]
+    members = [m for m in await repos.teams.members(team.id) if m.id != user.id]
     if not members:
         await message.answer(_("There is nobody else in the team yet: /team invite"))
         return
@@ -53,18 +53,17 @@ async def backup_usage(message: Message) -> None:
 
 
 async def set_backup(
-    message: Message, command: CommandObject, user: UserContext, teams: TeamRepo,
-    users: UserRepo,
+    message: Message, command: CommandObject, user: UserContext, repos: Storage
 ) -> None:
     """/backup @colleague"""
     arg = clean_line(command.args or "")
-    team = await teams.team_of(user.id)
+    team = await repos.teams.team_of(user.id)
     if team is not None:
-        mate = await find_teammate(users, teams, team, arg)
+        mate = await find_teammate(repos.users, repos.teams, team, arg)
     else:
         # Without a team, anyone who has written to the bot can be the backup.
         match = USERNAME.fullmatch(arg)
-        mate = await users.by_username(match.group(1)) if match else None
+        mate = await repos.users.by_username(match.group(1)) if match else None
     if mate is None or mate.id == user.id:
         # Echoed shortened: the argument can be a whole message long (4,096 characters).
         shown = html.quote(shorten(arg, NAME_LIMIT))
@@ -77,13 +76,13 @@ async def set_backup(
             )
         )
         return
-    await users.set_backup(user.id, mate.id)
+    await repos.users.set_backup(user.id, mate.id)
     await message.answer(chosen_text(mate))
 
 
 async def backup_chosen(
-    query: CallbackQuery, mate: UserProfile, user: UserContext, users: UserRepo
+    query: CallbackQuery, mate: UserProfile, user: UserContext, repos: Storage
 ) -> None:
     """A teammate's button under /backup (the Teammate filter found them in the team)."""
-    await users.set_backup(user.id, mate.id)
+    await repos.users.set_backup(user.id, mate.id)
     await edit_or_send(query, chosen_text(mate))

@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import TeamOp
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.services.catalog import Services
 from bot.services.intake_address import new_intake_secret
 from bot.services.render import task_line
 from bot.settings import Settings
@@ -32,7 +33,7 @@ from handlers.team.views import (
     usage,
 )
 from storage.errors import AlreadyInTeamError
-from storage.interfaces import TaskRepo, TeamRepo, UserRepo
+from storage.interfaces import Storage, TeamRepo
 from storage.models import Team
 
 INVITE_LIFETIME = timedelta(hours=48)
@@ -47,17 +48,16 @@ async def join(
     message: Message,
     command: CommandObject,
     user: UserContext,
-    teams: TeamRepo,
-    users: UserRepo,
+    repos: Storage,
     clock: Clock,
     bot: Bot,
 ) -> None:
     """/start join-<code>: an invite link opened."""
     code = (command.args or "").removeprefix("join-")
     try:
-        team = await teams.join_by_invite(code, user.id, clock.now())
+        team = await repos.teams.join_by_invite(code, user.id, clock.now())
     except AlreadyInTeamError:
-        current = await teams.team_of(user.id)
+        current = await repos.teams.team_of(user.id)
         await message.answer(
             _("You are already in the team {name}.").format(
                 name=html.quote(current.name if current else "?")
@@ -75,8 +75,8 @@ async def join(
             name=html.quote(team.name)
         )
     )
-    profile = await users.get(user.id)
-    lead = await users.get(team.lead_id)
+    profile = await repos.users.get(user.id)
+    lead = await repos.users.get(team.lead_id)
     if lead is not None and profile is not None:
         await bot.send_message(
             lead.id,
@@ -90,7 +90,7 @@ async def join(
 
 
 async def create_team(
-    message: Message, rest: str, user: UserContext, teams: TeamRepo, clock: Clock
+    message: Message, rest: str, user: UserContext, repos: Storage, clock: Clock
 ) -> None:
     """/team new Agency"""
     name = rest.strip()
@@ -103,7 +103,7 @@ async def create_team(
         )
         return
     try:
-        team = await teams.create(user.id, name, new_intake_secret(), clock.now())
+        team = await repos.teams.create(user.id, name, new_intake_secret(), clock.now())
     except AlreadyInTeamError:
         await message.answer(_("You are in a team already: /team"))
         return
@@ -115,11 +115,11 @@ async def create_team(
 
 
 async def show_team(
-    message: Message, team: Team, user: UserContext, teams: TeamRepo, clock: Clock,
+    message: Message, team: Team, user: UserContext, repos: Storage, clock: Clock,
     settings: Settings,
 ) -> None:
     """/team alone."""
-    await message.answer(await team_listing(team, teams, user.id, clock.now(), settings))
+    await message.answer(await team_listing(team, repos.teams, user.id, clock.now(), settings))
 
 
 async def unknown_verb(message: Message) -> None:
@@ -137,24 +137,25 @@ async def leave(
     message: Message,
     team: Team,
     user: UserContext,
-    teams: TeamRepo,
-    users: UserRepo,
+    repos: Storage,
     clock: Clock,
     settings: Settings,
     bot: Bot,
     i18n: I18n,
 ) -> None:
     """/team leave (not the lead): handovers to and from them end with it."""
-    departure = await teams.remove_member(team.id, user.id, now=clock.now(), new_secret=None)
+    departure = await repos.teams.remove_member(
+        team.id, user.id, now=clock.now(), new_secret=None
+    )
     lines = [_("You left the team {name}.").format(name=html.quote(team.name))]
-    leaver = await users.get(user.id)
+    leaver = await repos.users.get(user.id)
     if departure is None or leaver is None:
         await message.answer("\n".join(lines))
         return
-    people = await users.display_names(partners(departure))
+    people = await repos.users.display_names(partners(departure))
     lines += ended_for_leaver(departure, user.id, people)
     await message.answer("\n".join(lines))
-    await tell_handover_partners(bot, i18n, settings, users, departure.ended, leaver)
+    await tell_handover_partners(bot, i18n, settings, repos.users, departure.ended, leaver)
 
 
 async def lead_cannot_leave(message: Message) -> None:
@@ -177,11 +178,11 @@ async def only_lead(message: Message) -> None:
 
 
 async def invite(
-    message: Message, team: Team, user: UserContext, teams: TeamRepo, clock: Clock, bot: Bot
+    message: Message, team: Team, user: UserContext, repos: Storage, clock: Clock, bot: Bot
 ) -> None:
     """/team invite: a link that adds one person within 48 hours."""
     code = secrets.token_urlsafe(12)
-    await teams.create_invite(code, team.id, user.id, clock.now() + INVITE_LIFETIME)
+    await repos.teams.create_invite(code, team.id, user.id, clock.now() + INVITE_LIFETIME)
     me = await bot.me()
     link = f"https://t.me/{me.username}?start=join-{code}"
     await message.answer(
@@ -194,16 +195,17 @@ async def overdue(
     message: Message,
     team: Team,
     user: UserContext,
-    teams: TeamRepo,
-    tasks: TaskRepo,
+    repos: Storage,
+    services: Services,
     clock: Clock,
 ) -> None:
     """/team overdue: everyone's overdue tasks, a few per person."""
     now = clock.now()
+    tasks = services.tasks
     lines = ["⏰ " + html.bold(_("Overdue in the team {name}").format(
         name=html.quote(team.name)))]
     total = 0
-    for member in await teams.members(team.id):
+    for member in await repos.teams.members(team.id):
         count = await tasks.count_overdue(member.id, now)
         total += count
         lines.append("")
@@ -220,14 +222,14 @@ async def overdue(
     await send_long(message, "\n".join(lines), None)
 
 
-async def ask_removal(message: Message, team: Team, user: UserContext, teams: TeamRepo) -> None:
+async def ask_removal(message: Message, team: Team, user: UserContext, repos: Storage) -> None:
     """/team remove: a button per member."""
-    await pick_member(message, team, user, teams, TeamOp.REMOVE)
+    await pick_member(message, team, user, repos.teams, TeamOp.REMOVE)
 
 
-async def ask_new_lead(message: Message, team: Team, user: UserContext, teams: TeamRepo) -> None:
+async def ask_new_lead(message: Message, team: Team, user: UserContext, repos: Storage) -> None:
     """/team lead: a button per member."""
-    await pick_member(message, team, user, teams, TeamOp.LEAD)
+    await pick_member(message, team, user, repos.teams, TeamOp.LEAD)
 
 
 async def pick_member(
@@ -243,8 +245,8 @@ async def pick_member(
     await message.answer(prompt, reply_markup=people_keyboard(members, op))
 
 
-async def escalate_to_all(message: Message, rest: str, team: Team, teams: TeamRepo) -> None:
+async def escalate_to_all(message: Message, rest: str, team: Team, repos: Storage) -> None:
     """/team all on|off: whether unanswered alerts finally page the whole team."""
     enabled = rest.strip().lower() not in _OFF
-    await teams.set_escalate_to_all(team.id, enabled)
+    await repos.teams.set_escalate_to_all(team.id, enabled)
     await message.answer(escalation_text(enabled))

@@ -17,7 +17,7 @@ from bot.context import UserContext
 from bot.domain.dates import DateParser
 from bot.domain.task_input import split_client_prefix
 from bot.domain.text import clean_line
-from storage.interfaces import TeamRepo, UserRepo
+from storage.interfaces import Storage, TeamRepo, UserRepo
 from storage.models import Team, UserProfile
 
 USERNAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
@@ -71,9 +71,9 @@ class InTeam(Filter):
         self.leads = leads
 
     async def __call__(
-        self, event: TelegramObject, user: UserContext, teams: TeamRepo
+        self, event: TelegramObject, user: UserContext, repos: Storage
     ) -> bool | dict[str, Any]:
-        team = await teams.team_of(user.id)
+        team = await repos.teams.team_of(user.id)
         if team is None or self.leads not in (None, team.lead_id == user.id):
             return False
         return {"team": team}
@@ -94,14 +94,13 @@ class Teammate(Filter):
         query: CallbackQuery,
         callback_data: TeamAction,
         user: UserContext,
-        teams: TeamRepo,
-        users: UserRepo,
+        repos: Storage,
     ) -> bool | dict[str, Any]:
-        team = await teams.team_of(user.id)
+        team = await repos.teams.team_of(user.id)
         if team is None or (self.lead_only and team.lead_id != user.id):
             return False
-        mate = await users.get(callback_data.id)
-        members = {m.id for m in await teams.members(team.id)}
+        mate = await repos.users.get(callback_data.id)
+        members = {m.id for m in await repos.teams.members(team.id)}
         if mate is None or mate.id not in members or mate.id == user.id:
             return False
         return {"team": team, "mate": mate}
@@ -126,12 +125,11 @@ class HandoverTo(Filter):
         command: CommandObject,
         user: UserContext,
         team: Team,
-        teams: TeamRepo,
-        users: UserRepo,
+        repos: Storage,
     ) -> bool | dict[str, Any]:
         client_query, rest = split_client_prefix(clean_line(command.args or ""))
         handle, _sep, until = rest.partition(" ")
-        mate = await find_teammate(users, teams, team, handle)
+        mate = await find_teammate(repos.users, repos.teams, team, handle)
         if mate is None or mate.id == user.id:
             return False
         return {"mate": mate, "client_query": client_query, "until": until}

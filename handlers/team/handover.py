@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.timezones import user_zone
+from bot.services.catalog import Services
 from bot.services.render import (
     MESSAGE_LIMIT,
     client_card,
@@ -21,7 +22,7 @@ from bot.services.render import (
 from bot.views.names import unresolved_client
 from handlers.team.filters import HandoverRequest
 from handlers.team.views import usage
-from storage.interfaces import ClientRepo, NoteRepo, TaskRepo, TeamRepo, UserRepo
+from storage.interfaces import ClientRepo, NoteRepo, Storage, TaskRepo, UserRepo
 from storage.models import Client, Handover, UserProfile
 
 PACK_CLIENTS = 30
@@ -29,28 +30,28 @@ PACK_TASKS = 10
 
 
 async def end_handovers(
-    message: Message, user: UserContext, teams: TeamRepo, clock: Clock
+    message: Message, user: UserContext, repos: Storage, clock: Clock
 ) -> None:
     """/handover off"""
-    ended = await teams.end_handovers(user.id, clock.now())
+    ended = await repos.teams.end_handovers(user.id, clock.now())
     await message.answer(
         _("Handovers ended: your clients are yours again ({count}).").format(count=ended)
     )
 
 
 async def list_handovers(
-    message: Message, user: UserContext, teams: TeamRepo, users: UserRepo, clients: ClientRepo,
-    clock: Clock,
+    message: Message, user: UserContext, repos: Storage, clock: Clock
 ) -> None:
     """/handover alone: what you handed over and what you cover."""
     now = clock.now()
+    users, clients = repos.users, repos.clients
     lines = [
         "→ " + await _handover_line(item, user, users, clients, outgoing=True)
-        for item in await teams.handed_over_by(user.id, now)
+        for item in await repos.teams.handed_over_by(user.id, now)
     ]
     lines += [
         "← " + await _handover_line(item, user, users, clients, outgoing=False)
-        for item in await teams.handed_to(user.id, now)
+        for item in await repos.teams.handed_to(user.id, now)
     ]
     if not lines:
         await message.answer(_("No handovers now.") + "\n" + usage())
@@ -99,16 +100,15 @@ async def hand_over(
     message: Message,
     request: HandoverRequest,
     user: UserContext,
-    teams: TeamRepo,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     clock: Clock,
     bot: Bot,
 ) -> None:
     """/handover Acme: @colleague until 15.12 (without "Acme:", all your clients); the
     filters have found the teammate and the end."""
     now = clock.now()
+    clients = repos.clients
     handed: list[Client]
     if request.client_query is not None:
         handed = await clients.match(user.id, request.client_query)
@@ -124,7 +124,7 @@ async def hand_over(
         scope = _("all your clients")
     mate, ends = request.mate, request.ends
     one_client = handed[0].id if request.client_query is not None else None
-    await teams.create_handover(user.id, one_client, mate.id, now, ends, now)
+    await repos.teams.create_handover(user.id, one_client, mate.id, now, ends, now)
     await message.answer(
         _("Handed over to {name} until {until}: {scope}. Their alerts go to them; "
           "I sent them a handover pack.").format(
@@ -133,7 +133,7 @@ async def hand_over(
             scope=scope,
         )
     )
-    blocks = await pack_blocks(mate, user, handed, tasks, notes, ends, now)
+    blocks = await pack_blocks(mate, user, handed, services.tasks, repos.notes, ends, now)
     for part in split_message("\n\n".join(blocks).split("\n"), MESSAGE_LIMIT):
         await bot.send_message(mate.id, part)
 

@@ -20,7 +20,7 @@ from bot.views.handovers import tell, tell_handover_partners
 from bot.views.replies import edit_or_send
 from handlers.buttons import button_expired
 from handlers.team.views import ended_for_leaver, partners, team_listing
-from storage.interfaces import TeamRepo, UserRepo
+from storage.interfaces import Storage, UserRepo
 from storage.models import Team, UserProfile
 
 
@@ -29,14 +29,13 @@ async def remove_member(
     callback_answer: CallbackAnswer,
     team: Team,
     mate: UserProfile,
-    teams: TeamRepo,
-    users: UserRepo,
+    repos: Storage,
     clock: Clock,
     settings: Settings,
     bot: Bot,
     i18n: I18n,
 ) -> None:
-    departure = await teams.remove_member(
+    departure = await repos.teams.remove_member(
         team.id, mate.id, now=clock.now(), new_secret=new_intake_secret()
     )
     if departure is None:
@@ -48,8 +47,8 @@ async def remove_member(
         _("The team's intake address is replaced (the old one answers 403): "
           "{url}").format(url=address),
     ])
-    lead_name, team_name = await _names(users, team)
-    people = await users.display_names(partners(departure))
+    lead_name, team_name = await _names(repos.users, team)
+    people = await repos.users.display_names(partners(departure))
 
     def removed_text() -> str:
         removed = _("{lead} removed you from the team {team}.").format(
@@ -58,8 +57,10 @@ async def remove_member(
         return "\n".join([removed, *ended_for_leaver(departure, mate.id, people)])
 
     await tell(bot, i18n, settings, mate, removed_text)
-    await tell_handover_partners(bot, i18n, settings, users, departure.ended, mate)
-    listing = await team_listing(departure.team, teams, team.lead_id, clock.now(), settings)
+    await tell_handover_partners(bot, i18n, settings, repos.users, departure.ended, mate)
+    listing = await team_listing(
+        departure.team, repos.teams, team.lead_id, clock.now(), settings
+    )
     await edit_or_send(query, done + "\n\n" + listing)
 
 
@@ -68,16 +69,15 @@ async def make_lead(
     callback_answer: CallbackAnswer,
     team: Team,
     mate: UserProfile,
-    teams: TeamRepo,
-    users: UserRepo,
+    repos: Storage,
     clock: Clock,
     settings: Settings,
     bot: Bot,
     i18n: I18n,
 ) -> None:
     updated = (
-        await teams.get(team.id)
-        if await teams.set_lead(team.id, mate.id, new_intake_secret())
+        await repos.teams.get(team.id)
+        if await repos.teams.set_lead(team.id, mate.id, new_intake_secret())
         else None
     )
     if updated is None:
@@ -90,7 +90,7 @@ async def make_lead(
           "has the new one: /intake.").format(name=name),
     ])
     address = html.code(html.quote(team_address(settings, updated)))
-    lead_name, team_name = await _names(users, team)
+    lead_name, team_name = await _names(repos.users, team)
 
     def lead_text() -> str:
         return _("{lead} made you the lead of the team {team}. The team's intake "
@@ -99,7 +99,7 @@ async def make_lead(
 
     await tell(bot, i18n, settings, mate, lead_text)
     # The one who pressed (the lead until now) sees the team as it is now.
-    listing = await team_listing(updated, teams, team.lead_id, clock.now(), settings)
+    listing = await team_listing(updated, repos.teams, team.lead_id, clock.now(), settings)
     await edit_or_send(query, done + "\n\n" + listing)
 
 
