@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery
 
 from bot.callbacks import SeriesAction
 from bot.context import UserContext
-from storage.interfaces import SeriesRepo
+from storage.interfaces import Storage
 from storage.models import SeriesStatus
 
 
@@ -21,10 +21,10 @@ class OwnSeries(Filter):
         self,
         query: CallbackQuery,
         callback_data: SeriesAction,
-        series_repo: SeriesRepo,
+        repos: Storage,
         user: UserContext,
     ) -> dict[str, Any] | bool:
-        item = await series_repo.get(user.id, callback_data.id)
+        item = await repos.series.get(user.id, callback_data.id)
         if item is None or item.status is SeriesStatus.STOPPED:
             return False
         return {"item": item}

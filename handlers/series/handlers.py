@@ -13,11 +13,12 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.recurrence import split_recurrence
 from bot.domain.text import clean_line
+from bot.services.catalog import Services
 from bot.services.render import quoted, shorten
 from bot.services.series import SeriesService
 from bot.views.replies import edit_or_send
 from handlers.series.views import render_series_list, rule_examples
-from storage.interfaces import SeriesRepo
+from storage.interfaces import SeriesRepo, Storage
 from storage.models import Series, SeriesStatus
 
 
@@ -26,13 +27,9 @@ class SeriesForm(StatesGroup):
 
 
 async def list_series(
-    message: Message,
-    user: UserContext,
-    series: SeriesService,
-    clock: Clock,
-    series_repo: SeriesRepo,
+    message: Message, user: UserContext, repos: Storage, services: Services, clock: Clock
 ) -> None:
-    text, markup = await render_series_list(user, series_repo, series, clock)
+    text, markup = await render_series_list(user, repos.series, services.series, clock)
     await message.answer(text, reply_markup=markup)
 
 
@@ -41,38 +38,44 @@ async def set_status(
     item: Series,
     status: SeriesStatus,
     user: UserContext,
-    series: SeriesService,
-    series_repo: SeriesRepo,
+    service: SeriesService,
+    repo: SeriesRepo,
     clock: Clock,
 ) -> None:
     """Change the status, then show the list again in place."""
-    await series.set_status(user.id, item.id, status)
-    text, markup = await render_series_list(user, series_repo, series, clock)
+    await service.set_status(user.id, item.id, status)
+    text, markup = await render_series_list(user, repo, service, clock)
     await edit_or_send(query, text, markup)
 
 
 async def pause(
-    query: CallbackQuery, item: Series, user: UserContext, series: SeriesService,
-    series_repo: SeriesRepo, clock: Clock, callback_answer: CallbackAnswer,
+    query: CallbackQuery, item: Series, user: UserContext, repos: Storage,
+    services: Services, clock: Clock, callback_answer: CallbackAnswer,
 ) -> None:
     callback_answer.text = _("Paused.")
-    await set_status(query, item, SeriesStatus.PAUSED, user, series, series_repo, clock)
+    await set_status(
+        query, item, SeriesStatus.PAUSED, user, services.series, repos.series, clock
+    )
 
 
 async def resume(
-    query: CallbackQuery, item: Series, user: UserContext, series: SeriesService,
-    series_repo: SeriesRepo, clock: Clock, callback_answer: CallbackAnswer,
+    query: CallbackQuery, item: Series, user: UserContext, repos: Storage,
+    services: Services, clock: Clock, callback_answer: CallbackAnswer,
 ) -> None:
     callback_answer.text = _("Resumed.")
-    await set_status(query, item, SeriesStatus.ACTIVE, user, series, series_repo, clock)
+    await set_status(
+        query, item, SeriesStatus.ACTIVE, user, services.series, repos.series, clock
+    )
 
 
 async def stop(
-    query: CallbackQuery, item: Series, user: UserContext, series: SeriesService,
-    series_repo: SeriesRepo, clock: Clock, callback_answer: CallbackAnswer,
+    query: CallbackQuery, item: Series, user: UserContext, repos: Storage,
+    services: Services, clock: Clock, callback_answer: CallbackAnswer,
 ) -> None:
     callback_answer.text = _("Stopped; its upcoming task is removed.")
-    await set_status(query, item, SeriesStatus.STOPPED, user, series, series_repo, clock)
+    await set_status(
+        query, item, SeriesStatus.STOPPED, user, services.series, repos.series, clock
+    )
 
 
 async def ask_rule(
@@ -92,8 +95,8 @@ async def ask_rule(
 async def new_rule(
     message: Message,
     user: UserContext,
-    series: SeriesService,
-    series_repo: SeriesRepo,
+    repos: Storage,
+    services: Services,
     clock: Clock,
     state: FSMContext,
 ) -> None:
@@ -110,7 +113,7 @@ async def new_rule(
         )
         return
     changed = (
-        await series.change_rule(user.id, series_id, parsed.rule, user.tz.key)
+        await services.series.change_rule(user.id, series_id, parsed.rule, user.tz.key)
         if isinstance(series_id, int)
         else None
     )
@@ -118,5 +121,5 @@ async def new_rule(
     if changed is None:
         await message.answer(_("That recurring task no longer exists."))
         return
-    text, markup = await render_series_list(user, series_repo, series, clock)
+    text, markup = await render_series_list(user, repos.series, services.series, clock)
     await message.answer(_("Saved.") + "\n\n" + text, reply_markup=markup)
