@@ -19,10 +19,9 @@ from bot.callbacks import Setting, SettingKey
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.timezones import resolve_timezone, zone_label
-from bot.services.reminders import ReminderPlanner
-from bot.services.series import SeriesService
+from bot.services.catalog import Services
 from handlers.buttons import answer_presses, button_expired
-from storage.interfaces import TaskRepo, UserRepo
+from storage.interfaces import Storage, UserRepo
 
 LANGUAGES = ("ru", "en")
 # Offered at /start and /tz: where most of our users are, then a few abroad; labels in the
@@ -120,10 +119,8 @@ async def change_timezone(
     zone: str,
     user: UserContext,
     users: UserRepo,
-    tasks: TaskRepo,
+    services: Services,
     clock: Clock,
-    series: SeriesService,
-    planner: ReminderPlanner,
 ) -> str:
     """Switch the user's zone. A task keeps its exact moment (shown in the new zone's
     time); a recurring task keeps its wall-clock time in the new zone. So /tz A, B, A
@@ -136,8 +133,8 @@ async def change_timezone(
     text = _("Timezone: {tz}.").format(tz=html.quote(zone_label(zone, now)))
     if zone == user.tz.key:
         return text
-    moved = await series.follow_zone(user.id, ZoneInfo(zone))
-    await planner.replan_owner(user.id, tasks)
+    moved = await services.series.follow_zone(user.id, ZoneInfo(zone))
+    await services.planner.replan_owner(user.id, services.tasks)
     text += "\n" + _("Tasks keep their moments, now shown in this zone's time.")
     if moved:
         text += "\n" + ngettext(
@@ -215,9 +212,9 @@ async def ask_language(message: Message) -> None:
 
 
 async def set_language(
-    message: Message, language: str, user: UserContext, users: UserRepo, i18n: I18n
+    message: Message, language: str, user: UserContext, repos: Storage, i18n: I18n
 ) -> None:
-    await users.set_language(user.id, language)
+    await repos.users.set_language(user.id, language)
     with i18n.use_locale(language):
         await message.answer(_("Language: English."))
 
@@ -230,12 +227,12 @@ async def pick_language(
     query: CallbackQuery,
     callback_data: Setting,
     user: UserContext,
-    users: UserRepo,
+    repos: Storage,
     i18n: I18n,
     bot: Bot,
     callback_answer: CallbackAnswer,
 ) -> None:
-    await users.set_language(user.id, callback_data.value)
+    await repos.users.set_language(user.id, callback_data.value)
     with i18n.use_locale(callback_data.value):
         callback_answer.text = _("Language: English.")
         await bot.send_message(user.id, _("Language: English."))
@@ -254,13 +251,11 @@ async def set_timezone(
     message: Message,
     zone: str,
     user: UserContext,
-    users: UserRepo,
-    tasks: TaskRepo,
+    repos: Storage,
+    services: Services,
     clock: Clock,
-    series: SeriesService,
-    planner: ReminderPlanner,
 ) -> None:
-    await message.answer(await change_timezone(zone, user, users, tasks, clock, series, planner))
+    await message.answer(await change_timezone(zone, user, repos.users, services, clock))
 
 
 async def unknown_timezone(message: Message, command: CommandObject) -> None:
@@ -276,16 +271,14 @@ async def pick_timezone(
     query: CallbackQuery,
     zone: str,
     user: UserContext,
-    users: UserRepo,
-    tasks: TaskRepo,
+    repos: Storage,
+    services: Services,
     clock: Clock,
-    series: SeriesService,
-    planner: ReminderPlanner,
     bot: Bot,
 ) -> None:
     del query  # answered by answer_presses; the news goes to the chat as a message
     await bot.send_message(
-        user.id, await change_timezone(zone, user, users, tasks, clock, series, planner)
+        user.id, await change_timezone(zone, user, repos.users, services, clock)
     )
 
 

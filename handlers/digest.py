@@ -12,10 +12,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.services.catalog import Services
 from bot.services.digest import build_digest
 from bot.services.render import quoted
 from bot.views.replies import send_long
-from storage.interfaces import ClientRepo, InvoiceRepo, SeriesRepo, TaskRepo, UserRepo
+from storage.interfaces import Storage
 
 _TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$")
 _OFF = {"off", "выкл", "нет", "no", "stop"}
@@ -51,21 +52,15 @@ class DigestTime(Filter):
 
 
 async def show_digest(
-    message: Message,
-    users: UserRepo,
-    tasks: TaskRepo,
-    clients: ClientRepo,
-    invoices: InvoiceRepo,
-    series_repo: SeriesRepo,
-    user: UserContext,
-    clock: Clock,
+    message: Message, repos: Storage, services: Services, user: UserContext, clock: Clock
 ) -> None:
-    profile = await users.get(user.id)
+    profile = await repos.users.get(user.id)
     if profile is None:
         return
     text, markup = await build_digest(
         owner_id=user.id, tz=user.tz, locale=user.locale, now=clock.now(),
-        tasks=tasks, clients=clients, morning=False, invoices=invoices, series=series_repo,
+        tasks=services.tasks, clients=repos.clients, morning=False, invoices=repos.invoices,
+        series=repos.series,
     )
     setting = (
         _("Every working day at {time}. Change: /digest 8:30 · /digest off").format(
@@ -77,27 +72,27 @@ async def show_digest(
     await send_long(message, text + "\n\n" + setting, markup)
 
 
-async def digest_off(message: Message, users: UserRepo, user: UserContext) -> None:
-    profile = await users.get(user.id)
+async def digest_off(message: Message, repos: Storage, user: UserContext) -> None:
+    profile = await repos.users.get(user.id)
     if profile is None:
         return
-    await users.set_digest(user.id, enabled=False, minute=profile.digest_minute)
+    await repos.users.set_digest(user.id, enabled=False, minute=profile.digest_minute)
     await message.answer(_("The daily digest is off. Turn it on: /digest on"))
 
 
-async def digest_at(message: Message, minute: int, users: UserRepo, user: UserContext) -> None:
-    await users.set_digest(user.id, enabled=True, minute=minute)
+async def digest_at(message: Message, minute: int, repos: Storage, user: UserContext) -> None:
+    await repos.users.set_digest(user.id, enabled=True, minute=minute)
     await message.answer(
         _("The daily digest comes every working day at {time}.").format(time=clock_time(minute))
     )
 
 
-async def digest_on(message: Message, users: UserRepo, user: UserContext) -> None:
+async def digest_on(message: Message, repos: Storage, user: UserContext) -> None:
     """On again at the time it had."""
-    profile = await users.get(user.id)
+    profile = await repos.users.get(user.id)
     if profile is None:
         return
-    await digest_at(message, profile.digest_minute, users, user)
+    await digest_at(message, profile.digest_minute, repos, user)
 
 
 async def not_understood(message: Message, command: CommandObject) -> None:

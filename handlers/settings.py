@@ -24,12 +24,12 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.reminder_plan import AHEAD_CHOICES, DEFAULT_AHEAD_MINUTES
 from bot.domain.timezones import zone_label
-from bot.services.reminders import ReminderPlanner
+from bot.services.catalog import Services
 from bot.services.render import KIND_ICONS
 from bot.views.hours import hours_text
 from bot.views.replies import edit_or_send
 from handlers.buttons import answer_presses, button_expired
-from storage.interfaces import TaskRepo, UserRepo
+from storage.interfaces import Storage, UserRepo
 from storage.models import TaskKind, UserProfile, WorkingHours
 
 # Presets offered as buttons; anything else: /hours 10:30-18:00, /digest 8:15.
@@ -184,9 +184,9 @@ class SettingChoice(Filter):
         self.read = read
 
     async def __call__(
-        self, query: CallbackQuery, callback_data: Setting, users: UserRepo, user: UserContext
+        self, query: CallbackQuery, callback_data: Setting, repos: Storage, user: UserContext
     ) -> dict[str, Any] | bool:
-        profile = await users.get(user.id)
+        profile = await repos.users.get(user.id)
         if profile is None:
             return False
         choice = self.read(callback_data.value, profile)
@@ -207,58 +207,56 @@ async def show(
 
 
 async def show_settings(
-    message: Message, users: UserRepo, user: UserContext, clock: Clock
+    message: Message, repos: Storage, user: UserContext, clock: Clock
 ) -> None:
-    await show(message, users, user, clock)
+    await show(message, repos.users, user, clock)
 
 
 async def set_ahead(
     query: CallbackQuery,
     ahead: AheadChoice,
-    users: UserRepo,
-    tasks: TaskRepo,
-    planner: ReminderPlanner,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
-    await users.set_ahead_default(user.id, ahead.kind, ahead.minutes)
+    await repos.users.set_ahead_default(user.id, ahead.kind, ahead.minutes)
     # Upcoming tasks of that kind follow the new default (unless set per task).
-    for task in await tasks.open_with_due_after(user.id, clock.now()):
+    for task in await services.tasks.open_with_due_after(user.id, clock.now()):
         if task.kind is ahead.kind and task.remind_ahead_minutes is None:
-            await planner.plan(task, keep_snoozes=True)
+            await services.planner.plan(task, keep_snoozes=True)
     callback_answer.text = _("Saved.")
-    await show(query, users, user, clock)
+    await show(query, repos.users, user, clock)
 
 
 async def set_hours(
     query: CallbackQuery,
     hours: WorkingHours,
-    users: UserRepo,
-    tasks: TaskRepo,
-    planner: ReminderPlanner,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
-    await users.set_hours(user.id, hours)
+    await repos.users.set_hours(user.id, hours)
     # Pending reminders follow the new hours; one held for the old ones is released.
-    await planner.replan_owner(user.id, tasks)
+    await services.planner.replan_owner(user.id, services.tasks)
     callback_answer.text = _("Saved.")
-    await show(query, users, user, clock)
+    await show(query, repos.users, user, clock)
 
 
 async def set_digest(
     query: CallbackQuery,
     digest: DigestChoice,
-    users: UserRepo,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
-    await users.set_digest(user.id, enabled=digest.enabled, minute=digest.minute)
+    await repos.users.set_digest(user.id, enabled=digest.enabled, minute=digest.minute)
     callback_answer.text = _("Saved.")
-    await show(query, users, user, clock)
+    await show(query, repos.users, user, clock)
 
 
 def create_router() -> Router:

@@ -9,14 +9,12 @@ from aiogram.utils.i18n import gettext as _
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.export import export_archive, tasks_calendar
-from storage.interfaces import UserDataRepo
+from storage.interfaces import Storage
 
 
-async def export(
-    message: Message, user_data: UserDataRepo, user: UserContext, clock: Clock
-) -> None:
+async def export(message: Message, repos: Storage, user: UserContext, clock: Clock) -> None:
     now = clock.now()
-    data = await user_data.snapshot(user.id)
+    data = await repos.user_data.snapshot(user.id)
     day = now.astimezone(user.tz).strftime("%Y-%m-%d")
     caption = _(
         "Your data: clients {clients}, tasks {tasks}, notes {notes}, invoices {invoices}. "

@@ -24,7 +24,7 @@ from bot.settings import Settings
 from bot.views.handovers import tell_handover_partners
 from bot.views.replies import edit_or_send
 from storage.errors import StorageError
-from storage.interfaces import TeamRepo, UserDataRepo, UserRepo
+from storage.interfaces import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +73,9 @@ class CurrentQuestion(Filter):
 
 
 async def forget_me(
-    message: Message, user_data: UserDataRepo, user: UserContext, clock: Clock,
-    state: FSMContext,
+    message: Message, repos: Storage, user: UserContext, clock: Clock, state: FSMContext
 ) -> None:
-    counts = await user_data.counts(user.id)
+    counts = await repos.user_data.counts(user.id)
     nonce = secrets.token_hex(4)
     await state.update_data({FORGET_KEY: {"nonce": nonce, "at": clock.now().isoformat()}})
     await message.answer(
@@ -101,18 +100,18 @@ async def keep_data(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def delete_everything(
-    query: CallbackQuery, user_data: UserDataRepo, user: UserContext, teams: TeamRepo,
-    users: UserRepo, bot: Bot, i18n: I18n, settings: Settings, clock: Clock,
+    query: CallbackQuery, repos: Storage, user: UserContext, bot: Bot, i18n: I18n,
+    settings: Settings, clock: Clock,
 ) -> None:
     # Their handovers go with their data: the other side of each is told, as at a removal.
     now = clock.now()
     ended = [
-        handover for handover in await teams.active_handovers(now)
+        handover for handover in await repos.teams.active_handovers(now)
         if user.id in (handover.owner_id, handover.to_user_id)
     ]
-    leaver = await users.get(user.id)
+    leaver = await repos.users.get(user.id)
     try:
-        await user_data.forget(user.id)
+        await repos.user_data.forget(user.id)
     except StorageError:
         logger.exception("forget_me failed for a user")
         await edit_or_send(
@@ -123,7 +122,7 @@ async def delete_everything(
         return
     logger.info("a user's data was deleted on their request")
     if ended and leaver is not None:
-        await tell_handover_partners(bot, i18n, settings, users, ended, leaver)
+        await tell_handover_partners(bot, i18n, settings, repos.users, ended, leaver)
     await edit_or_send(
         query,
         "🗑 " + _("Done: everything you kept here is deleted. If you write again, I start "

@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.services.catalog import Services
 from bot.services.export import MAX_IMPORT_BYTES, ClientCsv, CsvError, read_clients_csv
 from bot.services.render import quoted
 from bot.services.series import SeriesService
@@ -27,7 +28,7 @@ from handlers.export.rows import (
     is_csv_document,
     not_csv,
 )
-from storage.interfaces import UserDataRepo
+from storage.interfaces import Storage
 from storage.models import Client, ClientDraft, ClientImport
 
 logger = logging.getLogger(__name__)
@@ -124,8 +125,8 @@ async def ask_for_file(message: Message, state: FSMContext) -> None:
 async def import_file(
     message: Message,
     bot: Bot,
-    user_data: UserDataRepo,
-    series: SeriesService,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
@@ -137,8 +138,8 @@ async def import_file(
         return
     now = clock.now()
     checked = CheckedRows(table, user, now)
-    result = await user_data.import_clients(user.id, checked.drafts, now)
-    cadences = await sync_cadences(result.created, series, user)
+    result = await repos.user_data.import_clients(user.id, checked.drafts, now)
+    cadences = await sync_cadences(result.created, services.series, user)
     report = import_report(
         table, len(result.created), cadences, checked.problems + checked.duplicates(result),
         checked.taken_aliases(result),
