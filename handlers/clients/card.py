@@ -15,6 +15,7 @@ from bot.callbacks import ClientAction, ClientOp
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.keyboards import single_button
+from bot.services.catalog import Services
 from bot.services.render import client_card, quoted
 from bot.views.replies import edit_or_send
 from handlers.buttons import button_expired
@@ -22,20 +23,20 @@ from handlers.clients.keyboards import channel_keyboard, delete_keyboard
 from handlers.clients.states import ClientForm
 from handlers.clients.views import field_prompt, send_card
 from storage.errors import DuplicateClientError
-from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
+from storage.interfaces import NoteRepo, Storage, TaskRepo
 from storage.models import Channel, Client, ClientStatus, Segment
 
 
 async def open_card(
     query: CallbackQuery,
     client: Client,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
 ) -> None:
     """« Back, Open the card."""
-    await send_card(query, client, tasks, notes, user, clock)
+    await send_card(query, client, services.tasks, repos.notes, user, clock)
 
 
 async def ask_field(
@@ -83,70 +84,74 @@ async def set_channel(
     query: CallbackQuery,
     callback_data: ClientAction,
     client: Client,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """A channel picked (the filter let only a known one through)."""
     channel = Channel(callback_data.arg)
-    changed = await clients.set_field(user.id, client.id, "channel", channel.value, clock.now())
-    await show_changed(query, changed, callback_answer, tasks, notes, user, clock)
+    changed = await repos.clients.set_field(
+        user.id, client.id, "channel", channel.value, clock.now()
+    )
+    await show_changed(query, changed, callback_answer, services.tasks, repos.notes, user, clock)
 
 
 async def toggle_segment(
     query: CallbackQuery,
     client: Client,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """B2B / B2C."""
     segment = Segment.B2C if client.segment is Segment.B2B else Segment.B2B
-    changed = await clients.set_field(user.id, client.id, "segment", segment.value, clock.now())
-    await show_changed(query, changed, callback_answer, tasks, notes, user, clock)
+    changed = await repos.clients.set_field(
+        user.id, client.id, "segment", segment.value, clock.now()
+    )
+    await show_changed(query, changed, callback_answer, services.tasks, repos.notes, user, clock)
 
 
 async def mark_former(
     query: CallbackQuery,
     client: Client,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """🗄 Mark former."""
-    changed = await clients.set_status(user.id, client.id, ClientStatus.FORMER, clock.now())
-    await show_changed(query, changed, callback_answer, tasks, notes, user, clock)
+    changed = await repos.clients.set_status(
+        user.id, client.id, ClientStatus.FORMER, clock.now()
+    )
+    await show_changed(query, changed, callback_answer, services.tasks, repos.notes, user, clock)
 
 
 async def mark_active(
     query: CallbackQuery,
     client: Client,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """♻️ Mark active."""
-    changed = await clients.set_status(user.id, client.id, ClientStatus.ACTIVE, clock.now())
-    await show_changed(query, changed, callback_answer, tasks, notes, user, clock)
+    changed = await repos.clients.set_status(
+        user.id, client.id, ClientStatus.ACTIVE, clock.now()
+    )
+    await show_changed(query, changed, callback_answer, services.tasks, repos.notes, user, clock)
 
 
 async def ask_delete(
-    query: CallbackQuery, client: Client, tasks: TaskRepo, user: UserContext
+    query: CallbackQuery, client: Client, services: Services, user: UserContext
 ) -> None:
     """🗑 Delete: asks first, saying how many open tasks go with it."""
-    count = await tasks.count_open_for_client(user.id, client.id)
+    count = await services.tasks.count_open_for_client(user.id, client.id)
     await edit_or_send(
         query,
         _("Delete {name} and its open tasks ({count})? You can undo it right after.")
@@ -158,13 +163,13 @@ async def ask_delete(
 async def delete(
     query: CallbackQuery,
     client: Client,
-    clients: ClientRepo,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """🗑 Yes, delete: gone with its tasks, ↩️ Undo offered."""
-    if await clients.delete(user.id, client.id, clock.now()) is None:
+    if await repos.clients.delete(user.id, client.id, clock.now()) is None:
         await button_expired(query, callback_answer)
         return
     await edit_or_send(
@@ -177,16 +182,15 @@ async def delete(
 async def restore(
     query: CallbackQuery,
     callback_data: ClientAction,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """↩️ Undo after a delete (no OwnClient: the client is deleted until this brings it back)."""
     try:
-        client = await clients.restore(user.id, callback_data.id, clock.now())
+        client = await repos.clients.restore(user.id, callback_data.id, clock.now())
     except DuplicateClientError:
         callback_answer.text = _("A client with this name exists again; rename it first.")
         callback_answer.show_alert = True
@@ -195,4 +199,4 @@ async def restore(
         await button_expired(query, callback_answer)
         return
     callback_answer.text = _("Restored.")
-    await send_card(query, client, tasks, notes, user, clock)
+    await send_card(query, client, services.tasks, repos.notes, user, clock)

@@ -14,13 +14,14 @@ from bot.context import UserContext
 from bot.domain.text import NAME_LIMIT, clean_line
 from bot.keyboards import client_pick_keyboard, single_button
 from bot.pending import remember_name
+from bot.services.catalog import Services
 from bot.services.render import quoted, shorten
 from bot.views.names import unresolved_client
 from bot.views.replies import edit_or_send
 from handlers.clients.states import ClientForm
 from handlers.clients.views import clients_list, send_card
 from storage.errors import DuplicateClientError
-from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
+from storage.interfaces import ClientRepo, NoteRepo, Storage, TaskRepo
 from storage.models import Client
 
 PENDING_KEY = "card"  # where the name behind "➕ Create" waits (bot.pending)
@@ -80,38 +81,36 @@ async def ask_client_name(message: Message, state: FSMContext) -> None:
 async def new_client(
     message: Message,
     command: CommandObject,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
 ) -> None:
     """/newclient Acme"""
-    client = await create_client(message, command.args or "", clients, user, clock)
+    client = await create_client(message, command.args or "", repos.clients, user, clock)
     if client is not None:
-        await confirm_created(message, client, tasks, notes, user, clock)
+        await confirm_created(message, client, services.tasks, repos.notes, user, clock)
 
 
 async def new_client_name(
     message: Message,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
 ) -> None:
     """The name typed after a bare /newclient; a bad one is explained and asked again."""
-    client = await create_client(message, message.text or "", clients, user, clock)
+    client = await create_client(message, message.text or "", repos.clients, user, clock)
     if client is not None:
         await state.set_state(None)
-        await confirm_created(message, client, tasks, notes, user, clock)
+        await confirm_created(message, client, services.tasks, repos.notes, user, clock)
 
 
 async def add_alias(
     message: Message,
     command: CommandObject,
-    clients: ClientRepo,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
 ) -> None:
@@ -125,12 +124,12 @@ async def add_alias(
     if not name or not alias or len(alias) > NAME_LIMIT:
         await message.answer(_("Write the client and another name for it: /alias Acme АКМЕ"))
         return
-    found = await clients.match(user.id, name)
+    found = await repos.clients.match(user.id, name)
     if len(found) != 1:
         await message.answer(unresolved_client(name, found))
         return
     try:
-        updated = await clients.add_alias(user.id, found[0].id, alias, clock.now())
+        updated = await repos.clients.add_alias(user.id, found[0].id, alias, clock.now())
     except DuplicateClientError:
         await message.answer(_("{alias} already names a client.").format(alias=quoted(alias)))
         return
@@ -142,24 +141,23 @@ async def add_alias(
         )
 
 
-async def list_clients(message: Message, clients: ClientRepo, user: UserContext) -> None:
-    text, keyboard = await clients_list(user, clients, 0)
+async def list_clients(message: Message, repos: Storage, user: UserContext) -> None:
+    text, keyboard = await clients_list(user, repos.clients, 0)
     await message.answer(text, reply_markup=keyboard)
 
 
 async def clients_page(
-    query: CallbackQuery, callback_data: ListPage, clients: ClientRepo, user: UserContext
+    query: CallbackQuery, callback_data: ListPage, repos: Storage, user: UserContext
 ) -> None:
-    text, keyboard = await clients_list(user, clients, callback_data.page)
+    text, keyboard = await clients_list(user, repos.clients, callback_data.page)
     await edit_or_send(query, text, keyboard)
 
 
 async def show_client(
     message: Message,
     command: CommandObject,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
@@ -167,11 +165,11 @@ async def show_client(
     """/client name: the one card, a choice among several, or an offer to create it."""
     name = clean_line(command.args or "")
     if not name:
-        await pick_recent(message, clients, user)
+        await pick_recent(message, repos.clients, user)
         return
-    found = await clients.match(user.id, name)
+    found = await repos.clients.match(user.id, name)
     if len(found) == 1:
-        await send_card(message, found[0], tasks, notes, user, clock)
+        await send_card(message, found[0], services.tasks, repos.notes, user, clock)
     elif found:
         await message.answer(
             _("Several clients start with {name}. Which one?").format(name=quoted(name)),
@@ -209,25 +207,24 @@ async def create_from_button(
     query: CallbackQuery,
     name: str,
     button_message: Message,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
 ) -> None:
     """➕ Create under "No client …": the name comes from PendingName."""
-    client = await create_client(button_message, name, clients, user, clock)
+    client = await create_client(button_message, name, repos.clients, user, clock)
     if client is not None:
-        await send_card(query, client, tasks, notes, user, clock)
+        await send_card(query, client, services.tasks, repos.notes, user, clock)
 
 
 async def open_picked(
     query: CallbackQuery,
     client: Client,
-    tasks: TaskRepo,
-    notes: NoteRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
 ) -> None:
     """A client picked among several (or the recent ones): its card."""
-    await send_card(query, client, tasks, notes, user, clock)
+    await send_card(query, client, services.tasks, repos.notes, user, clock)

@@ -12,12 +12,13 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.contacts import is_email, is_phone
 from bot.domain.text import FIELD_LIMIT, NAME_LIMIT, clean_line
+from bot.services.catalog import Services
 from bot.services.render import format_moment, quoted
 from bot.services.series import SeriesService
 from bot.views.recurrence import describe
 from handlers.clients.views import field_prompt, send_card
 from storage.errors import DuplicateClientError
-from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
+from storage.interfaces import Storage
 from storage.models import Client
 
 _CLEAR = {"-", "—", "–"}
@@ -76,10 +77,8 @@ async def cadence_note(
 
 async def field_value(
     message: Message,
-    clients: ClientRepo,
-    tasks: TaskRepo,
-    notes: NoteRepo,
-    series: SeriesService,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
@@ -101,7 +100,7 @@ async def field_value(
         await message.answer(problem)
         return
     try:
-        client = await clients.set_field(user.id, client_id, field, value, clock.now())
+        client = await repos.clients.set_field(user.id, client_id, field, value, clock.now())
     except DuplicateClientError:
         await message.answer(
             _("You already have a client {name}. Send another name or /cancel.").format(
@@ -115,5 +114,5 @@ async def field_value(
         return
     await message.answer(_("Saved."))
     if field == "report_cadence":
-        await message.answer(await cadence_note(client, value, series, user, clock))
-    await send_card(message, client, tasks, notes, user, clock)
+        await message.answer(await cadence_note(client, value, services.series, user, clock))
+    await send_card(message, client, services.tasks, repos.notes, user, clock)

@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import ClientAction, PickClient
 from bot.context import UserContext
 from bot.pending import recall_name
-from storage.interfaces import ClientRepo
+from storage.interfaces import Storage
 
 # The card's fields a button may ask to edit (ClientAction.arg of the edit op).
 FIELDS = frozenset({
@@ -30,10 +30,10 @@ class OwnClient(Filter):
         self,
         query: CallbackQuery,
         callback_data: ClientAction | PickClient,
-        clients: ClientRepo,
+        repos: Storage,
         user: UserContext,
     ) -> bool | dict[str, Any]:
-        client = await clients.get(user.id, callback_data.id)
+        client = await repos.clients.get(user.id, callback_data.id)
         return False if client is None else {"client": client}
 
 

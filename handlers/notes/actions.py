@@ -20,6 +20,7 @@ from bot.domain.dates import DateParser
 from bot.domain.kinds import detect_kind
 from bot.domain.text import TASK_TEXT_LIMIT, clean_line
 from bot.keyboards import single_button
+from bot.services.catalog import Services
 from bot.views.replies import edit_or_send
 from bot.views.tasks import save_task
 from handlers.buttons import button_expired
@@ -28,7 +29,7 @@ from handlers.notes.keyboards import note_keyboard
 from handlers.notes.media import send_media
 from handlers.notes.states import NoteForm
 from handlers.notes.views import saved_text
-from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
+from storage.interfaces import Storage
 from storage.models import Note
 
 
@@ -36,13 +37,13 @@ async def attach_client(
     query: CallbackQuery,
     callback_data: NoteAction,
     note: Note,
-    notes: NoteRepo,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """👤 Acme under a note: the note is about that client (the button's arg)."""
-    attached = await notes.set_client(user.id, note.id, callback_data.arg, clock.now())
+    attached = await repos.notes.set_client(user.id, note.id, callback_data.arg, clock.now())
     if attached is None:  # the client is gone or not the user's
         await button_expired(query, callback_answer)
         return
@@ -64,8 +65,8 @@ async def make_task(
     query: CallbackQuery,
     button_message: Message,
     note: Note,
-    tasks: TaskRepo,
-    clients: ClientRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
@@ -80,7 +81,7 @@ async def make_task(
     text = (when.text if when is not None else line)[:TASK_TEXT_LIMIT]
     text = text or _("task from a note")
     await save_task(
-        button_message, tasks=tasks, clients=clients, user=user, clock=clock,
+        button_message, tasks=services.tasks, clients=repos.clients, user=user, clock=clock,
         state=state, client_id=note.client_id, client_query=None, text=text,
         kind=detect_kind(text), due=when.due if when is not None else None,
     )
@@ -92,10 +93,10 @@ async def send_back(query: CallbackQuery, note: Note, bot: Bot, user: UserContex
 
 
 async def delete(
-    query: CallbackQuery, note: Note, notes: NoteRepo, user: UserContext, clock: Clock
+    query: CallbackQuery, note: Note, repos: Storage, user: UserContext, clock: Clock
 ) -> None:
     """🗑 Delete, with ↩️ Undo."""
-    await notes.delete(user.id, note.id, clock.now())
+    await repos.notes.delete(user.id, note.id, clock.now())
     await edit_or_send(
         query, "🗑 " + _("Note deleted."),
         single_button(_("↩️ Undo"), NoteAction(op=NoteOp.RESTORE, id=note.id).pack()),
@@ -105,17 +106,16 @@ async def delete(
 async def restore(
     query: CallbackQuery,
     callback_data: NoteAction,
-    notes: NoteRepo,
-    clients: ClientRepo,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """↩️ Undo after a delete (no OwnNote: the note is deleted until this brings it back)."""
-    restored = await notes.restore(user.id, callback_data.id, clock.now())
+    restored = await repos.notes.restore(user.id, callback_data.id, clock.now())
     if restored is None:
         await button_expired(query, callback_answer)
         return
     callback_answer.text = _("Restored.")
-    recent = [] if restored.client_id else await clients.recent(user.id, RECENT_CLIENTS)
+    recent = [] if restored.client_id else await repos.clients.recent(user.id, RECENT_CLIENTS)
     await edit_or_send(query, saved_text(restored), note_keyboard(restored, recent))

@@ -12,20 +12,20 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.task_input import split_client_prefix
 from bot.domain.text import NAME_LIMIT, clean_line, clean_text
+from bot.services.catalog import Services
 from bot.views.names import unresolved_client
 from bot.views.replies import edit_or_send, send_long
 from handlers.notes.capture import capture
 from handlers.notes.keyboards import note_keyboard
 from handlers.notes.views import notes_list, saved_text
-from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
+from storage.interfaces import Storage
 
 
 async def note_command(
     message: Message,
     command: CommandObject,
-    clients: ClientRepo,
-    notes: NoteRepo,
-    tasks: TaskRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
 ) -> None:
@@ -39,14 +39,14 @@ async def note_command(
         )
         return
     await capture(
-        message, text, clients=clients, notes=notes, tasks=tasks, user=user, clock=clock
+        message, text, clients=repos.clients, notes=repos.notes, tasks=services.tasks,
+        user=user, clock=clock,
     )
 
 
 async def note_client_typed(
     message: Message,
-    clients: ClientRepo,
-    notes: NoteRepo,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
@@ -54,17 +54,17 @@ async def note_client_typed(
     """The client's name typed after "👤 Other client…"; not exactly one match asks again."""
     data = await state.get_data()
     note_id = data.get("note_id")
-    note = await notes.get(user.id, note_id) if isinstance(note_id, int) else None
+    note = await repos.notes.get(user.id, note_id) if isinstance(note_id, int) else None
     if note is None:
         await state.set_state(None)
         await message.answer(_("That note no longer exists."))
         return
     name = clean_line(message.text or "")[:NAME_LIMIT]
-    found = await clients.match(user.id, name) if name else []
+    found = await repos.clients.match(user.id, name) if name else []
     if len(found) != 1:
         await message.answer(unresolved_client(name, found))
         return
-    attached = await notes.set_client(user.id, note.id, found[0].id, clock.now())
+    attached = await repos.notes.set_client(user.id, note.id, found[0].id, clock.now())
     await state.set_state(None)
     if attached is not None:
         await message.answer(saved_text(attached), reply_markup=note_keyboard(attached, []))
@@ -73,8 +73,7 @@ async def note_client_typed(
 async def notes_command(
     message: Message,
     command: CommandObject,
-    clients: ClientRepo,
-    notes: NoteRepo,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
 ) -> None:
@@ -82,30 +81,32 @@ async def notes_command(
     name = clean_line(command.args or "")
     client_id = 0
     if name:
-        found = await clients.match(user.id, name)
+        found = await repos.clients.match(user.id, name)
         if len(found) != 1:
             await message.answer(unresolved_client(name, found))
             return
         client_id = found[0].id
-    text, markup = await notes_list(user, notes, clock, client_id, 0)
+    text, markup = await notes_list(user, repos.notes, clock, client_id, 0)
     await send_long(message, text, markup)
 
 
 async def notes_page(
     query: CallbackQuery,
     callback_data: NotesPage,
-    notes: NoteRepo,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
 ) -> None:
     """◀️ ▶️ under /notes (NotesScope checked the client is still the user's)."""
-    text, markup = await notes_list(user, notes, clock, callback_data.client, callback_data.page)
+    text, markup = await notes_list(
+        user, repos.notes, clock, callback_data.client, callback_data.page
+    )
     await edit_or_send(query, text, markup)
 
 
-async def note_edited(message: Message, notes: NoteRepo, user: UserContext, clock: Clock) -> None:
+async def note_edited(message: Message, repos: Storage, user: UserContext, clock: Clock) -> None:
     """Editing the Telegram message edits the note it became."""
-    note = await notes.by_source_message(user.id, message.message_id)
+    note = await repos.notes.by_source_message(user.id, message.message_id)
     text = message.text or ""
     if note is None or text.startswith("/") or not text.strip():
         return
@@ -115,14 +116,13 @@ async def note_edited(message: Message, notes: NoteRepo, user: UserContext, cloc
         query.casefold() == note.client_name.casefold()
     ):
         text = rest
-    await notes.set_text(user.id, note.id, text, clock.now())
+    await repos.notes.set_text(user.id, note.id, text, clock.now())
 
 
 async def plain_text(
     message: Message,
-    clients: ClientRepo,
-    notes: NoteRepo,
-    tasks: TaskRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
 ) -> None:
@@ -130,20 +130,20 @@ async def plain_text(
     text = message.text or ""
     if text.strip():
         await capture(
-            message, text, clients=clients, notes=notes, tasks=tasks, user=user, clock=clock
+            message, text, clients=repos.clients, notes=repos.notes, tasks=services.tasks,
+            user=user, clock=clock,
         )
 
 
 async def media_note(
     message: Message,
-    clients: ClientRepo,
-    notes: NoteRepo,
-    tasks: TaskRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
 ) -> None:
     """A voice, photo, file or video is a note too; its caption is the text."""
     await capture(
-        message, message.caption or "", clients=clients, notes=notes, tasks=tasks,
-        user=user, clock=clock,
+        message, message.caption or "", clients=repos.clients, notes=repos.notes,
+        tasks=services.tasks, user=user, clock=clock,
     )

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import NoteAction, NotesPage
 from bot.context import UserContext
 from handlers.notes.media import MEDIA_ICONS
-from storage.interfaces import ClientRepo, NoteRepo
+from storage.interfaces import Storage
 from storage.models import Note
 
 
@@ -21,9 +21,9 @@ class OwnNote(Filter):
     """
 
     async def __call__(
-        self, query: CallbackQuery, callback_data: NoteAction, notes: NoteRepo, user: UserContext
+        self, query: CallbackQuery, callback_data: NoteAction, repos: Storage, user: UserContext
     ) -> bool | dict[str, Any]:
-        note = await notes.get(user.id, callback_data.id)
+        note = await repos.notes.get(user.id, callback_data.id)
         return False if note is None else {"note": note}
 
 
@@ -48,9 +48,8 @@ class NotesScope(Filter):
     """A /notes page of all notes, or of a client that is still the user's own."""
 
     async def __call__(
-        self, query: CallbackQuery, callback_data: NotesPage, clients: ClientRepo,
-        user: UserContext,
+        self, query: CallbackQuery, callback_data: NotesPage, repos: Storage, user: UserContext
     ) -> bool:
         if not callback_data.client:
             return True
-        return await clients.get(user.id, callback_data.client) is not None
+        return await repos.clients.get(user.id, callback_data.client) is not None

@@ -14,9 +14,10 @@ from bot.callbacks import PickClient, TaskAction, TaskOp
 from bot.context import UserContext
 from bot.domain.text import clean_line
 from bot.keyboards import BUTTON_TEXT_LIMIT
+from bot.services.catalog import Services
 from bot.services.render import KIND_ICONS, highlight, quoted, shorten
 from bot.views.replies import send_long
-from storage.interfaces import ClientRepo, NoteRepo, TaskRepo
+from storage.interfaces import ClientRepo, NoteRepo, Storage, TaskRepo
 from storage.models import MIN_SEARCH_WORD, Client, Note, SearchKind, Task
 
 FIND_LIMIT = 30
@@ -126,9 +127,8 @@ def found_view(
 async def find(
     message: Message,
     command: CommandObject,
-    clients: ClientRepo,
-    notes: NoteRepo,
-    tasks: TaskRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
 ) -> None:
     query_text = clean_line(command.args or "")[:QUERY_LIMIT]
@@ -139,7 +139,7 @@ async def find(
     if not any(len(word) >= MIN_SEARCH_WORD for word in re.findall(r"\w+", query_text)):
         await message.answer(_("Type at least two letters of a word."))
         return
-    found = await search(words, clients, notes, tasks, user)
+    found = await search(words, repos.clients, repos.notes, services.tasks, user)
     if not found:
         await message.answer(_("Nothing found for {query}.").format(query=quoted(query_text)))
         return
