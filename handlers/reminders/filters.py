@@ -13,7 +13,8 @@ from bot.callbacks import RemindAction
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.handover import covering_handover
-from storage.interfaces import TaskRepo, TeamRepo
+from bot.services.catalog import Services
+from storage.interfaces import Storage, TaskRepo, TeamRepo
 from storage.models import Task, TaskStatus
 
 
@@ -54,12 +55,12 @@ class ReminderTask(Filter):
         self,
         query: CallbackQuery,
         callback_data: RemindAction,
-        tasks: TaskRepo,
-        teams: TeamRepo,
+        repos: Storage,
+        services: Services,
         user: UserContext,
         clock: Clock,
     ) -> dict[str, Any] | bool:
-        return await open_task(callback_data.id, tasks, teams, user, clock)
+        return await open_task(callback_data.id, services.tasks, repos.teams, user, clock)
 
 
 class SnoozeDialogTask(Filter):
@@ -69,10 +70,10 @@ class SnoozeDialogTask(Filter):
         self,
         message: Message,
         state: FSMContext,
-        tasks: TaskRepo,
-        teams: TeamRepo,
+        repos: Storage,
+        services: Services,
         user: UserContext,
         clock: Clock,
     ) -> dict[str, Any] | bool:
         data = await state.get_data()
-        return await open_task(data.get("task_id"), tasks, teams, user, clock)
+        return await open_task(data.get("task_id"), services.tasks, repos.teams, user, clock)

@@ -9,23 +9,22 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.context import UserContext
 from bot.domain.reminder_plan import parse_working_hours
-from bot.services.reminders import ReminderPlanner
+from bot.services.catalog import Services
 from bot.services.render import quoted
 from bot.views.hours import hours_text
-from storage.interfaces import TaskRepo, UserRepo
+from storage.interfaces import Storage
 from storage.models import WorkingHours
 
 
 async def working_hours(
     message: Message,
     command: CommandObject,
-    users: UserRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
-    tasks: TaskRepo,
-    planner: ReminderPlanner,
 ) -> None:
     args = (command.args or "").strip().lower()
-    profile = await users.get(user.id)
+    profile = await repos.users.get(user.id)
     current = profile.hours if profile is not None else WorkingHours()
     if not args:
         await message.answer(
@@ -44,7 +43,7 @@ async def working_hours(
             .format(value=quoted(args[:40]))
         )
         return
-    await users.set_hours(user.id, hours)
+    await repos.users.set_hours(user.id, hours)
     # Pending reminders follow the new hours; one held for the old ones is released.
-    await planner.replan_owner(user.id, tasks)
+    await services.planner.replan_owner(user.id, services.tasks)
     await message.answer(html.quote(hours_text(hours)))

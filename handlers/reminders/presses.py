@@ -17,12 +17,12 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.dates import DateParser, at_local
 from bot.domain.text import clean_line
+from bot.services.catalog import Services
 from bot.services.reminders import ReminderPlanner
 from bot.services.render import format_moment, quoted
 from bot.views.tasks import send_edit_card, when_examples
 from handlers.buttons import button_expired
 from handlers.reminders.keyboards import snoozed_keyboard
-from storage.interfaces import TaskRepo
 from storage.models import Task
 
 SNOOZE_MINUTES = {Snooze.MINUTES_15: 15, Snooze.HOUR: 60}
@@ -35,13 +35,13 @@ class RemindForm(StatesGroup):
 async def done(
     query: CallbackQuery,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     # The owner's task, also when a teammate covering for them presses it.
-    completed = await tasks.complete(task.owner_id, task.id, clock.now())
+    completed = await services.tasks.complete(task.owner_id, task.id, clock.now())
     if completed is None:  # completed or deleted since the filter loaded it
         await button_expired(query, callback_answer)
         return
@@ -53,7 +53,7 @@ async def snooze_for(
     query: CallbackQuery,
     callback_data: RemindAction,
     task: Task,
-    planner: ReminderPlanner,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
@@ -61,20 +61,20 @@ async def snooze_for(
     """⏰ 15 min / 1 h: from now, to the minute."""
     minutes = SNOOZE_MINUTES[Snooze(callback_data.arg)]
     until = (clock.now() + timedelta(minutes=minutes)).replace(second=0, microsecond=0)
-    await snooze(query, task, until, planner, user, callback_answer)
+    await snooze(query, task, until, services.planner, user, callback_answer)
 
 
 async def snooze_tomorrow(
     query: CallbackQuery,
     task: Task,
-    planner: ReminderPlanner,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """⏰ Tomorrow: the user's morning hour tomorrow, in their timezone."""
     until = at_local(1, user.morning_hour, tz=user.tz, now=clock.now())
-    await snooze(query, task, until, planner, user, callback_answer)
+    await snooze(query, task, until, services.planner, user, callback_answer)
 
 
 async def snooze(
@@ -115,7 +115,7 @@ async def ask_snooze_time(
 async def snooze_picked(
     message: Message,
     task: Task,
-    planner: ReminderPlanner,
+    services: Services,
     dates: DateParser,
     user: UserContext,
     clock: Clock,
@@ -132,7 +132,7 @@ async def snooze_picked(
             + " " + when_examples()
         )
         return
-    await planner.snooze(task, until)
+    await services.planner.snooze(task, until)
     await state.set_state(None)
     await message.answer(
         "⏰ " + _("Snoozed until {moment}.").format(
