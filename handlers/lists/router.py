@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.keyboards import list_keyboard
 from bot.services.agenda import VIEWS, AgendaPage
+from bot.services.catalog import Services
 from bot.views.replies import edit_or_send, send_long
 from handlers.buttons import answer_presses, button_expired
 from storage.interfaces import TaskRepo
@@ -25,21 +26,24 @@ async def render_view(
 
 
 async def show_view(
-    message: Message, command: CommandObject, tasks: TaskRepo, user: UserContext, clock: Clock
+    message: Message, command: CommandObject, services: Services, user: UserContext,
+    clock: Clock,
 ) -> None:
     """The view the command names (/today shows "today"), first page."""
     view = command.command
-    agenda = await render_view(view, tasks, user, clock, 0)
+    agenda = await render_view(view, services.tasks, user, clock, 0)
     await send_long(
         message, agenda.text, list_keyboard(view, agenda.page, agenda.pages, agenda.tasks)
     )
 
 
 async def turn_page(
-    query: CallbackQuery, callback_data: ListPage, tasks: TaskRepo, user: UserContext,
+    query: CallbackQuery, callback_data: ListPage, services: Services, user: UserContext,
     clock: Clock,
 ) -> None:
-    agenda = await render_view(callback_data.view, tasks, user, clock, callback_data.page)
+    agenda = await render_view(
+        callback_data.view, services.tasks, user, clock, callback_data.page
+    )
     await edit_or_send(
         query, agenda.text,
         list_keyboard(callback_data.view, agenda.page, agenda.pages, agenda.tasks),
@@ -49,19 +53,21 @@ async def turn_page(
 async def done_from_list(
     query: CallbackQuery,
     callback_data: ListDone,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     """✅ #n under a list: the task done, the list redrawn. No loading filter: completing is
     the owner-checked action, and a stale ✅ still redraws the list so it is current again."""
-    completed = await tasks.complete(user.id, callback_data.id, clock.now())
+    completed = await services.tasks.complete(user.id, callback_data.id, clock.now())
     if completed is None:
         await button_expired(query, callback_answer)
     else:
         callback_answer.text = _("✅ Done: #{number}").format(number=completed.number)
-    agenda = await render_view(callback_data.view, tasks, user, clock, callback_data.page)
+    agenda = await render_view(
+        callback_data.view, services.tasks, user, clock, callback_data.page
+    )
     await edit_or_send(
         query, agenda.text,
         list_keyboard(callback_data.view, agenda.page, agenda.pages, agenda.tasks),

@@ -16,6 +16,7 @@ from bot.context import UserContext
 from bot.domain.reminder_plan import ahead_minutes
 from bot.keyboards import client_pick_keyboard, single_button
 from bot.pending import recall_name
+from bot.services.catalog import Services
 from bot.services.quick_picks import resolve_quick_pick
 from bot.services.render import plain_quoted, quoted, shorten, task_card
 from bot.views.replies import edit_or_send
@@ -29,7 +30,7 @@ from handlers.tasks.keyboards import (
     undo_reschedule,
 )
 from storage.errors import DuplicateClientError
-from storage.interfaces import ClientRepo, TaskRepo
+from storage.interfaces import ClientRepo, Storage
 from storage.models import Client, Task, TaskKind
 
 
@@ -42,10 +43,10 @@ def _card_text(task: Task, user: UserContext, clock: Clock) -> str:
 
 
 async def delete(
-    query: CallbackQuery, task: Task, tasks: TaskRepo, user: UserContext, clock: Clock
+    query: CallbackQuery, task: Task, services: Services, user: UserContext, clock: Clock
 ) -> None:
     """🗑 Delete on the edit card, ↩️ Undo on a new task's card: deleted, with ↩️ Restore."""
-    await tasks.delete(user.id, task.id, clock.now())
+    await services.tasks.delete(user.id, task.id, clock.now())
     await edit_or_send(
         query,
         _("🗑 Task #{number} deleted: {text}").format(
@@ -58,13 +59,13 @@ async def delete(
 async def restore(
     query: CallbackQuery,
     callback_data: TaskAction,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     # No OwnTask: a deleted task is not loaded; restoring it is the owner-checked action.
-    restored = await tasks.restore(user.id, callback_data.id, clock.now())
+    restored = await services.tasks.restore(user.id, callback_data.id, clock.now())
     if restored is None:
         await button_expired(query, callback_answer)
         return
@@ -88,7 +89,7 @@ async def when_picked(
     query: CallbackQuery,
     callback_data: TaskAction,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
@@ -97,7 +98,7 @@ async def when_picked(
     """A quick time (today evening, tomorrow morning…); ↩️ Undo then puts the old one back."""
     now = clock.now()
     due = resolve_quick_pick(callback_data.arg, user.tz, now, user.morning_hour)
-    updated = await tasks.set_due(user.id, task.id, due, now) if due else None
+    updated = await services.tasks.set_due(user.id, task.id, due, now) if due else None
     if updated is None:
         await button_expired(query, callback_answer)
         return
@@ -111,7 +112,7 @@ async def undo_when(
     query: CallbackQuery,
     callback_data: TaskAction,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
@@ -120,7 +121,7 @@ async def undo_when(
     """↩️ Undo on a card after a change of time: the old time back, not a deletion."""
     arg = callback_data.arg
     previous = datetime.fromtimestamp(int(arg), UTC) if arg.isdigit() else None
-    updated = await tasks.set_due(user.id, task.id, previous, clock.now())
+    updated = await services.tasks.set_due(user.id, task.id, previous, clock.now())
     if updated is None:
         await button_expired(query, callback_answer)
         return
@@ -155,13 +156,14 @@ async def set_kind(
     query: CallbackQuery,
     callback_data: TaskAction,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     # The router's filter lets only a known kind through.
-    updated = await tasks.set_kind(user.id, task.id, TaskKind(callback_data.arg), clock.now())
+    kind = TaskKind(callback_data.arg)
+    updated = await services.tasks.set_kind(user.id, task.id, kind, clock.now())
     if updated is None:
         await button_expired(query, callback_answer)
         return
@@ -180,14 +182,14 @@ async def set_ahead(
     query: CallbackQuery,
     callback_data: TaskAction,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     # The router's filter lets only one of AHEAD_CHOICES through.
     minutes = int(callback_data.arg)
-    updated = await tasks.set_remind_ahead(user.id, task.id, minutes, clock.now())
+    updated = await services.tasks.set_remind_ahead(user.id, task.id, minutes, clock.now())
     if updated is None:
         await button_expired(query, callback_answer)
         return
@@ -206,11 +208,11 @@ async def ask_text(query: CallbackQuery, task: Task, user: UserContext, state: F
 
 
 async def ask_client(
-    query: CallbackQuery, task: Task, clients: ClientRepo, user: UserContext, state: FSMContext
+    query: CallbackQuery, task: Task, repos: Storage, user: UserContext, state: FSMContext
 ) -> None:
     await state.set_state(TaskForm.edit_client)
     await state.update_data(task_id=task.id)
-    recent = await clients.recent(user.id, 6)
+    recent = await repos.clients.recent(user.id, 6)
     await edit_or_send(
         query,
         _("Client for task #{number}: pick one or type a name.").format(number=task.number),
@@ -221,12 +223,12 @@ async def ask_client(
 async def drop_client(
     query: CallbackQuery,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
 ) -> None:
-    updated = await tasks.set_client(user.id, task.id, None, clock.now())
+    updated = await services.tasks.set_client(user.id, task.id, None, clock.now())
     await state.set_state(None)
     if updated is not None:
         await send_task_card(query, updated, user, clock, created=False)
@@ -250,19 +252,19 @@ async def _new_client(
 async def add_client(
     query: CallbackQuery,
     task: Task,
-    tasks: TaskRepo,
-    clients: ClientRepo,
+    services: Services,
+    repos: Storage,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
     """➕ New client "…" on a task's card: the client created and set on the task."""
-    client = await _new_client(state, clients, user, task, clock)
+    client = await _new_client(state, repos.clients, user, task, clock)
     if client is None:
         await button_expired(query, callback_answer)
         return
-    updated = await tasks.set_client(user.id, task.id, client.id, clock.now())
+    updated = await services.tasks.set_client(user.id, task.id, client.id, clock.now())
     callback_answer.text = _("Client {name} added.").format(
         name=plain_quoted(shorten(client.name, 60))
     )
@@ -273,12 +275,12 @@ async def add_client(
 async def done(
     query: CallbackQuery,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
-    completed = await tasks.complete(user.id, task.id, clock.now())
+    completed = await services.tasks.complete(user.id, task.id, clock.now())
     if completed is None:
         callback_answer.text = _("Already done.")
         callback_answer.show_alert = True
@@ -290,12 +292,12 @@ async def done(
 async def reopen(
     query: CallbackQuery,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
-    reopened = await tasks.reopen(user.id, task.id, clock.now())
+    reopened = await services.tasks.reopen(user.id, task.id, clock.now())
     if reopened is None:
         await button_expired(query, callback_answer)
         return

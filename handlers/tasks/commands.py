@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
+from bot.services.catalog import Services
 from bot.services.render import quoted, shorten
 from bot.views.tasks import send_edit_card
 from storage.interfaces import TaskRepo
@@ -19,7 +20,8 @@ DONE_AT_ONCE = 20  # numbers /done takes in one message
 
 
 async def done_command(
-    message: Message, command: CommandObject, tasks: TaskRepo, user: UserContext, clock: Clock
+    message: Message, command: CommandObject, services: Services, user: UserContext,
+    clock: Clock,
 ) -> None:
     words = (command.args or "").replace(",", " ").split()
     matches = [_TASK_NUMBER.match(word) for word in words]
@@ -27,7 +29,7 @@ async def done_command(
         await message.answer(_("Which task? Give its number: /done 41 or /done 41 44"))
         return
     numbers = [int(match.group(1)) for match in matches if match][:DONE_AT_ONCE]
-    lines = [await _complete(number, tasks, user, clock) for number in numbers]
+    lines = [await _complete(number, services.tasks, user, clock) for number in numbers]
     if any(line.startswith("✅") for line in lines):
         lines.append(_("/undo reopens the last one."))
     await message.answer("\n".join(lines))
@@ -46,8 +48,10 @@ async def _complete(number: int, tasks: TaskRepo, user: UserContext, clock: Cloc
     )
 
 
-async def undo_command(message: Message, tasks: TaskRepo, user: UserContext, clock: Clock) -> None:
-    task = await tasks.reopen_last_completed(user.id, clock.now())
+async def undo_command(
+    message: Message, services: Services, user: UserContext, clock: Clock
+) -> None:
+    task = await services.tasks.reopen_last_completed(user.id, clock.now())
     if task is None:
         await message.answer(_("Nothing to undo: no completed tasks."))
         return
@@ -59,13 +63,14 @@ async def undo_command(message: Message, tasks: TaskRepo, user: UserContext, clo
 
 
 async def edit_command(
-    message: Message, command: CommandObject, tasks: TaskRepo, user: UserContext, clock: Clock
+    message: Message, command: CommandObject, services: Services, user: UserContext,
+    clock: Clock,
 ) -> None:
     match = _TASK_NUMBER.match((command.args or "").strip())
     if match is None:
         await message.answer(_("Which task? Example: /edit 41"))
         return
-    task = await tasks.get_by_number(user.id, int(match.group(1)))
+    task = await services.tasks.get_by_number(user.id, int(match.group(1)))
     if task is None:
         await message.answer(_("There is no task #{number}.").format(number=int(match.group(1))))
         return

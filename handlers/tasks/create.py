@@ -18,13 +18,14 @@ from bot.domain.kinds import detect_kind
 from bot.domain.task_input import TaskDraft, parse_task_line
 from bot.domain.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line
 from bot.keyboards import client_pick_keyboard
+from bot.services.catalog import Services
 from bot.services.render import KIND_ICONS, format_moment, held_notes, kind_label, quoted
 from bot.services.series import SeriesService
 from bot.views.recurrence import describe
 from bot.views.replies import edit_or_send
 from bot.views.tasks import TaskForm, save_task
 from handlers.tasks.keyboards import dialog_without_client
-from storage.interfaces import ClientRepo, TaskRepo
+from storage.interfaces import ClientRepo, Storage
 from storage.models import Client
 
 # A line longer than a task's text plus a client's name and a time is not read at all.
@@ -49,9 +50,8 @@ async def no_arguments(message: Message, command: CommandObject) -> bool:
 async def task_command(
     message: Message,
     command: CommandObject,
-    tasks: TaskRepo,
-    clients: ClientRepo,
-    series: SeriesService,
+    repos: Storage,
+    services: Services,
     dates: DateParser,
     user: UserContext,
     clock: Clock,
@@ -70,8 +70,10 @@ async def task_command(
     elif not draft.text:
         await ask_for_text(message, draft, user, clock, state)
     elif draft.rule is not None:
-        await start_series(message, draft, draft.rule, clients=clients, series=series,
-                           user=user, clock=clock)
+        await start_series(
+            message, draft, draft.rule, clients=repos.clients, series=services.series,
+            user=user, clock=clock,
+        )
     else:
         impossible = dates.impossible_moment(args) if draft.due is None else None
         note = None
@@ -80,8 +82,8 @@ async def task_command(
                 value=quoted(impossible)
             )
         await save_task(
-            message, tasks=tasks, clients=clients, user=user, clock=clock, state=state,
-            client_id=None, client_query=draft.client_query, text=draft.text,
+            message, tasks=services.tasks, clients=repos.clients, user=user, clock=clock,
+            state=state, client_id=None, client_query=draft.client_query, text=draft.text,
             kind=draft.kind, due=draft.due, note=note,
         )
 
@@ -156,10 +158,10 @@ async def start_series(
 
 
 async def start_dialog(
-    message: Message, clients: ClientRepo, user: UserContext, state: FSMContext
+    message: Message, repos: Storage, user: UserContext, state: FSMContext
 ) -> None:
     """A bare /task: which client (the recent ones as buttons), then what to do."""
-    recent = await clients.recent(user.id, 6)
+    recent = await repos.clients.recent(user.id, 6)
     if not recent:
         await ask_text(message, state, client=None)
         return
@@ -216,10 +218,10 @@ async def task_from_card(
 
 
 async def dialog_client_typed(
-    message: Message, clients: ClientRepo, user: UserContext, state: FSMContext
+    message: Message, repos: Storage, user: UserContext, state: FSMContext
 ) -> None:
     name = clean_line(message.text or "")[:NAME_LIMIT]
-    found = await clients.match(user.id, name) if name else []
+    found = await repos.clients.match(user.id, name) if name else []
     if len(found) == 1:
         await ask_text(message, state, client=found[0])
     elif found:
@@ -236,8 +238,8 @@ async def dialog_client_typed(
 
 async def dialog_text(
     message: Message,
-    tasks: TaskRepo,
-    clients: ClientRepo,
+    repos: Storage,
+    services: Services,
     dates: DateParser,
     user: UserContext,
     clock: Clock,
@@ -266,7 +268,7 @@ async def dialog_text(
     await state.set_state(None)
     await state.update_data(draft_client_id=None, draft_client_query=None, draft_due=None)
     await save_task(
-        message, tasks=tasks, clients=clients, user=user, clock=clock, state=state,
+        message, tasks=services.tasks, clients=repos.clients, user=user, clock=clock, state=state,
         client_id=client_id if isinstance(client_id, int) else None,
         client_query=client_query if isinstance(client_query, str) else None,
         text=text, kind=detect_kind(text), due=due,

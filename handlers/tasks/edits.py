@@ -17,26 +17,29 @@ from bot.domain.dates import DateParser
 from bot.domain.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text
 from bot.keyboards import client_pick_keyboard, single_button
 from bot.pending import remember_name
+from bot.services.catalog import Services
 from bot.services.render import quoted, shorten
 from bot.views.tasks import TaskForm, send_edit_card, send_task_card, when_examples
 from handlers.buttons import button_expired
 from handlers.tasks.create import too_long
 from handlers.tasks.keyboards import change_time_keyboard, undo_reschedule
-from storage.interfaces import ClientRepo, TaskRepo
+from storage.interfaces import Storage
 from storage.models import Task
 
 
 async def client_picked(
     query: CallbackQuery,
     callback_data: PickClient,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
     """A client button under "Client for task #…" or "Which client did you mean?"."""
-    updated = await tasks.set_client(user.id, callback_data.target, callback_data.id, clock.now())
+    updated = await services.tasks.set_client(
+        user.id, callback_data.target, callback_data.id, clock.now()
+    )
     if updated is None:
         await button_expired(query, callback_answer)
         return
@@ -54,7 +57,7 @@ async def task_gone(message: Message, state: FSMContext) -> None:
 async def edit_text(
     message: Message,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
@@ -66,7 +69,7 @@ async def edit_text(
     if len(text) > TASK_TEXT_LIMIT:
         await message.answer(too_long(len(text)))
         return
-    updated = await tasks.set_text(user.id, task.id, text, clock.now())
+    updated = await services.tasks.set_text(user.id, task.id, text, clock.now())
     await state.set_state(None)
     if updated is not None:
         await send_edit_card(message, updated, user, clock)
@@ -75,7 +78,7 @@ async def edit_text(
 async def edit_when(
     message: Message,
     task: Task,
-    tasks: TaskRepo,
+    services: Services,
     dates: DateParser,
     user: UserContext,
     clock: Clock,
@@ -98,7 +101,7 @@ async def edit_when(
                                               user.locale),
         )
         return
-    updated = await tasks.set_due(user.id, task.id, due, now)
+    updated = await services.tasks.set_due(user.id, task.id, due, now)
     await state.set_state(None)
     if updated is not None:
         await send_task_card(
@@ -110,16 +113,16 @@ async def edit_when(
 async def edit_client(
     message: Message,
     task: Task,
-    tasks: TaskRepo,
-    clients: ClientRepo,
+    repos: Storage,
+    services: Services,
     user: UserContext,
     clock: Clock,
     state: FSMContext,
 ) -> None:
     name = clean_line(message.text or "")[:NAME_LIMIT]
-    found = await clients.match(user.id, name) if name else []
+    found = await repos.clients.match(user.id, name) if name else []
     if len(found) == 1:
-        updated = await tasks.set_client(user.id, task.id, found[0].id, clock.now())
+        updated = await services.tasks.set_client(user.id, task.id, found[0].id, clock.now())
         await state.set_state(None)
         if updated is not None:
             await send_task_card(message, updated, user, clock, created=False)

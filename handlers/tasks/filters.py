@@ -12,7 +12,8 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import ClientAction, PickClient, TaskAction
 from bot.context import UserContext
-from storage.interfaces import ClientRepo, TaskRepo
+from bot.services.catalog import Services
+from storage.interfaces import Storage
 from storage.models import Client, Task
 
 
@@ -20,9 +21,10 @@ class OwnTask(Filter):
     """The task a task card's button names, if it is still the user's (not deleted)."""
 
     async def __call__(
-        self, query: CallbackQuery, callback_data: TaskAction, tasks: TaskRepo, user: UserContext
+        self, query: CallbackQuery, callback_data: TaskAction, services: Services,
+        user: UserContext,
     ) -> dict[str, Task] | bool:
-        task = await tasks.get(user.id, callback_data.id)
+        task = await services.tasks.get(user.id, callback_data.id)
         return {"task": task} if task is not None else False
 
 
@@ -33,10 +35,10 @@ class OwnClient(Filter):
         self,
         query: CallbackQuery,
         callback_data: PickClient | ClientAction,
-        clients: ClientRepo,
+        repos: Storage,
         user: UserContext,
     ) -> dict[str, Client] | bool:
-        client = await clients.get(user.id, callback_data.id)
+        client = await repos.clients.get(user.id, callback_data.id)
         return {"client": client} if client is not None else False
 
 
@@ -45,12 +47,12 @@ class EditingTask(Filter):
     keeps its id; False if it is gone since the question was asked."""
 
     async def __call__(
-        self, message: Message, state: FSMContext, tasks: TaskRepo, user: UserContext
+        self, message: Message, state: FSMContext, services: Services, user: UserContext
     ) -> dict[str, Task] | bool:
         task_id = (await state.get_data()).get("task_id")
         if not isinstance(task_id, int):
             return False
-        task = await tasks.get(user.id, task_id)
+        task = await services.tasks.get(user.id, task_id)
         return {"task": task} if task is not None else False
 
 
