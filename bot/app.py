@@ -177,20 +177,8 @@ def create_dispatcher(
         # One update at a time per chat: two quick taps must not race through a dialog.
         events_isolation=SimpleEventIsolation(),
         settings=settings,
-        users=storage.users,
-        clients=storage.clients,
-        tasks=services.tasks,
-        planner=services.planner,
-        series=services.series,
-        series_repo=storage.series,
-        invoices=storage.invoices,
-        invoice_service=services.invoices,
-        notes=storage.notes,
-        user_data=storage.user_data,
-        teams=storage.teams,
-        alerts=storage.alerts,
-        alert_service=services.alerts,
-        # The grouped form handlers move to: every repository, every service.
+        # Handlers name what they use: every repository (repos.clients, repos.notes...) and
+        # every service (services.tasks, services.invoices...), built once above.
         repos=storage,
         services=services,
         clock=clock,

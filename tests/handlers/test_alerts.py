@@ -40,11 +40,12 @@ class Pager:
         self.chat = chat
         self.clock = clock
         fake = FakeClock()
-        service = chat.dispatcher.workflow_data["alert_service"]
+        service = chat.dispatcher.workflow_data["services"].alerts
         assert isinstance(service, AlertService)
         self.service = service
         self.runtime = Runtime(
-            bot=chat.bot, storage=storage, planner=chat.dispatcher.workflow_data["planner"],
+            bot=chat.bot, storage=storage,
+            planner=chat.dispatcher.workflow_data["services"].planner,
             i18n=create_i18n("en"), clock=clock, settings=make_settings(),
             sleep=fake.sleep, monotonic=fake.monotonic,
         )

@@ -43,7 +43,7 @@ async def test_a_failing_handler_leaves_the_answer_to_the_error_handler(
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the handler fails")
 
-    monkeypatch.setattr(chat.dispatcher["tasks"], "complete", broken)
+    monkeypatch.setattr(chat.dispatcher["services"].tasks, "complete", broken)
     replies = await chat.press("✅ Done")
     # Not an empty answer first (Telegram takes one per press: the alert would be lost).
     [answer] = replies.of(AnswerCallbackQuery)

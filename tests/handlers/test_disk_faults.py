@@ -255,7 +255,7 @@ async def test_a_button_pressed_while_read_only_gets_an_alert(
 async def runtime(
     chat: ChatHarness, storage: Storage, clock: FrozenClock
 ) -> AsyncIterator[Runtime]:
-    planner = chat.dispatcher.workflow_data["planner"]
+    planner = chat.dispatcher.workflow_data["services"].planner
     assert isinstance(planner, ReminderPlanner)
     fake = FakeClock()
     reminders = Runtime(

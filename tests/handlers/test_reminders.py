@@ -60,7 +60,7 @@ class Reminders:
 
     def __init__(self, chat: ChatHarness, storage: Storage, clock: FrozenClock) -> None:
         self.chat = chat
-        planner = chat.dispatcher.workflow_data["planner"]
+        planner = chat.dispatcher.workflow_data["services"].planner
         assert isinstance(planner, ReminderPlanner)
         fake = FakeClock()
         self.runtime = Runtime(
@@ -457,7 +457,7 @@ async def test_start_up_plans_tasks_written_without_reminders(
             USER_ID, client_id=None, text=f"call {number}", kind=TaskKind.CALL,
             due_at=due, now=clock.now(),
         )
-    planner = chat.dispatcher.workflow_data["planner"]
+    planner = chat.dispatcher.workflow_data["services"].planner
     assert await planner.reconcile() == RECONCILE_BATCH + 205
     assert await planner.reconcile() == 0
     clock.set(due)

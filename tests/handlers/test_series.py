@@ -15,7 +15,7 @@ def moscow(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def service(chat: ChatHarness) -> SeriesService:
-    found = chat.dispatcher.workflow_data["series"]
+    found = chat.dispatcher.workflow_data["services"].series
     assert isinstance(found, SeriesService)
     return found
 
