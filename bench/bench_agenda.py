@@ -52,8 +52,8 @@ from bot.clock import FrozenClock
 from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
-from bot.services.agenda import PAGE_SIZE, day_bounds
 from bot.settings import Settings
+from bot.views.agenda import PAGE_SIZE, day_bounds
 from storage.interfaces import Storage
 from storage.models import TaskKind
 from storage.sqlite import open_sqlite_storage

@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.catalog import Services
 from bot.services.digest import build_digest
-from bot.services.render import quoted
+from bot.views.render import quoted
 from bot.views.replies import send_long
 from storage.interfaces import Storage
 

@@ -25,8 +25,8 @@ from bot.context import UserContext
 from bot.domain.reminder_plan import AHEAD_CHOICES, DEFAULT_AHEAD_MINUTES
 from bot.domain.timezones import zone_label
 from bot.services.catalog import Services
-from bot.services.render import KIND_ICONS
 from bot.views.hours import hours_text
+from bot.views.render import KIND_ICONS
 from bot.views.replies import edit_or_send
 from handlers.buttons import answer_presses, button_expired
 from storage.interfaces import Storage, UserRepo

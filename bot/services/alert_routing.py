@@ -10,20 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
+from bot.domain.escalation import StepRole
 from storage.interfaces import TeamRepo, UserRepo
 from storage.models import Alert, Team, UserProfile
 
 PersonLookup = Callable[[int | None], Awaitable[UserProfile | None]]
-
-
-class StepRole(StrEnum):
-    OWNER = "owner"
-    COVER = "cover"
-    LEAD = "lead"
-    BACKUP = "backup"
-    ALL = "all"
 
 
 @dataclass(frozen=True, slots=True)

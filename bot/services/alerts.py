@@ -36,7 +36,9 @@ from bot.i18n import pick_language
 from bot.outage import OutageLog
 from bot.sender import Delivery, Outcome, Priority, Sender
 from bot.services.alert_outbox import Page, PageOutbox
-from bot.services.alert_render import (
+from bot.services.alert_routing import AlertRouter, Step
+from bot.settings import Settings
+from bot.views.alert_render import (
     alert_keyboard,
     alert_ref,
     alert_summary,
@@ -45,8 +47,6 @@ from bot.services.alert_render import (
     names,
     role_label,
 )
-from bot.services.alert_routing import AlertRouter, Step
-from bot.settings import Settings
 from storage.faults import describe
 from storage.interfaces import AlertRepo, ClientRepo, TeamRepo, UserRepo
 from storage.models import (

@@ -18,11 +18,11 @@ from bot.domain.money import format_money
 from bot.domain.recurrence import next_occurrence
 from bot.domain.timezones import user_zone
 from bot.i18n import pick_language
-from bot.keyboards import list_keyboard
 from bot.sender import Outcome, Priority, Sender
-from bot.services.agenda import day_bounds, today_page
-from bot.services.render import format_duration, shorten
 from bot.settings import Settings
+from bot.views.agenda import day_bounds, today_page
+from bot.views.keyboards import list_keyboard
+from bot.views.render import format_duration, shorten
 from storage.interfaces import ClientRepo, InvoiceRepo, SeriesRepo, TaskRepo, UserRepo
 from storage.models import ClientStatus, Series, StaleClient, UserProfile, WorkingHours
 

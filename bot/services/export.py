@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.numbers import get_currency_precision
 from icalendar import Calendar, Event
 
-from bot.services.render import kind_label
+from bot.views.render import kind_label
 from storage.models import (
     Channel,
     Client,

@@ -21,10 +21,10 @@ from bot.domain.handover import covering_handover
 from bot.domain.reminder_plan import held_by_hours, next_working_start
 from bot.domain.timezones import user_zone
 from bot.i18n import pick_language
-from bot.keyboards import reminder_keyboard
 from bot.sender import STOPPED, Delivery, Outcome, Priority, Sender
-from bot.services.render import reminder_text
 from bot.settings import Settings
+from bot.views.keyboards import reminder_keyboard
+from bot.views.render import reminder_text
 from storage.faults import describe, storage_fault
 from storage.interfaces import ReminderRepo, TeamRepo, UserRepo
 from storage.models import DueReminder, ReminderPurpose

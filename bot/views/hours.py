@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.render import days_label
+from bot.views.render import days_label
 from storage.models import WorkingHours
 
 

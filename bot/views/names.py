@@ -8,7 +8,7 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.text import NAME_LIMIT
-from bot.services.render import quoted, shorten
+from bot.views.render import quoted, shorten
 
 
 def unresolved_client(name: str, found: Sequence[object]) -> str:

@@ -10,7 +10,7 @@ import logging
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.services.render import MESSAGE_LIMIT, split_message
+from bot.views.render import MESSAGE_LIMIT, split_message
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.text import NAME_LIMIT
-from bot.keyboards import created_task_keyboard, task_edit_keyboard
 from bot.pending import recall_name, remember_name
-from bot.services.render import quoted, task_card
+from bot.views.keyboards import created_task_keyboard, task_edit_keyboard
+from bot.views.render import quoted, task_card
 from bot.views.replies import edit_or_send
 from storage.interfaces import ClientRepo, TaskRepo
 from storage.models import Client, Task, TaskKind

@@ -4,7 +4,7 @@
 alert's buttons (acknowledge, resolve, snooze, log); ``filters`` loads the alert a button
 names as far as the presser may see it, and reads /intake's words; ``views`` and
 ``keyboards`` draw. Alert pages themselves are sent by the alert engine
-(bot.services.alerts, bot.services.alert_render).
+(bot.services.alerts, bot.views.alert_render).
 """
 
 from handlers.alerts.router import create_router

@@ -13,9 +13,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from bot.callbacks import AlertOp
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.alert_render import alert_log
 from bot.services.alerts import Answer, AnswerResult
 from bot.services.catalog import Services
+from bot.views.alert_render import alert_log
 from bot.views.replies import send_long
 from handlers.alerts.views import already_text, client_of, done_text, left_team_text
 from handlers.buttons import button_expired

@@ -14,11 +14,11 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.task_input import split_client_prefix
 from bot.domain.text import clean_text
-from bot.services.alert_render import alert_list_line, alert_ref
 from bot.services.alerts import CLIENT_LIMIT, TEXT_LIMIT
 from bot.services.catalog import Services
 from bot.services.intake_address import new_intake_secret
 from bot.settings import Settings
+from bot.views.alert_render import alert_list_line, alert_ref
 from bot.views.replies import send_long
 from handlers.alerts.keyboards import log_keyboard
 from handlers.alerts.views import client_of, intake_text, intake_usage, rotated_text, usage

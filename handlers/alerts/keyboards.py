@@ -1,5 +1,5 @@
 """The alerts feature's own keyboards (an alert page's buttons are the engine's, in
-bot.services.alert_render)."""
+bot.views.alert_render)."""
 
 from __future__ import annotations
 

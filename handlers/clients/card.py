@@ -14,9 +14,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import ClientAction, ClientOp
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.keyboards import single_button
 from bot.services.catalog import Services
-from bot.services.render import client_card, quoted
+from bot.views.keyboards import single_button
+from bot.views.render import client_card, quoted
 from bot.views.replies import edit_or_send
 from handlers.buttons import button_expired
 from handlers.clients.keyboards import channel_keyboard, delete_keyboard

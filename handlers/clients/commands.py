@@ -12,11 +12,11 @@ from bot.callbacks import ClientAction, ClientOp, ListPage
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.text import NAME_LIMIT, clean_line
-from bot.keyboards import client_pick_keyboard, single_button
 from bot.pending import remember_name
 from bot.services.catalog import Services
-from bot.services.render import quoted, shorten
+from bot.views.keyboards import client_pick_keyboard, single_button
 from bot.views.names import unresolved_client
+from bot.views.render import quoted, shorten
 from bot.views.replies import edit_or_send
 from handlers.clients.states import ClientForm
 from handlers.clients.views import clients_list, send_card

@@ -13,9 +13,9 @@ from bot.context import UserContext
 from bot.domain.contacts import is_email, is_phone
 from bot.domain.text import FIELD_LIMIT, NAME_LIMIT, clean_line
 from bot.services.catalog import Services
-from bot.services.render import format_moment, quoted
 from bot.services.series import SeriesService
 from bot.views.recurrence import describe
+from bot.views.render import format_moment, quoted
 from handlers.clients.views import field_prompt, send_card
 from storage.errors import DuplicateClientError
 from storage.interfaces import Storage

@@ -1,4 +1,4 @@
-"""Keyboards only a client card uses (pickers shared with tasks stay in bot.keyboards)."""
+"""Keyboards only a client card uses (pickers shared with tasks stay in bot.views.keyboards)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ClientAction, ClientOp
-from bot.services.render import channel_label
+from bot.views.render import channel_label
 from storage.models import Channel, Client, ClientStatus
 
 

@@ -9,8 +9,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.text import NAME_LIMIT
-from bot.keyboards import list_keyboard
-from bot.services.render import client_card, shorten
+from bot.views.keyboards import list_keyboard
+from bot.views.render import client_card, shorten
 from bot.views.replies import edit_or_send
 from handlers.clients.keyboards import card_keyboard
 from storage.interfaces import ClientRepo, NoteRepo, TaskRepo

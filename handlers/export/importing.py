@@ -17,8 +17,8 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.catalog import Services
 from bot.services.export import MAX_IMPORT_BYTES, ClientCsv, CsvError, read_clients_csv
-from bot.services.render import quoted
 from bot.services.series import SeriesService
+from bot.views.render import quoted
 from bot.views.replies import send_long
 from handlers.export.rows import (
     check_row,

@@ -24,7 +24,7 @@ from bot.services.export import (
     segment_from_text,
     status_from_text,
 )
-from bot.services.render import quoted, shorten
+from bot.views.render import quoted, shorten
 from storage.models import Channel, ClientDraft, ClientStatus, Segment
 
 SHOWN_PROBLEMS = 30

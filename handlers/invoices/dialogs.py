@@ -15,7 +15,7 @@ from bot.domain.dates import DateParser
 from bot.domain.money import AmountError, format_money, parse_amount
 from bot.domain.text import clean_line
 from bot.services.catalog import Services
-from bot.services.render import format_day
+from bot.views.render import format_day
 from handlers.invoices.edits import (
     change_amount,
     change_due,

@@ -15,7 +15,7 @@ from bot.domain.dates import DateParser
 from bot.domain.money import AmountError, format_money, parse_money
 from bot.domain.text import clean_line
 from bot.services.invoices import InvoiceChangeError, InvoiceService
-from bot.services.render import quoted
+from bot.views.render import quoted
 from bot.views.tasks import when_examples
 from handlers.invoices.keyboards import card_keyboard
 from handlers.invoices.views import amount_problem, invoice_card, payment_task_text

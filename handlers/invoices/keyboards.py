@@ -1,4 +1,4 @@
-"""The invoice feature's buttons (✅ Paid, ½ Partly and 🤝 Promised… are bot/keyboards.py's
+"""The invoice feature's buttons (✅ Paid, ½ Partly and 🤝 Promised… are bot/views/keyboards.py's
 ``invoice_buttons``: reminders of a payment task carry them too)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import InvoiceAction, InvoiceOp, InvoicesPage
-from bot.keyboards import invoice_buttons
+from bot.views.keyboards import invoice_buttons
 from storage.models import Invoice, InvoiceStatus
 
 

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import ngettext
 from bot.context import UserContext
 from bot.domain.money import format_money
 from bot.services.invoices import days_word_delta
-from bot.services.render import format_day, paginate, quoted, shorten
+from bot.views.render import format_day, paginate, quoted, shorten
 from bot.views.tasks import when_examples
 from handlers.invoices.keyboards import delete_keyboard, list_keyboard
 from storage.interfaces import InvoiceRepo

@@ -11,9 +11,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import ListDone, ListPage
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.keyboards import list_keyboard
-from bot.services.agenda import VIEWS, AgendaPage
 from bot.services.catalog import Services
+from bot.views.agenda import VIEWS, AgendaPage
+from bot.views.keyboards import list_keyboard
 from bot.views.replies import edit_or_send, send_long
 from handlers.buttons import answer_presses, button_expired
 from storage.interfaces import TaskRepo

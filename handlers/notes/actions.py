@@ -19,8 +19,8 @@ from bot.context import UserContext
 from bot.domain.dates import DateParser
 from bot.domain.kinds import detect_kind
 from bot.domain.text import TASK_TEXT_LIMIT, clean_line
-from bot.keyboards import single_button
 from bot.services.catalog import Services
+from bot.views.keyboards import single_button
 from bot.views.replies import edit_or_send
 from bot.views.tasks import save_task
 from handlers.buttons import button_expired

@@ -13,9 +13,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import PickClient, TaskAction, TaskOp
 from bot.context import UserContext
 from bot.domain.text import clean_line
-from bot.keyboards import BUTTON_TEXT_LIMIT
 from bot.services.catalog import Services
-from bot.services.render import KIND_ICONS, highlight, quoted, shorten
+from bot.views.keyboards import BUTTON_TEXT_LIMIT
+from bot.views.render import KIND_ICONS, highlight, quoted, shorten
 from bot.views.replies import send_long
 from storage.interfaces import ClientRepo, NoteRepo, Storage, TaskRepo
 from storage.models import MIN_SEARCH_WORD, Client, Note, SearchKind, Task

@@ -8,8 +8,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import NoteAction, NoteOp, NotesPage
-from bot.keyboards import BUTTON_TEXT_LIMIT
-from bot.services.render import shorten
+from bot.views.keyboards import BUTTON_TEXT_LIMIT
+from bot.views.render import shorten
 from handlers.notes.media import media_label
 from storage.models import Client, Note
 

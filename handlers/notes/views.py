@@ -8,7 +8,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.render import note_line
+from bot.views.render import note_line
 from handlers.notes.keyboards import notes_keyboard
 from handlers.notes.media import media_label
 from storage.interfaces import NoteRepo

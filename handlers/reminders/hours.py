@@ -10,8 +10,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.context import UserContext
 from bot.domain.reminder_plan import parse_working_hours
 from bot.services.catalog import Services
-from bot.services.render import quoted
 from bot.views.hours import hours_text
+from bot.views.render import quoted
 from storage.interfaces import Storage
 from storage.models import WorkingHours
 

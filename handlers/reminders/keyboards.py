@@ -1,4 +1,4 @@
-"""The reminder's buttons once it is snoozed (a fresh reminder's are bot/keyboards.py's
+"""The reminder's buttons once it is snoozed (a fresh reminder's are bot/views/keyboards.py's
 ``reminder_keyboard``: background delivery sends them)."""
 
 from __future__ import annotations

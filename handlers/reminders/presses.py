@@ -19,7 +19,7 @@ from bot.domain.dates import DateParser, at_local
 from bot.domain.text import clean_line
 from bot.services.catalog import Services
 from bot.services.reminders import ReminderPlanner
-from bot.services.render import format_moment, quoted
+from bot.views.render import format_moment, quoted
 from bot.views.tasks import send_edit_card, when_examples
 from handlers.buttons import button_expired
 from handlers.reminders.keyboards import snoozed_keyboard

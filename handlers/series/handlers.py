@@ -14,8 +14,8 @@ from bot.context import UserContext
 from bot.domain.recurrence import split_recurrence
 from bot.domain.text import clean_line
 from bot.services.catalog import Services
-from bot.services.render import quoted, shorten
 from bot.services.series import SeriesService
+from bot.views.render import quoted, shorten
 from bot.views.replies import edit_or_send
 from handlers.series.views import render_series_list, rule_examples
 from storage.interfaces import SeriesRepo, Storage

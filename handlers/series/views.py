@@ -9,9 +9,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import SeriesAction, SeriesOp
 from bot.clock import Clock
 from bot.context import UserContext
-from bot.services.render import KIND_ICONS, format_moment, shorten
 from bot.services.series import SeriesService
 from bot.views.recurrence import describe
+from bot.views.render import KIND_ICONS, format_moment, shorten
 from storage.interfaces import SeriesRepo
 from storage.models import Series, SeriesStatus
 

@@ -14,11 +14,11 @@ from bot.callbacks import TaskAction, TaskOp
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.reminder_plan import ahead_minutes
-from bot.keyboards import client_pick_keyboard, single_button
 from bot.pending import recall_name
 from bot.services.catalog import Services
-from bot.services.quick_picks import resolve_quick_pick
-from bot.services.render import plain_quoted, quoted, shorten, task_card
+from bot.views.keyboards import client_pick_keyboard, single_button
+from bot.views.quick_picks import resolve_quick_pick
+from bot.views.render import plain_quoted, quoted, shorten, task_card
 from bot.views.replies import edit_or_send
 from bot.views.tasks import TaskForm, send_edit_card, send_task_card, when_examples
 from handlers.buttons import button_expired

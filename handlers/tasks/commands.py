@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.catalog import Services
-from bot.services.render import quoted, shorten
+from bot.views.render import quoted, shorten
 from bot.views.tasks import send_edit_card
 from storage.interfaces import TaskRepo
 

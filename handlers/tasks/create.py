@@ -17,11 +17,11 @@ from bot.domain.dates import DateParser
 from bot.domain.kinds import detect_kind
 from bot.domain.task_input import TaskDraft, parse_task_line
 from bot.domain.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line
-from bot.keyboards import client_pick_keyboard
 from bot.services.catalog import Services
-from bot.services.render import KIND_ICONS, format_moment, held_notes, kind_label, quoted
 from bot.services.series import SeriesService
+from bot.views.keyboards import client_pick_keyboard
 from bot.views.recurrence import describe
+from bot.views.render import KIND_ICONS, format_moment, held_notes, kind_label, quoted
 from bot.views.replies import edit_or_send
 from bot.views.tasks import TaskForm, save_task
 from handlers.tasks.keyboards import dialog_without_client

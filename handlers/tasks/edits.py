@@ -15,10 +15,10 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.dates import DateParser
 from bot.domain.text import NAME_LIMIT, TASK_TEXT_LIMIT, clean_line, clean_text
-from bot.keyboards import client_pick_keyboard, single_button
 from bot.pending import remember_name
 from bot.services.catalog import Services
-from bot.services.render import quoted, shorten
+from bot.views.keyboards import client_pick_keyboard, single_button
+from bot.views.render import quoted, shorten
 from bot.views.tasks import TaskForm, send_edit_card, send_task_card, when_examples
 from handlers.buttons import button_expired
 from handlers.tasks.create import too_long

@@ -12,8 +12,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import Dialog, DialogOp, TaskAction, TaskOp
 from bot.domain.reminder_plan import AHEAD_CHOICES
-from bot.keyboards import when_rows
-from bot.services.render import KIND_ICONS, kind_label
+from bot.views.keyboards import when_rows
+from bot.views.render import KIND_ICONS, kind_label
 from storage.models import Task, TaskKind
 
 

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import TeamOp
 from bot.context import UserContext
 from bot.domain.text import clean_line
-from bot.services.render import shorten
+from bot.views.render import shorten
 from bot.views.replies import edit_or_send
 from handlers.team.filters import USERNAME, find_teammate
 from handlers.team.keyboards import people_keyboard

@@ -20,9 +20,9 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.catalog import Services
 from bot.services.intake_address import new_intake_secret
-from bot.services.render import task_line
 from bot.settings import Settings
 from bot.views.handovers import tell_handover_partners
+from bot.views.render import task_line
 from bot.views.replies import send_long
 from handlers.team.keyboards import people_keyboard
 from handlers.team.views import (

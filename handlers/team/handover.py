@@ -12,14 +12,14 @@ from bot.clock import Clock
 from bot.context import UserContext
 from bot.domain.timezones import user_zone
 from bot.services.catalog import Services
-from bot.services.render import (
+from bot.views.names import unresolved_client
+from bot.views.render import (
     MESSAGE_LIMIT,
     client_card,
     format_day,
     format_moment,
     split_message,
 )
-from bot.views.names import unresolved_client
 from handlers.team.filters import HandoverRequest
 from handlers.team.views import usage
 from storage.interfaces import ClientRepo, NoteRepo, Storage, TaskRepo, UserRepo

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import TeamAction, TeamOp
-from bot.services.render import shorten
+from bot.views.render import shorten
 from storage.models import UserProfile
 
 

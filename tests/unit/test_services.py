@@ -10,7 +10,7 @@ from bot.domain.kinds import detect_kind
 from bot.domain.task_input import split_client_prefix
 from bot.domain.text import clean_line
 from bot.domain.timezones import resolve_timezone
-from bot.services.render import MESSAGE_LIMIT, split_message
+from bot.views.render import MESSAGE_LIMIT, split_message
 from storage.models import TaskKind
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.render import format_day, task_line
+from bot.views.render import format_day, task_line
 from storage.interfaces import TaskRepo
 from storage.models import Task
 

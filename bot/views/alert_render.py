@@ -12,8 +12,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.callbacks import AlertAction
-from bot.services.alert_routing import StepRole
-from bot.services.render import channel_label, format_clock, format_moment, quoted, shorten
+from bot.domain.escalation import StepRole
+from bot.views.render import channel_label, format_clock, format_moment, quoted, shorten
 from storage.models import Alert, AlertEvent, AlertSeverity, AlertSource, AlertState, Client
 
 ALERT_TEXT_LIMIT = 1500

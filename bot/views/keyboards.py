@@ -21,8 +21,8 @@ from bot.callbacks import (
     TaskAction,
     TaskOp,
 )
-from bot.services.quick_picks import quick_picks
-from bot.services.render import shorten
+from bot.views.quick_picks import quick_picks
+from bot.views.render import shorten
 from storage.models import Client, Task, TaskStatus
 
 BUTTON_TEXT_LIMIT = 40
