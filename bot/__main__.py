@@ -221,13 +221,13 @@ def read_settings(command: str) -> Settings | None:
 
 def run_tool(command: str, settings: Settings, file: Path | None) -> int:
     """backup, restore FILE, check."""
-    from bot import backup, check
+    from bot import check, database_backup
 
     if command == "backup":
-        return backup.backup_command(settings)
+        return database_backup.backup_command(settings)
     if command == "restore":
         assert file is not None  # parse_args
-        return backup.restore_command(settings, file)
+        return database_backup.restore_command(settings, file)
     return asyncio.run(check.run_check(settings, check_telegram))
 
 

@@ -19,7 +19,7 @@ from typing import TextIO
 from aiogram import Bot
 
 from bot.app import create_bot
-from bot.backup import list_backups
+from bot.database_backup import list_backups
 from bot.settings import Settings
 from storage.errors import DatabaseUnusableError
 from storage.sqlite import open_sqlite_storage

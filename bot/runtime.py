@@ -30,8 +30,8 @@ from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.backup import ScheduledBackups
 from bot.clock import Clock
+from bot.database_backup import ScheduledBackups
 from bot.idempotency import PruneAppliedUpdates
 from bot.outage import OutageLog
 from bot.reminder_scheduler import SWEEP_SECONDS, ReminderScheduler

@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from bot.app import create_bot
-from bot.backup import (
+from bot.clock import FrozenClock
+from bot.database_backup import (
     BackupError,
     ScheduledBackups,
     create_backup,
     list_backups,
     restore_backup,
 )
-from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.runtime import Runtime
@@ -199,7 +199,7 @@ async def test_a_failing_job_logs_one_line_and_waits_before_trying_again(
     clock = FrozenClock(NOW)
     missing = tmp_path / "nowhere" / "db.sqlite3"
     job = ScheduledBackups(missing, tmp_path / "backups", DAY, keep=14, clock=clock)
-    with caplog.at_level(logging.ERROR, logger="bot.backup"):
+    with caplog.at_level(logging.ERROR, logger="bot.database_backup"):
         assert await job.run() is None
         clock.advance(timedelta(minutes=30))
         assert await job.run() is None

@@ -1,4 +1,5 @@
-"""Backups of the SQLite database, made while the bot runs, and restoring one.
+"""Backups of the SQLite database, made while the bot runs, and restoring one. (A teammate
+who is someone's "backup" for alerts is another thing: bot/services/alert_routing.py.)
 
 A backup is taken with SQLite's online backup API from a connection of its own, in a worker
 thread: the database is in WAL mode, so the copy is a consistent snapshot and the bot keeps
