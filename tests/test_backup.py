@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from bot.app import create_bot
-from bot.clock import FrozenClock
 from bot.database_backup import (
     BackupError,
     ScheduledBackups,
@@ -35,6 +34,7 @@ from storage.models import TaskKind
 from storage.sqlite import open_sqlite_storage
 from storage.sqlite.migrations import MIGRATIONS
 from tests.e2e.conftest import base_env
+from tests.fakes.clock import FakeClock
 
 NOW = datetime(2026, 11, 27, 3, 15, tzinfo=UTC)
 OWNER = 7
@@ -172,7 +172,7 @@ async def test_the_job_backs_up_once_per_interval_and_not_again_after_a_restart(
 ) -> None:
     await add_client(storage, "Acme")
     folder = tmp_path / "backups"
-    clock = FrozenClock(NOW)
+    clock = FakeClock(NOW)
     job = ScheduledBackups(db_path(tmp_path), folder, DAY, keep=14, clock=clock)
 
     first = await job.run()
@@ -196,7 +196,7 @@ async def test_the_job_backs_up_once_per_interval_and_not_again_after_a_restart(
 async def test_a_failing_job_logs_one_line_and_waits_before_trying_again(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = FrozenClock(NOW)
+    clock = FakeClock(NOW)
     missing = tmp_path / "nowhere" / "db.sqlite3"
     job = ScheduledBackups(missing, tmp_path / "backups", DAY, keep=14, clock=clock)
     with caplog.at_level(logging.ERROR, logger="bot.database_backup"):
@@ -213,7 +213,7 @@ async def test_a_failing_job_logs_one_line_and_waits_before_trying_again(
 
 async def test_the_bot_runtime_backs_up_on_its_sweep(tmp_path: Path, storage: Storage) -> None:
     await add_client(storage, "Acme")
-    clock = FrozenClock(NOW)
+    clock = FakeClock(NOW)
 
     def runtime(**settings: object) -> Runtime:
         config = Settings.model_validate(

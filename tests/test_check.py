@@ -15,12 +15,12 @@ from pydantic import SecretStr
 
 from bot.__main__ import check_telegram
 from bot.check import run_check
-from bot.clock import FrozenClock
 from bot.services.reminders import ReminderPlanner
 from bot.settings import Settings
 from storage.sqlite import open_sqlite_storage
 from storage.sqlite.migrations import MIGRATIONS
 from tests.e2e.conftest import BOT_TOKEN
+from tests.fakes.clock import FakeClock
 from tests.fakes.fake_bot_api import FakeBotAPI
 from tests.test_backup import CLI_TIMEOUT, NOW, add_client, cli_env, run_cli
 
@@ -69,7 +69,7 @@ async def test_check_migrates_and_counts_without_a_token(tmp_path: Path) -> None
     try:
         await add_client(storage, "Acme")
         planner = ReminderPlanner(
-            storage.reminders, FrozenClock(NOW), settings.invoice_ladder_days, storage.users
+            storage.reminders, FakeClock(NOW), settings.invoice_ladder_days, storage.users
         )
         await planner.reconcile()
     finally:

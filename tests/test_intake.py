@@ -18,7 +18,6 @@ import pytest
 from aiogram.methods import EditMessageText, SendMessage
 
 from bot.app import create_bot, create_dispatcher
-from bot.clock import FrozenClock
 from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.intake import SERVICE_KEY, IntakeServer
@@ -79,7 +78,7 @@ class Intake:
 @contextlib.asynccontextmanager
 async def running_intake(
     storage: Storage,
-    clock: FrozenClock,
+    clock: FakeClock,
     *,
     real_time: bool = False,
     limit_clock: FakeClock | None = None,
@@ -131,7 +130,7 @@ async def running_intake(
 
 
 @pytest.fixture
-async def intake(storage: Storage, clock: FrozenClock) -> AsyncIterator[Intake]:
+async def intake(storage: Storage, clock: FakeClock) -> AsyncIterator[Intake]:
     async with running_intake(storage, clock) as running:
         yield running
 
@@ -323,7 +322,7 @@ async def test_burst_of_concurrent_posts_dedups_exactly(intake: Intake) -> None:
 
 
 async def test_a_burst_of_duplicates_is_answered_at_once_and_edits_pages_twice(
-    storage: Storage, clock: FrozenClock
+    storage: Storage, clock: FakeClock
 ) -> None:
     # Real pacing: an edit of the page waits for the chat's next slot, 1 a second.
     async with running_intake(storage, clock, real_time=True) as intake:
@@ -356,7 +355,7 @@ async def test_a_burst_of_duplicates_is_answered_at_once_and_edits_pages_twice(
 
 
 async def test_intake_rotate_shuts_the_old_addresses_and_opens_the_new(
-    intake: Intake, clock: FrozenClock, dates: DateParser
+    intake: Intake, clock: FakeClock, dates: DateParser
 ) -> None:
     """The lead asks the bot for new addresses: the old ones answer 403 at once."""
     settings = make_settings()
@@ -390,7 +389,7 @@ async def test_intake_rotate_shuts_the_old_addresses_and_opens_the_new(
 
 
 async def test_rate_limit_answers_429_with_retry_after_and_logs_once(
-    storage: Storage, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+    storage: Storage, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.intake")
     ticks = FakeClock()
@@ -434,7 +433,7 @@ async def test_rate_limit_answers_429_with_retry_after_and_logs_once(
 
 
 async def test_open_alert_cap_answers_429_but_still_counts_repeats(
-    storage: Storage, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+    storage: Storage, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.intake")
     ticks = FakeClock()
@@ -567,7 +566,7 @@ async def test_the_secret_is_in_no_log_line_even_at_debug(
     assert any(f"/alerts/t{intake.team.id}-… 201" in line for line in access), access
 
 
-async def test_a_stalled_body_is_dropped(storage: Storage, clock: FrozenClock) -> None:
+async def test_a_stalled_body_is_dropped(storage: Storage, clock: FakeClock) -> None:
     async with running_intake(storage, clock, intake_read_timeout_seconds=0.5) as intake:
         assert intake.server.port is not None
         reader, writer = await asyncio.open_connection("127.0.0.1", intake.server.port)

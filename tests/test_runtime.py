@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import create_bot, create_services
-from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.settings import Settings
 from storage.interfaces import Storage
+from tests.fakes.clock import FakeClock
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -24,7 +24,7 @@ async def test_named_jobs_on_one_scheduler_over_the_apps_services(
     settings = Settings.model_validate(
         {"bot_token": "42:TEST", "database_url": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     )
-    clock = FrozenClock(NOW)
+    clock = FakeClock(NOW)
     i18n = create_i18n("en")
     bot = create_bot(settings, session=LocalSession())
     services = create_services(

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.clock import FrozenClock
 from bot.settings import Settings
 from bot.shell import run_shell
+from tests.fakes.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ async def test_shell_loop_sends_messages_and_presses_buttons(tmp_path: Path) -> 
         ]
     )
     out = io.StringIO()
-    clock = FrozenClock(datetime(2026, 11, 26, 11, 37, tzinfo=UTC))
+    clock = FakeClock(datetime(2026, 11, 26, 11, 37, tzinfo=UTC))
     code = await run_shell(settings, io.StringIO(typed + "\n"), out, clock)
     text = out.getvalue()
     assert code == 0
@@ -61,7 +61,7 @@ async def test_a_pasted_script_is_not_slowed_as_a_flood(tmp_path: Path) -> None:
     )
     typed = "\n".join(f"note number {n}" for n in range(15))
     out = io.StringIO()
-    clock = FrozenClock(datetime(2026, 11, 26, 11, 37, tzinfo=UTC))
+    clock = FakeClock(datetime(2026, 11, 26, 11, 37, tzinfo=UTC))
     assert await run_shell(settings, io.StringIO(typed + "\n"), out, clock) == 0
     assert out.getvalue().count("📝 Note saved.") == 15
     assert "very fast" not in out.getvalue()
@@ -91,7 +91,7 @@ async def test_a_second_session_is_not_taken_for_a_redelivery_of_the_first(
 ) -> None:
     # The database remembers applied update ids; the shell's own ids go on after them.
     settings = Settings.model_validate({"database_url": f"sqlite:///{tmp_path}/shell.sqlite3"})
-    clock = FrozenClock(datetime(2026, 11, 26, 11, 37, tzinfo=UTC))
+    clock = FakeClock(datetime(2026, 11, 26, 11, 37, tzinfo=UTC))
     for session in ("first", "second"):
         out = io.StringIO()
         typed = f"{session} session note\n/notes\n"

@@ -76,13 +76,12 @@ from hypothesis import strategies as st
 
 import bot.callbacks
 from bot.app import _MENU, create_bot, create_dispatcher
-from bot.clock import FrozenClock
 from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from storage.interfaces import Storage
 from storage.sqlite import Database, open_sqlite_storage
-from tests.fakes.clock import NOW
+from tests.fakes.clock import NOW, FakeClock
 from tests.fuzz.conftest import EXAMPLES, FUZZED, SHOWN
 from tests.handlers.conftest import make_settings
 
@@ -694,7 +693,7 @@ _SEEDED_BUTTONS: dict[int, list[tuple[str, Message]]] = {user: [] for user in US
 def build_dispatcher(storage: Storage) -> Dispatcher:
     # Building the routers costs ~0.1 s, so one dispatcher serves every example of a test.
     return create_dispatcher(
-        settings=SETTINGS, storage=storage, clock=FrozenClock(NOW), dates=_DATES,
+        settings=SETTINGS, storage=storage, clock=FakeClock(NOW), dates=_DATES,
         i18n=create_i18n("en"),
     )
 

@@ -7,12 +7,12 @@ from aiogram import Dispatcher
 from pydantic import SecretStr
 
 from bot.app import create_bot, create_dispatcher
-from bot.clock import FrozenClock
 from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.settings import Settings
 from storage.interfaces import Storage
+from tests.fakes.clock import FakeClock
 from tests.handlers.harness import ChatHarness
 
 MakeChat = Callable[..., ChatHarness]
@@ -33,7 +33,7 @@ def make_settings(**overrides: object) -> Settings:
 
 
 @pytest.fixture
-def make_chat(storage: Storage, clock: FrozenClock, dates: DateParser) -> MakeChat:
+def make_chat(storage: Storage, clock: FakeClock, dates: DateParser) -> MakeChat:
     def build(session: LocalSession | None = None, **settings_overrides: object) -> ChatHarness:
         settings = make_settings(**settings_overrides)
         session = session or LocalSession()

@@ -12,7 +12,6 @@ import pytest
 from aiogram.methods import SendMessage, TelegramMethod
 
 from bot.app import create_bot
-from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.sender import Priority, Sender
@@ -36,7 +35,7 @@ class Sent:
 @dataclass
 class Flood:
     storage: Storage
-    clock: FrozenClock
+    clock: FakeClock
     fake: FakeClock
     sender: Sender
     engine: AlertEngine
@@ -58,7 +57,7 @@ class Flood:
 
 
 @pytest.fixture
-async def flood(storage: Storage, clock: FrozenClock) -> AsyncIterator[Flood]:
+async def flood(storage: Storage, clock: FakeClock) -> AsyncIterator[Flood]:
     for user in (FLOODED, OTHER, THIRD):
         await storage.users.ensure(user, clock.now())
     fake = FakeClock()

@@ -10,7 +10,6 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 
 from bot.callbacks import RemindAction, TeamAction
-from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.runtime import Runtime
 from bot.services.alerts import AlertService
@@ -36,7 +35,7 @@ REPEAT = timedelta(minutes=5)
 class Pager:
     """The app's alert engine over the chat's bot, stepped by hand."""
 
-    def __init__(self, chat: ChatHarness, storage: Storage, clock: FrozenClock) -> None:
+    def __init__(self, chat: ChatHarness, storage: Storage, clock: FakeClock) -> None:
         self.chat = chat
         self.clock = clock
         fake = FakeClock()
@@ -96,7 +95,7 @@ async def invite(chat: ChatHarness, user_id: int) -> None:
 
 
 @pytest.fixture
-async def team_chat(chat: ChatHarness, clock: FrozenClock) -> ChatHarness:
+async def team_chat(chat: ChatHarness, clock: FakeClock) -> ChatHarness:
     """Lena leads; Anna manages Acme with Boris as her backup; Vera is in the team too."""
     clock.set(NIGHT - timedelta(hours=12))
     chat.people.update(NAMES)
@@ -113,7 +112,7 @@ async def team_chat(chat: ChatHarness, clock: FrozenClock) -> ChatHarness:
 
 @pytest.fixture
 async def pager(
-    team_chat: ChatHarness, storage: Storage, clock: FrozenClock
+    team_chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> AsyncIterator[Pager]:
     driver = Pager(team_chat, storage, clock)
     await driver.runtime.sender.start()
@@ -255,7 +254,7 @@ async def test_nobody_answers_the_lead_gets_a_summary_and_repeats_stop(
 
 
 async def test_normal_alert_waits_for_working_hours_urgent_does_not(
-    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FrozenClock
+    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FakeClock
 ) -> None:
     team = await storage.teams.team_of(ANNA)
     normal = await pager.service.raise_alert(
@@ -276,7 +275,7 @@ async def test_normal_alert_waits_for_working_hours_urgent_does_not(
 
 
 async def test_restart_mid_escalation_resumes_without_skipping(
-    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FrozenClock
+    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FakeClock
 ) -> None:
     await team_chat.send("/urgent Acme: site is down", user_id=LEAD)
     await pager.step()
@@ -329,7 +328,7 @@ async def test_a_removed_members_clients_alerts_go_to_the_lead(
 
 
 async def test_handover_routes_alerts_to_the_colleague_and_back(
-    team_chat: ChatHarness, pager: Pager, clock: FrozenClock
+    team_chat: ChatHarness, pager: Pager, clock: FakeClock
 ) -> None:
     clock.set(NIGHT - timedelta(hours=12))
     handed = await team_chat.send("/handover Acme: @vera until 28.11", user_id=ANNA)
@@ -346,7 +345,7 @@ async def test_handover_routes_alerts_to_the_colleague_and_back(
 
 
 async def test_alone_without_a_team_you_are_paged_until_you_answer(
-    make_chat: MakeChat, storage: Storage, clock: FrozenClock
+    make_chat: MakeChat, storage: Storage, clock: FakeClock
 ) -> None:
     chat = make_chat()
     clock.set(NIGHT)
@@ -365,7 +364,7 @@ async def test_alone_without_a_team_you_are_paged_until_you_answer(
 
 
 async def test_team_listing_and_overdue_by_person(
-    team_chat: ChatHarness, clock: FrozenClock
+    team_chat: ChatHarness, clock: FakeClock
 ) -> None:
     await team_chat.send("/task Acme: send the contract yesterday 10:00", user_id=ANNA)
     listing = await team_chat.send("/team", user_id=LEAD)
@@ -390,7 +389,7 @@ async def test_an_invite_link_works_once(team_chat: ChatHarness) -> None:
 
 
 async def test_handed_over_reminders_go_to_the_colleague_who_can_answer_them(
-    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FrozenClock
+    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FakeClock
 ) -> None:
     clock.set(NIGHT - timedelta(hours=12))  # 13:00 Thursday in Moscow
     await team_chat.send("/task Acme: call about the invoice today 16:00", user_id=ANNA)

@@ -8,15 +8,15 @@ from datetime import timedelta
 import pytest
 from aiogram.methods import SendMessage
 
-from bot.clock import FrozenClock
 from storage.interfaces import Storage
+from tests.fakes.clock import FakeClock
 from tests.handlers.harness import ChatHarness, Replies
 from tests.handlers.test_reminders import Reminders, moscow
 
 
 @pytest.fixture
 async def runtime(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> AsyncIterator[Reminders]:
     driver = Reminders(chat, storage, clock)
     await driver.runtime.sender.start()
@@ -31,7 +31,7 @@ async def digests(runtime: Reminders) -> Replies:
 
 
 async def test_digest_on_working_mornings_once(
-    chat: ChatHarness, runtime: Reminders, clock: FrozenClock
+    chat: ChatHarness, runtime: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/newclient Acme")
     await chat.send("/task Acme: budget call tomorrow 10am")
@@ -55,7 +55,7 @@ async def test_digest_on_working_mornings_once(
 
 
 async def test_digest_time_and_off(
-    chat: ChatHarness, runtime: Reminders, clock: FrozenClock
+    chat: ChatHarness, runtime: Reminders, clock: FakeClock
 ) -> None:
     assert "8:30" in (await chat.send("/digest 8:30")).text.replace("08:30", "8:30")
     await digests(runtime)
@@ -69,7 +69,7 @@ async def test_digest_time_and_off(
 
 
 async def test_digest_on_demand_with_clients_not_heard_from(
-    chat: ChatHarness, clock: FrozenClock
+    chat: ChatHarness, clock: FakeClock
 ) -> None:
     await chat.send("/newclient Бета")
     await chat.send("/newclient Acme")
@@ -84,7 +84,7 @@ async def test_digest_on_demand_with_clients_not_heard_from(
 
 
 async def test_silence_is_measured_against_the_clients_cadence(
-    chat: ChatHarness, clock: FrozenClock
+    chat: ChatHarness, clock: FakeClock
 ) -> None:
     await chat.send("/newclient Weekly")
     await chat.press("Cadence")

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from aiogram.methods import SendMessage
 
-from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.runtime import Runtime
 from bot.services.reminder_delivery import STALE_CLAIM
@@ -253,7 +252,7 @@ async def test_a_button_pressed_while_read_only_gets_an_alert(
 
 @pytest.fixture
 async def runtime(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> AsyncIterator[Runtime]:
     planner = chat.dispatcher.workflow_data["services"].planner
     assert isinstance(planner, ReminderPlanner)
@@ -286,7 +285,7 @@ AHEAD = datetime(2026, 11, 27, 6, 45, tzinfo=UTC)
 async def test_reminders_wait_out_a_read_only_database(
     chat: ChatHarness,
     storage: Storage,
-    clock: FrozenClock,
+    clock: FakeClock,
     runtime: Runtime,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -314,7 +313,7 @@ async def test_reminders_wait_out_a_read_only_database(
 async def test_a_reminder_sent_as_the_disk_fails_is_recorded_later_not_sent_twice(
     chat: ChatHarness,
     storage: Storage,
-    clock: FrozenClock,
+    clock: FakeClock,
     runtime: Runtime,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,

@@ -12,10 +12,10 @@ from aiogram.methods import GetFile, SendDocument, SendMessage
 from aiogram.types import BufferedInputFile, Document, PhotoSize
 from icalendar import Calendar
 
-from bot.clock import FrozenClock
 from storage.interfaces import Storage
 from storage.models import Channel, ClientDraft, SeriesStatus, TaskStatus
 from storage.sqlite.database import Database
+from tests.fakes.clock import FakeClock
 from tests.handlers.harness import USER_ID, ChatHarness, Replies, buttons
 
 OTHER_ID = 2002
@@ -358,7 +358,7 @@ async def test_forget_me_deletes_everything_of_the_user_only(
 
 
 async def test_stale_or_foreign_forget_buttons_change_nothing(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     await rich_data(chat, USER_ID, "Acme")
     await chat.send("/newclient Vector", user_id=OTHER_ID)
@@ -393,7 +393,7 @@ async def test_stale_or_foreign_forget_buttons_change_nothing(
     assert await row_counts(storage, OTHER_ID) == other_before
 
 
-async def test_import_is_all_or_nothing(storage: Storage, clock: FrozenClock) -> None:
+async def test_import_is_all_or_nothing(storage: Storage, clock: FakeClock) -> None:
     await storage.users.ensure(USER_ID, clock.now())
     drafts = [ClientDraft(name="Acme"), ClientDraft(name="Beta"), ClientDraft(name=" ")]
     with pytest.raises(ValueError, match="needs a name"):

@@ -12,9 +12,9 @@ import pytest
 from aiogram.methods import SendDocument
 from aiogram.types import BufferedInputFile, Document
 
-from bot.clock import FrozenClock
 from storage.interfaces import Storage
 from storage.models import Channel, Client, ClientStatus, Segment
+from tests.fakes.clock import FakeClock
 from tests.handlers.harness import USER_ID, ChatHarness, Replies
 
 OTHER_ID = 2002
@@ -30,7 +30,7 @@ def card(client: Client) -> dict[str, object]:
     return {field: getattr(client, field) for field in CARD_FIELDS}
 
 
-async def make_clients(storage: Storage, clock: FrozenClock) -> list[Client]:
+async def make_clients(storage: Storage, clock: FakeClock) -> list[Client]:
     now = clock.now()
     await storage.users.ensure(USER_ID, now)
     full = await storage.clients.create(USER_ID, "Ромашка «Цветы» & Co 🌼", now)
@@ -78,7 +78,7 @@ def csv_document(chat: ChatHarness, content: bytes, name: str = "clients.csv") -
 
 @pytest.mark.parametrize("language", ["en", "ru"])
 async def test_export_then_import_keeps_every_card_field(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock, language: str
+    chat: ChatHarness, storage: Storage, clock: FakeClock, language: str
 ) -> None:
     originals = await make_clients(storage, clock)
     data = exported_clients_csv(await chat.send("/export", language_code=language))
@@ -103,7 +103,7 @@ async def test_export_then_import_keeps_every_card_field(
 
 
 async def test_formula_cells_are_exported_as_text(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     await make_clients(storage, clock)
     await chat.send(f"/task Bare: {'=cmd|'}' /C calc'!A0 завтра в 10")

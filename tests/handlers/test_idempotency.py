@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiogram.types import Chat, Message, MessageEntity, Update, User
 
-from bot.clock import FrozenClock
 from bot.idempotency import KEEP_APPLIED, PRUNE_EVERY, PruneAppliedUpdates
 from storage.interfaces import Storage
 from storage.sqlite import Database
+from tests.fakes.clock import FakeClock
 from tests.handlers.harness import USER_ID, ChatHarness
 
 # Far above the harness's own ids.
@@ -125,7 +125,7 @@ async def test_a_command_that_ends_a_prompt_is_recorded_by_its_own_write(
 
 
 async def test_the_sweep_forgets_applied_updates_after_a_week(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     await chat.feed(text_update(FIRST_ID, "Acme: budget approved after the call"))
     assert await storage.updates.applied(42, FIRST_ID)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from aiogram.methods import SendMessage
 
-from bot.clock import FrozenClock
 from storage.interfaces import Storage
 from storage.models import InvoiceStatus
+from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import MakeChat
 from tests.handlers.harness import USER_ID, ChatHarness, buttons
 from tests.handlers.test_reminders import Reminders
@@ -22,7 +22,7 @@ def moscow(month: int, day: int, hour: int) -> datetime:
 
 @pytest.fixture
 async def runtime(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> AsyncIterator[Reminders]:
     driver = Reminders(chat, storage, clock)
     await driver.runtime.sender.start()
@@ -103,7 +103,7 @@ async def test_invoices_list_with_totals_per_currency(chat: ChatHarness) -> None
 
 
 async def test_paid_button_closes_invoice_and_ladder(
-    chat: ChatHarness, storage: Storage, runtime: Reminders, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, runtime: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/newclient Acme")
     await chat.send("/invoice Acme 120 000 due 01.12")
@@ -135,7 +135,7 @@ async def test_partial_payment_then_the_rest(chat: ChatHarness, storage: Storage
 
 
 async def test_promise_moves_the_ladder_and_reminders_carry_invoice_buttons(
-    chat: ChatHarness, storage: Storage, runtime: Reminders, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, runtime: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/newclient Acme")
     await chat.send("/invoice Acme 120 000 due 20.11")  # already overdue

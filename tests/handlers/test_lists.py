@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from aiogram.methods import EditMessageText
 
-from bot.clock import FrozenClock
 from storage.interfaces import Storage
 from storage.models import TaskKind
+from tests.fakes.clock import FakeClock
 from tests.handlers.harness import USER_ID, ChatHarness
 
 
@@ -76,7 +76,7 @@ async def test_empty_lists_say_so(chat: ChatHarness) -> None:
 
 
 async def test_long_lists_are_paged_and_nothing_is_dropped(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     await storage.users.ensure(USER_ID, clock.now())
     long_text = "подготовить отчёт " + "очень длинное описание задачи " * 10

@@ -25,9 +25,9 @@ from aiogram.methods import (
 )
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.clock import FrozenClock
 from bot.domain.text import FIELD_LIMIT, NAME_LIMIT, TASK_TEXT_LIMIT
 from storage.interfaces import Storage
+from tests.fakes.clock import FakeClock
 from tests.fuzz.test_fuzz_updates import html_problem
 from tests.handlers.harness import USER_ID, ChatHarness
 from tests.handlers.test_alerts import Pager, invite
@@ -95,7 +95,7 @@ def callback_data(methods: list[TelegramMethod[Any]]) -> list[tuple[int, str]]:
 
 
 @pytest.fixture
-async def full(chat: ChatHarness, storage: Storage, clock: FrozenClock) -> ChatHarness:
+async def full(chat: ChatHarness, storage: Storage, clock: FakeClock) -> ChatHarness:
     """A team of two whose every stored text is as long as the bot lets it be."""
     long_first_name = filled("Mate", 64)
     chat.people.update({USER_ID: (filled("Lead", 64), "lead"), MATE: (long_first_name, "mate")})
@@ -151,7 +151,7 @@ ARGUMENT_COMMANDS = [
 
 
 async def test_every_reply_fits_telegrams_limits(
-    full: ChatHarness, storage: Storage, clock: FrozenClock
+    full: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     chat = full
     # Request index -> what was sent or pressed then, to name the culprit of a failure.
@@ -211,7 +211,7 @@ async def test_every_reply_fits_telegrams_limits(
 
 
 async def test_the_digest_fits_with_a_full_day_of_long_names(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     """A full page of the day's tasks, each of another client with the longest name, plus
     silent clients and invoices to collect: /digest and the morning digest both fit. Plain

@@ -10,12 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import create_bot, create_dispatcher
-from bot.clock import FrozenClock
 from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from storage.sqlite import open_sqlite_storage
-from tests.fakes.clock import NOW
+from tests.fakes.clock import NOW, FakeClock
 from tests.handlers.conftest import make_settings
 from tests.handlers.harness import USER_ID, ChatHarness
 
@@ -34,7 +33,7 @@ async def stored_text(text: str) -> str:
         settings_ = make_settings()
         session = LocalSession()
         dispatcher = create_dispatcher(
-            settings=settings_, storage=storage, clock=FrozenClock(NOW), dates=_DATES,
+            settings=settings_, storage=storage, clock=FakeClock(NOW), dates=_DATES,
             i18n=create_i18n("en"),
         )
         chat = ChatHarness(dispatcher, create_bot(settings_, session=session), session)

@@ -18,7 +18,6 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from bot.clock import FrozenClock
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.runtime import Runtime
@@ -58,7 +57,7 @@ class FlakySession(LocalSession):
 class Reminders:
     """The app's reminder runtime over the chat's bot, driven by hand instead of APScheduler."""
 
-    def __init__(self, chat: ChatHarness, storage: Storage, clock: FrozenClock) -> None:
+    def __init__(self, chat: ChatHarness, storage: Storage, clock: FakeClock) -> None:
         self.chat = chat
         planner = chat.dispatcher.workflow_data["services"].planner
         assert isinstance(planner, ReminderPlanner)
@@ -89,7 +88,7 @@ async def flaky(make_chat: MakeChat) -> tuple[ChatHarness, FlakySession]:
 
 @pytest.fixture
 async def reminders(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> AsyncIterator[Reminders]:
     driver = Reminders(chat, storage, clock)
     await driver.runtime.sender.start()
@@ -98,7 +97,7 @@ async def reminders(
 
 
 async def test_reminder_ahead_of_a_call_and_at_its_moment(
-    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, reminders: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/newclient Acme")
     await chat.press("Phone")
@@ -125,7 +124,7 @@ async def test_reminder_ahead_of_a_call_and_at_its_moment(
 
 
 async def test_a_task_done_before_its_moment_sends_nothing(
-    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, reminders: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/task call Ivan tomorrow 10am")
     await chat.send("/done 1")
@@ -134,7 +133,7 @@ async def test_a_task_done_before_its_moment_sends_nothing(
 
 
 async def test_moved_task_reminds_at_the_new_time_only(
-    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, reminders: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/task send the report tomorrow 15:00")  # report: reminded a day ahead
     await chat.press("Change time")
@@ -148,7 +147,7 @@ async def test_moved_task_reminds_at_the_new_time_only(
 
 
 async def test_a_moment_the_user_typed_fires_then_even_outside_working_hours(
-    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, reminders: Reminders, clock: FakeClock
 ) -> None:
     # Late evening, hours 09:00–19:00 Mon–Fri: "in 5 minutes" is a moment the user chose.
     clock.set(moscow(26, 23, 23))
@@ -168,7 +167,7 @@ async def test_a_moment_the_user_typed_fires_then_even_outside_working_hours(
 
 
 async def test_an_ahead_reminder_outside_hours_is_held_and_the_card_says_when(
-    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, reminders: Reminders, clock: FakeClock
 ) -> None:
     # A report is reminded a day ahead: Sunday 10:00 is outside hours, so Monday 09:00.
     card = await chat.send("/task send the report mon 10:00")
@@ -199,7 +198,7 @@ async def test_a_call_early_tomorrow_says_its_heads_up_is_skipped(chat: ChatHarn
 
 @pytest.mark.parametrize("turn_off", ["/hours off", "button"])
 async def test_turning_hours_off_releases_held_reminders(
-    chat: ChatHarness, reminders: Reminders, clock: FrozenClock, turn_off: str
+    chat: ChatHarness, reminders: Reminders, clock: FakeClock, turn_off: str
 ) -> None:
     await chat.send("/task send the report mon 10:00")
     clock.set(moscow(29, 10, 0))  # Sunday: the day-ahead reminder is held for Monday
@@ -217,7 +216,7 @@ async def test_turning_hours_off_releases_held_reminders(
 
 
 async def test_narrower_hours_hold_what_the_bot_timed_from_now_on(
-    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, reminders: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/task send the report 01.12 10:00")  # ahead: Mon 30 Nov 10:00
     await chat.send("/hours 11-19")
@@ -229,7 +228,7 @@ async def test_narrower_hours_hold_what_the_bot_timed_from_now_on(
 
 
 async def test_hours_off_delivers_at_any_time(
-    chat: ChatHarness, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, reminders: Reminders, clock: FakeClock
 ) -> None:
     replies = await chat.send("/hours off")
     assert "off" in replies.text
@@ -245,7 +244,7 @@ async def test_hours_command(chat: ChatHarness) -> None:
 
 
 async def test_reminder_due_while_down_arrives_once_marked_late(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     await chat.send("/task call Ivan tomorrow 10am")
     clock.set(moscow(27, 12, 0))  # the bot was down from before 09:45 until noon
@@ -263,7 +262,7 @@ async def test_reminder_due_while_down_arrives_once_marked_late(
 
 
 async def test_a_claim_left_by_a_crash_is_sent_again_once(
-    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/task buy flowers today 18:00")
     clock.set(moscow(26, 18, 0))
@@ -278,7 +277,7 @@ async def test_a_claim_left_by_a_crash_is_sent_again_once(
 
 
 async def test_snooze_keeps_the_task_and_reminds_again(
-    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/task buy flowers today 18:00")
     clock.set(moscow(26, 18, 0))
@@ -295,7 +294,7 @@ async def test_snooze_keeps_the_task_and_reminds_again(
 
 
 async def test_done_on_a_reminder_completes_the_task(
-    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FakeClock
 ) -> None:
     await chat.send("/task call Ivan tomorrow 10am")
     clock.set(moscow(27, 9, 45))
@@ -311,7 +310,7 @@ async def test_done_on_a_reminder_completes_the_task(
 
 
 async def test_blocked_user_is_marked_inactive_and_kept(
-    flaky: tuple[ChatHarness, FlakySession], storage: Storage, clock: FrozenClock
+    flaky: tuple[ChatHarness, FlakySession], storage: Storage, clock: FakeClock
 ) -> None:
     chat, session = flaky
     await chat.send("/task call Ivan today 18:00")
@@ -339,7 +338,7 @@ async def test_blocked_user_is_marked_inactive_and_kept(
 
 
 async def test_retry_after_and_network_errors_are_retried(
-    flaky: tuple[ChatHarness, FlakySession], storage: Storage, clock: FrozenClock
+    flaky: tuple[ChatHarness, FlakySession], storage: Storage, clock: FakeClock
 ) -> None:
     chat, session = flaky
     await chat.send("/task call Ivan today 18:00")
@@ -415,7 +414,7 @@ class BlockedSession(LocalSession):
 
 
 async def test_claims_waiting_in_the_sender_are_renewed_not_resent(
-    make_chat: MakeChat, storage: Storage, clock: FrozenClock
+    make_chat: MakeChat, storage: Storage, clock: FakeClock
 ) -> None:
     """Another worker's sweep must not take back a claim this process is still sending."""
     session = BlockedSession()
@@ -447,7 +446,7 @@ async def test_claims_waiting_in_the_sender_are_renewed_not_resent(
 
 
 async def test_start_up_plans_tasks_written_without_reminders(
-    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, reminders: Reminders, clock: FakeClock
 ) -> None:
     """A crash between the task write and its planning: start-up plans it, in batches."""
     await chat.send("/today")  # the user exists
@@ -467,7 +466,7 @@ async def test_start_up_plans_tasks_written_without_reminders(
 
 
 async def test_reconcile_ends_with_a_ladder_that_skips_the_due_day(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     await chat.send("/newclient Acme")
     await chat.send("/invoice Acme 100 due 01.12")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.clock import FrozenClock
 from bot.services.series import SeriesService
 from storage.interfaces import Storage
+from tests.fakes.clock import FakeClock
 from tests.handlers.harness import USER_ID, ChatHarness
 
 
@@ -35,7 +35,7 @@ async def test_recurring_task_and_its_first_occurrence(
 
 
 async def test_done_occurrence_brings_the_next_and_keeps_the_series(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     await chat.send("/task send the report every month on the 1st at 10:00")
     done = await chat.send("/done 1")
@@ -48,7 +48,7 @@ async def test_done_occurrence_brings_the_next_and_keeps_the_series(
 
 
 async def test_a_missed_occurrence_stays_overdue_and_the_next_appears(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     await chat.send("/task созвон по будням в 18:00")
     clock.set(moscow(11, 26, 18, 1))  # the first one passed, not done

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.clock import FrozenClock
 from storage.interfaces import Storage
 from storage.models import WorkingHours
+from tests.fakes.clock import FakeClock
 from tests.handlers.harness import USER_ID, ChatHarness
 
 
@@ -101,7 +101,7 @@ async def _moments(storage: Storage) -> Moments:
 
 
 async def test_tz_there_and_back_restores_every_moment(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     # 23:23 in Moscow; a task at 02:02 tonight, a call tomorrow, a weekly series at 09:00.
     clock.set(datetime(2026, 11, 26, 20, 23, tzinfo=UTC))
@@ -128,7 +128,7 @@ async def test_tz_there_and_back_restores_every_moment(
 
 
 async def test_tz_there_and_back_in_the_morning_keeps_the_series_day(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     clock.set(datetime(2026, 11, 26, 5, 30, tzinfo=UTC))  # Thursday 08:30 in Moscow
     await chat.send("/task standup every day at 9:00")
@@ -145,7 +145,7 @@ async def test_tz_there_and_back_in_the_morning_keeps_the_series_day(
 
 
 async def test_tz_after_a_done_occurrence_does_not_bring_the_day_back(
-    chat: ChatHarness, storage: Storage, clock: FrozenClock
+    chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     clock.set(datetime(2026, 11, 26, 5, 30, tzinfo=UTC))  # Thursday 08:30 in Moscow
     await chat.send("/task standup every day at 9:00")

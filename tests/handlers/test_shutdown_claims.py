@@ -8,9 +8,9 @@ import functools
 
 from aiogram.methods import SendMessage
 
-from bot.clock import FrozenClock
 from bot.services.alerts import STALE_CLAIM as ALERT_STALE_CLAIM
 from storage.interfaces import Storage
+from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import MakeChat
 from tests.handlers.harness import USER_ID, Replies
 from tests.handlers.test_alerts import Pager
@@ -18,7 +18,7 @@ from tests.handlers.test_reminders import BlockedSession, Reminders, moscow
 
 
 async def test_claims_held_at_shutdown_are_sent_at_once_by_the_next_start(
-    make_chat: MakeChat, storage: Storage, clock: FrozenClock
+    make_chat: MakeChat, storage: Storage, clock: FakeClock
 ) -> None:
     session = BlockedSession()
     chat = make_chat(session=session)
@@ -56,7 +56,7 @@ async def test_claims_held_at_shutdown_are_sent_at_once_by_the_next_start(
 
 
 async def test_a_shutdown_with_nothing_claimed_hands_back_nothing(
-    make_chat: MakeChat, storage: Storage, clock: FrozenClock
+    make_chat: MakeChat, storage: Storage, clock: FakeClock
 ) -> None:
     chat = make_chat()
     await chat.send("/task buy flowers today 18:00")
@@ -68,7 +68,7 @@ async def test_a_shutdown_with_nothing_claimed_hands_back_nothing(
 
 
 async def test_an_alert_being_paged_at_shutdown_pages_at_once_after_the_restart(
-    make_chat: MakeChat, storage: Storage, clock: FrozenClock
+    make_chat: MakeChat, storage: Storage, clock: FakeClock
 ) -> None:
     session = BlockedSession()
     chat = make_chat(session=session)

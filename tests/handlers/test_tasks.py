@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from aiogram.methods import EditMessageText, SendMessage
 
-from bot.clock import FrozenClock
 from storage.interfaces import Storage
+from tests.fakes.clock import FakeClock
 from tests.handlers.harness import USER_ID, ChatHarness, buttons
 
 
@@ -250,7 +250,7 @@ async def test_task_numbers_are_per_user(make_chat: object, chat: ChatHarness) -
     assert "✅ Task #1" in other.text
 
 
-async def test_edit_command(chat: ChatHarness, clock: FrozenClock) -> None:
+async def test_edit_command(chat: ChatHarness, clock: FakeClock) -> None:
     assert "There is no task #5." in (await chat.send("/edit 5")).text
     await chat.send("/task call Ivan tomorrow 10am")
     card = await chat.send("/edit 1")
@@ -306,7 +306,7 @@ async def test_a_morning_that_has_passed_is_asked_about_not_guessed(
 
 
 async def test_tomorrow_just_after_midnight_is_asked_with_this_morning_offered(
-    chat: ChatHarness, clock: FrozenClock, storage: Storage
+    chat: ChatHarness, clock: FakeClock, storage: Storage
 ) -> None:
     # Fri 27 Nov 00:10 in Moscow: "завтра" may be the day that has just begun, or Saturday
     clock.set(datetime(2026, 11, 26, 21, 10, tzinfo=UTC))

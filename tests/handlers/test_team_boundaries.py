@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from aiogram.methods import EditMessageText, SendMessage
 
 from bot.callbacks import RemindAction
-from bot.clock import FrozenClock
 from bot.services.alerts import AlertService
 from storage.interfaces import Storage
 from storage.models import AlertState, TaskStatus
 from storage.sqlite.database import Database
+from tests.fakes.clock import FakeClock
 from tests.handlers import test_alerts
 from tests.handlers.harness import ChatHarness, Replies
 from tests.handlers.test_alerts import (
@@ -119,7 +119,7 @@ async def test_an_ex_member_cannot_open_the_alert_log_or_list_team_alerts(
 
 
 async def test_removal_ends_handovers_both_ways_and_the_owner_gets_the_next_reminder(
-    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FrozenClock
+    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FakeClock
 ) -> None:
     clock.set(AFTERNOON)
     team_chat.people[VERA] = ("Vera <V>", "vera")  # names are escaped in every notice
@@ -160,7 +160,7 @@ async def test_removal_ends_handovers_both_ways_and_the_owner_gets_the_next_remi
 
 
 async def test_an_ex_cover_cannot_complete_or_snooze_the_owners_task_with_an_old_button(
-    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FrozenClock
+    team_chat: ChatHarness, pager: Pager, storage: Storage, clock: FakeClock
 ) -> None:
     clock.set(AFTERNOON)
     await team_chat.send("/task Acme: call about the invoice today 16:00", user_id=ANNA)
@@ -193,7 +193,7 @@ async def test_an_ex_cover_cannot_complete_or_snooze_the_owners_task_with_an_old
 
 
 async def test_a_handover_between_people_who_are_no_longer_teammates_holds_no_more(
-    storage: Storage, clock: FrozenClock
+    storage: Storage, clock: FakeClock
 ) -> None:
     """Data written before removals ended handovers: the membership decides, not the row."""
     now = clock.now()
@@ -285,7 +285,7 @@ async def test_a_lead_who_deletes_their_data_leaves_no_working_team_address(
 
 
 async def test_a_cover_who_deletes_their_data_is_no_cover_and_the_owner_is_told(
-    team_chat: ChatHarness, storage: Storage, clock: FrozenClock
+    team_chat: ChatHarness, storage: Storage, clock: FakeClock
 ) -> None:
     clock.set(AFTERNOON)
     assert "Handed over to Vera" in (

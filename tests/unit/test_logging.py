@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from bot.app import create_bot, create_dispatcher
-from bot.clock import FrozenClock
 from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.logs import configure_logging
 from storage.interfaces import Storage
 from storage.sqlite import Database
+from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import make_settings
 from tests.handlers.harness import USER_ID, ChatHarness
 
@@ -57,7 +57,7 @@ def logs() -> Iterator[tuple[io.StringIO, Collect]]:
 async def test_a_day_of_updates_logs_no_user_text_and_no_token(
     logs: tuple[io.StringIO, Collect],
     storage: Storage,
-    clock: FrozenClock,
+    clock: FakeClock,
     dates: DateParser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
