@@ -21,7 +21,7 @@ from bot.context import UserContext
 from bot.services.catalog import Services
 from bot.services.intake_address import new_intake_secret
 from bot.settings import Settings
-from bot.views.handovers import tell_handover_partners
+from bot.views.handovers import tell, tell_handover_partners
 from bot.views.render import task_line
 from bot.views.replies import send_long
 from handlers.team.keyboards import people_keyboard
@@ -51,6 +51,8 @@ async def join(
     repos: Storage,
     clock: Clock,
     bot: Bot,
+    i18n: I18n,
+    settings: Settings,
 ) -> None:
     """/start join-<code>: an invite link opened."""
     code = (command.args or "").removeprefix("join-")
@@ -78,11 +80,11 @@ async def join(
     profile = await repos.users.get(user.id)
     lead = await repos.users.get(team.lead_id)
     if lead is not None and profile is not None:
-        await bot.send_message(
-            lead.id,
-            _("{name} joined the team {team}.").format(
-                name=html.quote(profile.display_name), team=html.quote(team.name)
-            ),
+        name, team_name = html.quote(profile.display_name), html.quote(team.name)
+        # In the lead's language, and a lead who blocked the bot does not fail the join.
+        await tell(
+            bot, i18n, settings, lead,
+            lambda: _("{name} joined the team {team}.").format(name=name, team=team_name),
         )
 
 

@@ -6,6 +6,8 @@ the bot but is in no team)."""
 
 from __future__ import annotations
 
+import re
+
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 
 from tests.handlers import test_alerts
@@ -124,3 +126,17 @@ async def test_intake_help_for_unknown_words(team_chat: ChatHarness) -> None:
     assert (await team_chat.send("/intake rotate team", user_id=VERA)).text == (
         "Only the team lead can replace the team's address."
     )
+
+
+async def test_the_lead_hears_of_a_new_member_in_the_leads_own_language(
+    team_chat: ChatHarness,
+) -> None:
+    await team_chat.send("/lang ru", user_id=LEAD)
+    link = (await team_chat.send("/team invite", user_id=LEAD)).text
+    code = re.search(r"start=(join-[\w-]+)", link)
+    assert code is not None, link
+    team_chat.people[5005] = ("Gleb", "gleb")
+    joined = await team_chat.send(f"/start {code.group(1)}", user_id=5005, language_code="en")
+    assert "Welcome to the team" in joined.texts[0]
+    told = [m.text for m in joined.of(SendMessage) if int(m.chat_id) == LEAD]
+    assert told == ["Gleb вступил(а) в команду Agency."], told
