@@ -5,6 +5,45 @@ class StorageError(Exception):
     """Base class: the write did not happen."""
 
 
+class StorageFaultError(StorageError):
+    """The database could not take the request (an incident of the machine, not a bug): the
+    user is told to try again, the log gets one line. Both backends translate their own
+    exceptions into the subclasses, so nothing above storage/ knows which database it is."""
+
+    fault = "storage fault"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        # The database's own message (no row values), for the log line.
+        self.detail = detail
+
+
+class StorageUnavailableError(StorageFaultError):
+    """The database cannot be reached or failed to read or write (I/O error, connection
+    lost, server shutting down)."""
+
+    fault = "unavailable"
+
+
+class StorageFullError(StorageFaultError):
+    """No space left for the write."""
+
+    fault = "disk full"
+
+
+class StorageReadOnlyError(StorageFaultError):
+    """The database takes no writes (read-only file or server in recovery/standby)."""
+
+    fault = "read-only"
+
+
+class StorageConflictError(StorageFaultError):
+    """Another writer held or changed the same rows (busy, deadlock, serialization
+    failure): retrying the request is safe."""
+
+    fault = "conflict"
+
+
 class DuplicateClientError(StorageError):
     def __init__(self, name: str) -> None:
         super().__init__(name)

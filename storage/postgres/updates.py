@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from storage.postgres.database import PgDatabase
+
+
+class PgAppliedUpdateRepo:
+    def __init__(self, database: PgDatabase) -> None:
+        self._db = database
