@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -38,7 +38,7 @@ from storage.postgres.migrations import MIGRATION_LOCK, MIGRATIONS
 logger = logging.getLogger(__name__)
 
 # Every connection handed out is a pooled one.
-Connection = PoolConnectionProxy[asyncpg.Record]
+Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 Record = asyncpg.Record
 
 # Every process's open runs the missing migrations under this transaction-scoped advisory
