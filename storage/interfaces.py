@@ -6,7 +6,7 @@ Times are aware datetimes in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -487,6 +487,56 @@ class UserDataRepo(Protocol):
         Raises StorageError (and deletes nothing) when others' rows still refer to them."""
 
 
+class Coordination(Protocol):
+    """How the processes on one database share the sending work (reminders, alerts, digests,
+    series): exactly one of them leads and runs it; the others wake it when they change
+    something it must act on. On a backend one process owns (SQLite: a lock beside the file
+    keeps a second bot out) leading is granted at once and wake-ups stay in the process."""
+
+    async def try_lead(self) -> bool:
+        """Become the leader if nobody is: True if this process leads now (or already did)."""
+        ...
+
+    async def wait_lost(self) -> None:
+        """Return when this process's leadership is lost (its database session died)."""
+        ...
+
+    async def resign(self) -> None:
+        """Stop leading (at shutdown): another process takes over at once."""
+        ...
+
+    async def notify(self, topic: str) -> None:
+        """Wake the listeners of the topic in every process (after the change committed)."""
+        ...
+
+    async def listen(self, topic: str, wake: Callable[[], None]) -> None:
+        """Call wake() in this process whenever any process notifies the topic."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SharedLimits(Protocol):
+    """Pacing and flood state several processes share, on the store's clock (seconds)."""
+
+    async def pace_take(self, chat: str, slot: float, interval: float) -> tuple[float, bool]:
+        """Take the next global slot and the chat's turn, both or neither: (0, False) taken;
+        else (seconds to wait, whether only this chat must wait)."""
+        ...
+
+    async def pace_pause(self, seconds: float) -> float:
+        """A 429 holds every chat for `seconds` (never shortens): the pause left."""
+        ...
+
+    async def pace_paused_for(self) -> float:
+        """Seconds until the current pause ends (<= 0: none)."""
+        ...
+
+    async def flood_reserve(self, user_id: int, burst: int, rate: float) -> tuple[float, bool]:
+        """The user's next update token: (seconds to wait, warn: first wait of a flood)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Storage:
     """Everything the app needs from a backend, plus a way to close it."""
@@ -504,6 +554,9 @@ class Storage:
     teams: TeamRepo
     alerts: AlertRepo
     updates: AppliedUpdateRepo
+    coordination: Coordination
+    # None: one process owns the database, and pacing and flood control stay in its memory.
+    shared_limits: SharedLimits | None = None
 
 
 class StorageBackend(Protocol):

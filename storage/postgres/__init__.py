@@ -5,6 +5,7 @@ from __future__ import annotations
 from storage.interfaces import Storage
 from storage.postgres.alerts import PgAlertRepo
 from storage.postgres.clients import PgClientRepo
+from storage.postgres.coordination import PgCoordination, PgSharedLimits
 from storage.postgres.database import PgDatabase
 from storage.postgres.dialogs import PgDialogStateRepo
 from storage.postgres.invoices import PgInvoiceRepo
@@ -41,6 +42,8 @@ async def open_postgres_storage(
         teams=PgTeamRepo(database),
         alerts=PgAlertRepo(database),
         updates=PgAppliedUpdateRepo(database),
+        coordination=PgCoordination(database),
+        shared_limits=PgSharedLimits(database),
     )
 
 

@@ -67,8 +67,10 @@ async def _init_connection(connection: asyncpg.Connection[asyncpg.Record]) -> No
 
 
 class PgDatabase:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool
+        # For the sessions that must not be pooled (leadership lock, LISTEN).
+        self.dsn = dsn
 
     @classmethod
     async def open(
@@ -94,7 +96,7 @@ class PgDatabase:
             raise DatabaseUnusableError(
                 f"PostgreSQL at {_safe_dsn(dsn)} cannot be used: {_describe(exc)}"
             ) from None
-        database = cls(pool)
+        database = cls(pool, dsn)
         try:
             if migrate:
                 await database._migrate(dsn)

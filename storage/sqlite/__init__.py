@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.interfaces import Storage
+from storage.local_coordination import LocalCoordination
 from storage.sqlite.alerts import SqliteAlertRepo
 from storage.sqlite.clients import SqliteClientRepo
 from storage.sqlite.database import Database
@@ -41,6 +42,7 @@ async def open_sqlite_storage(path: Path, *, exclusive: bool = False) -> Storage
         teams=SqliteTeamRepo(database),
         alerts=SqliteAlertRepo(database),
         updates=SqliteAppliedUpdateRepo(database),
+        coordination=LocalCoordination(),
     )
 
 
