@@ -15,19 +15,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.models import (
-    Channel,
     Client,
-    ClientStatus,
     DueReminder,
     PlannedReminder,
     ReminderPurpose,
-    Segment,
     Task,
     TaskReminderPlan,
     UserProfile,
 )
+from storage.postgres.clients import client_columns, client_from_row
 from storage.postgres.codec import at, at_optional
-from storage.postgres.database import Connection, PgDatabase, Record
+from storage.postgres.database import Connection, PgDatabase
 from storage.postgres.tasks import TASK_COLUMNS, task_from_row
 from storage.postgres.users import user_from_row
 
@@ -49,26 +47,6 @@ _CLAIMABLE = (
     " AND t.status = 'open' AND t.due_at IS NOT DISTINCT FROM r.for_due_at"
     " ORDER BY r.fire_at, r.id LIMIT $4 FOR UPDATE OF r SKIP LOCKED"
 )
-
-
-def _client_from_row(row: Record) -> Client:
-    return Client(
-        id=row["id"],
-        owner_id=row["owner_id"],
-        name=row["name"],
-        contact_person=row["contact_person"],
-        phone=row["phone"],
-        email=row["email"],
-        channel=Channel(row["channel"]) if row["channel"] else None,
-        report_cadence=row["report_cadence"],
-        emergency_contact=row["emergency_contact"],
-        segment=Segment(row["segment"]),
-        status=ClientStatus(row["status"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        contact_telegram=row["contact_telegram"],
-        aliases=tuple(alias for alias in row["aliases"].split("\n") if alias),
-    )
 
 
 async def _lock_tasks(conn: Connection, task_ids: Sequence[int]) -> None:
@@ -253,9 +231,9 @@ class PgReminderRepo:
         if not ids:
             return {}
         rows = await self._db.fetch(
-            "SELECT * FROM clients WHERE id = ANY($1::bigint[])", sorted(ids)
+            f"SELECT {client_columns()} FROM clients WHERE id = ANY($1::bigint[])", sorted(ids)
         )
-        return {row["id"]: _client_from_row(row) for row in rows}
+        return {row["id"]: client_from_row(row) for row in rows}
 
     async def mark_sent(self, reminder_id: int, now: datetime) -> None:
         await self._db.execute(

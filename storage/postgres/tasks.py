@@ -12,6 +12,7 @@ from datetime import datetime
 
 from storage.errors import DuplicateOccurrenceError
 from storage.models import Task, TaskKind, TaskStatus
+from storage.postgres.clients import is_live_client
 from storage.postgres.codec import at, at_optional
 from storage.postgres.counters import next_number
 from storage.postgres.database import Connection, PgDatabase, Record
@@ -290,18 +291,9 @@ class PgTaskRepo:
     async def set_client(
         self, owner_id: int, task_id: int, client_id: int | None, now: datetime
     ) -> Task | None:
-        if client_id is not None and not await self._is_live_client(owner_id, client_id):
+        if client_id is not None and not await is_live_client(self._db, owner_id, client_id):
             return None
         return await self._set(owner_id, task_id, "client_id", client_id, now)
-
-    async def _is_live_client(self, owner_id: int, client_id: int) -> bool:
-        """The client exists, is the owner's and is not deleted (before pointing at it)."""
-        found = await self._db.fetchval(
-            "SELECT 1 FROM clients WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL",
-            client_id,
-            owner_id,
-        )
-        return found is not None
 
     async def set_remind_ahead(
         self, owner_id: int, task_id: int, minutes: int | None, now: datetime
