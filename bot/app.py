@@ -33,7 +33,9 @@ from bot.services.invoices import InvoiceService
 from bot.services.reminders import PlannedTasks, ReminderPlanner
 from bot.services.series import SeriesService
 from bot.settings import Settings
+from bot.shared_budget import SharedBudget
 from bot.throttling import ThrottlingMiddleware
+from bot.wakeups import ALERTS, REMINDERS
 from handlers import (
     alerts,
     clients,
@@ -51,7 +53,7 @@ from handlers import (
     team,
 )
 from handlers import settings as settings_handlers
-from storage.interfaces import Storage
+from storage.interfaces import SharedLimits, Storage
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +74,24 @@ def create_sender(
     *,
     on_blocked: Callable[[int], Awaitable[None]] | None = None,
     unpaced: bool = False,
+    shared_limits: SharedLimits | None = None,
 ) -> Sender:
     """The one outbound stream of this bot: every sending call of ``bot`` (handlers' replies
     included) goes through the returned Sender, which the reminder runtime shares.
-    ``unpaced``: no rate limits (the local shell, one person at a keyboard)."""
+    ``unpaced``: no rate limits (the local shell, one person at a keyboard).
+    ``shared_limits``: the pace is the database's, one for every worker on it."""
+    global_rate = math.inf if unpaced else GLOBAL_RATE
+    per_chat_interval = 0.0 if unpaced else PER_CHAT_INTERVAL
+    budget = None
+    if shared_limits is not None and not unpaced:
+        budget = SharedBudget(
+            shared_limits, global_rate=global_rate, per_chat_interval=per_chat_interval
+        )
     sender = Sender(
         bot,
-        global_rate=math.inf if unpaced else GLOBAL_RATE,
-        per_chat_interval=0.0 if unpaced else PER_CHAT_INTERVAL,
+        global_rate=global_rate,
+        per_chat_interval=per_chat_interval,
+        budget=budget,
         on_blocked=on_blocked,
         deadlines={Priority.INTERACTIVE: float(settings.reply_deadline_seconds)},
     )
@@ -125,13 +137,19 @@ def create_services(
     clock: Clock,
     i18n: I18n,
     sender: Sender | None = None,
+    wake: Callable[[str], None] | None = None,
 ) -> Services:
     """The composition root of the services. ``sender``: the bot's outbound stream
-    (create_sender); with it the alert service gets its engine, which pages through it."""
+    (create_sender); with it the alert service gets its engine, which pages through it.
+    ``wake``: how a change the sending runtime must act on is announced ("reminders",
+    "alerts"; bot/leadership.py Notifier), so the leading process hears of it whichever
+    process made it."""
     planner = ReminderPlanner(
         storage.reminders, clock, settings.invoice_ladder_days, storage.users,
         default_tz=settings.timezone,
     )
+    if wake is not None:
+        planner.on_change(lambda: wake(REMINDERS))
     planned_tasks = PlannedTasks(storage.tasks, planner, storage.backend.atomic)
     series = SeriesService(storage.series, planned_tasks, clock)
     planned_tasks.after_close.append(series.after_task_closed)
@@ -149,6 +167,7 @@ def create_services(
     alerts = AlertService(
         alerts=storage.alerts, teams=storage.teams, users=storage.users,
         clients=storage.clients, engine=engine, clock=clock, settings=settings,
+        wake_engine=(lambda: wake(ALERTS)) if wake is not None else None,
     )
     return Services(
         planner=planner, tasks=planned_tasks, series=series, invoices=invoices,
@@ -191,7 +210,9 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(ApplyOnceMiddleware(storage.updates, clock))
     dispatcher.update.outer_middleware(AccessMiddleware(settings, i18n))
     dispatcher.update.outer_middleware(UserMiddleware(storage.users, settings, clock))
-    dispatcher.update.outer_middleware(ThrottlingMiddleware(settings, i18n))
+    dispatcher.update.outer_middleware(
+        ThrottlingMiddleware(settings, i18n, shared=storage.shared_limits)
+    )
     dispatcher.update.outer_middleware(UserLocaleMiddleware(i18n))
     dispatcher.message.outer_middleware(CommandEndsPromptMiddleware())
     dispatcher.include_routers(

@@ -95,8 +95,15 @@ class Runtime:
         alert_engine: AlertEngine | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        owns_sender: bool = True,
+        wake_on_plan: bool = True,
     ) -> None:
+        """owns_sender: start and stop the sender with the runtime (else the app runs it:
+        replies need it in every worker, leading or not). wake_on_plan: re-arm the reminder
+        wake-up on the planner's changes directly (else the app routes them through the
+        storage's coordination, so another worker's change wakes this one too)."""
         self._planner = planner
+        self._owns_sender = owns_sender
         self._series = series
         # The bot's one outbound stream, built in the composition root (bot/app.py
         # create_sender) so replies share it; started and stopped with the runtime. Tests
@@ -112,7 +119,8 @@ class Runtime:
         self.reminders = ReminderScheduler(
             self.delivery, storage.reminders, clock, self.scheduler
         )
-        planner.on_change(self.reminders.wake)
+        if wake_on_plan:
+            planner.on_change(self.reminders.wake)
         self.digests = DigestDelivery(
             users=storage.users, tasks=storage.tasks, clients=storage.clients,
             invoices=storage.invoices, series=storage.series,
@@ -136,13 +144,16 @@ class Runtime:
         clock: Clock,
         settings: Settings,
         services: Services,
+        owns_sender: bool = True,
+        wake_on_plan: bool = True,
     ) -> Runtime:
         """The running bot's runtime, over the services of its composition root (bot/app.py
         create_services): the same planner, series, outbound stream and alert engine."""
         return cls(
             bot=bot, storage=storage, planner=services.planner, i18n=i18n, clock=clock,
             settings=settings, series=services.series, sender=services.sender,
-            alert_engine=services.alert_engine,
+            alert_engine=services.alert_engine, owns_sender=owns_sender,
+            wake_on_plan=wake_on_plan,
         )
 
     def _periodic_jobs(self, storage: Storage, clock: Clock, settings: Settings) -> list[Job]:
@@ -158,7 +169,8 @@ class Runtime:
         return jobs
 
     async def start(self) -> None:
-        await self.sender.start()
+        if self._owns_sender:
+            await self.sender.start()
         await self._planner.reconcile()
         if self._series is not None:
             await self._series.advance_all()
@@ -182,6 +194,7 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
         self.reminders.shutdown()
         self.delivery.stop_claiming()
-        await self.sender.stop()
+        if self._owns_sender:
+            await self.sender.stop()
         # What was claimed but not sent goes back now: a restart sends it at once.
         await self.delivery.release_held_claims()

@@ -30,7 +30,10 @@ from aiogram.utils.i18n import I18n
 
 from bot.context import UserContext
 from bot.i18n import mark
+from bot.outage import OutageLog
 from bot.settings import Settings
+from storage.errors import StorageError
+from storage.interfaces import SharedLimits
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +123,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         *,
         time_source: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        shared: SharedLimits | None = None,
     ) -> None:
         self._i18n = i18n
         self.enabled = settings.throttle_burst > 0
@@ -127,6 +131,10 @@ class ThrottlingMiddleware(BaseMiddleware):
             max(1, settings.throttle_burst), settings.throttle_per_second, time_source
         )
         self.sleep = sleep
+        # Several workers: the buckets live in the database, so a flood spread over the
+        # workers by the proxy is one flood. None: this process's memory.
+        self._shared = shared
+        self._outage = OutageLog(logger, what="shared flood control", retrying="per update")
 
     def use_time(self, time_source: Callable[[], float], sleep: Sleep) -> None:
         """Swap the clock and the sleep (tests run floods in virtual time)."""
@@ -147,12 +155,26 @@ class ThrottlingMiddleware(BaseMiddleware):
         event_user: User | None = data.get("event_from_user")
         if not self.enabled or event_user is None:
             return await handler(event, data)
-        delay, warn = self.buckets.reserve(event_user.id)
+        delay, warn = await self._reserve(event_user.id)
         if delay > 0:
             if warn:
                 await self._warn(data)
             await self.sleep(delay)
         return await handler(event, data)
+
+    async def _reserve(self, user_id: int) -> tuple[float, bool]:
+        if self._shared is None:
+            return self.buckets.reserve(user_id)
+        try:
+            reserved = await self._shared.flood_reserve(
+                user_id, self.buckets.burst, self.buckets.rate
+            )
+        except StorageError as exc:
+            # The database is down: this worker counts alone until it is back.
+            self._outage.failed(exc, "shared flood control failed; counting in this process")
+            return self.buckets.reserve(user_id)
+        self._outage.recovered()
+        return reserved
 
     async def _warn(self, data: dict[str, Any]) -> None:
         chat: Chat | None = data.get("event_chat")

@@ -634,12 +634,16 @@ class AlertService:
         engine: AlertEngine | None,
         clock: Clock,
         settings: Settings,
+        wake_engine: Callable[[], None] | None = None,
     ) -> None:
+        """wake_engine: how a new alert wakes the engine (default: this process's engine;
+        with several workers, an announcement the leading process hears)."""
         self._alerts = alerts
         self._teams = teams
         self._users = users
         self._clients = clients
         self.engine = engine
+        self._wake_engine = wake_engine or (engine.wake if engine is not None else None)
         self._clock = clock
         self._settings = settings
 
@@ -692,7 +696,8 @@ class AlertService:
         )
         if self.engine is not None:
             if created:
-                self.engine.wake()
+                if self._wake_engine is not None:
+                    self._wake_engine()
             else:
                 # The people paged see the new count; nobody is paged again for it.
                 await self.engine.refresh_count(alert)

@@ -1,0 +1,67 @@
+"""The outbound pace shared by every worker on one database (bot/sender.py's PaceBudget over
+storage's SharedLimits).
+
+The store keeps the global slot schedule, a 429's pause and each chat's turn on its own clock
+and answers in seconds from now; here they become moments on this sender's monotonic clock.
+When the store cannot be asked (the database is down), this process paces itself alone with
+a MemoryBudget at the same rates until the store answers again (one log line per outage):
+Telegram's own 429s, which pause everyone, still bound what several workers might overshoot.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from bot.outage import OutageLog
+from bot.sender import GLOBAL_RATE, PER_CHAT_INTERVAL, ChatKey, MemoryBudget, Refusal
+from storage.errors import StorageError
+from storage.interfaces import SharedLimits
+
+logger = logging.getLogger(__name__)
+
+
+class SharedBudget:
+    def __init__(
+        self,
+        limits: SharedLimits,
+        *,
+        global_rate: float = GLOBAL_RATE,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limits = limits
+        self._local = MemoryBudget(global_rate=global_rate, per_chat_interval=per_chat_interval)
+        self._slot = self._local.slot
+        self._per_chat_interval = per_chat_interval
+        self._monotonic = monotonic
+        self._outage = OutageLog(logger, what="shared outbound pace", retrying="on every send")
+
+    async def try_take(self, chat: ChatKey, now: float) -> Refusal | None:
+        try:
+            wait, chat_only = await self._limits.pace_take(
+                str(chat), self._slot, self._per_chat_interval
+            )
+        except StorageError as exc:
+            self._outage.failed(exc, "taking a send slot failed; pacing this process alone")
+            return await self._local.try_take(chat, now)
+        self._outage.recovered()
+        if wait <= 0:
+            return None
+        return Refusal(now + wait, chat_only=chat_only)
+
+    async def pause(self, until: float) -> None:
+        await self._local.pause(until)
+        try:
+            await self._limits.pace_pause(until - self._monotonic())
+        except StorageError as exc:
+            self._outage.failed(exc, "sharing a 429 pause failed; pausing this process")
+
+    async def paused_until(self) -> float:
+        try:
+            left = await self._limits.pace_paused_for()
+        except StorageError as exc:
+            self._outage.failed(exc, "reading the shared pause failed")
+            return await self._local.paused_until()
+        return max(self._monotonic() + left, await self._local.paused_until())
