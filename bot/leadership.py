@@ -65,7 +65,8 @@ class Leadership:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self._end_term()
+        # The process is stopping: the stream drains before the unsent claims go back.
+        await self._end_term(final=True)
         with contextlib.suppress(StorageError):
             await self._coordination.resign()
 
@@ -87,10 +88,10 @@ class Leadership:
         self.terms += 1
         logger.info("leading: this process sends reminders, alerts and digests")
 
-    async def _end_term(self) -> None:
+    async def _end_term(self, *, final: bool = False) -> None:
         runtime, self.runtime = self.runtime, None
         if runtime is not None:
-            await runtime.stop()
+            await runtime.stop(stop_sender=final)
 
     async def _lead_forever(self) -> None:
         while True:

@@ -188,13 +188,16 @@ class Runtime:
         for job in self.jobs:
             await job.run_once()
 
-    async def stop(self) -> None:
+    async def stop(self, *, stop_sender: bool | None = None) -> None:
+        """stop_sender (default: owns_sender): drain and stop the outbound stream before the
+        unsent claims go back, so what it still sends is not sent again after a restart.
+        A leader that only loses its term keeps the stream: replies need it."""
         await self.alerts.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.reminders.shutdown()
         self.delivery.stop_claiming()
-        if self._owns_sender:
+        if self._owns_sender if stop_sender is None else stop_sender:
             await self.sender.stop()
         # What was claimed but not sent goes back now: a restart sends it at once.
         await self.delivery.release_held_claims()
