@@ -3,9 +3,9 @@ says is due.
 
 The database holds every pending reminder; the scheduler holds only one date job (the
 earliest pending reminder) plus a periodic sweep, so start-up costs the same with 10 or
-100,000 pending reminders. A second worker process could run the same loop: the database
-hands each reminder to one claimer, and claims are leases renewed while they wait to be
-sent, so another worker's sweep does not take them back.
+100,000 pending reminders. One process runs it at a time (bot/leadership.py); claims are
+leases renewed while they wait to be sent, and a runtime that starts (a takeover, a restart)
+takes back at once the claims of the runtime before it.
 
 The scheduler is the runtime's (bot/runtime.py), shared with the other named jobs.
 """

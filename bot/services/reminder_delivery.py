@@ -74,6 +74,10 @@ class ReminderDelivery:
         # storage fault interrupted. Handed back at shutdown (release_held_claims).
         self._held: set[str] = set()
         self._stopping = False
+        # One sending runtime at a time (bot/leadership.py): a claim older than this one's
+        # start is a previous runtime's, whose process is gone or no longer leads. Whole
+        # seconds, as claim times are stored: our own claims are never older.
+        self._started_at = clock.now().replace(microsecond=0)
 
     async def _mark_unmarked(self) -> None:
         for reminder_id, sent_at in list(self._unmarked.items()):
@@ -82,7 +86,10 @@ class ReminderDelivery:
 
     async def release_stale_claims(self) -> int:
         await self._mark_unmarked()
-        released = await self._reminders.release_stale_claims(self._clock.now() - STALE_CLAIM)
+        # Another runtime's claims go back at once (a takeover sends them within seconds);
+        # ours only when not renewed for STALE_CLAIM.
+        stale_before = max(self._clock.now() - STALE_CLAIM, self._started_at)
+        released = await self._reminders.release_stale_claims(stale_before)
         if released:
             logger.warning("re-sending %s reminders whose sending was interrupted", released)
         return released
