@@ -124,6 +124,9 @@ async def copy_sqlite_to_postgres(
         try:
             tables = await _copy(source, database, public_url(dsn), batch)
             target_schema = await database.schema_version()
+        except sqlite3.Error as exc:
+            # A page quick_check could not see: the PostgreSQL transaction was rolled back.
+            raise TransferRefusedError(f"database {sqlite_path} cannot be read: {exc}") from None
         finally:
             await database.close()
     finally:
