@@ -1,4 +1,4 @@
-"""A storage outage (disk full, read-only, I/O error) waited out by a background job: logged
+"""A storage outage (disk full, read-only, unreachable) waited out by a background job: logged
 once when it starts and once when it ends, not once per try.
 
 Background jobs retry on their own (the next sweep, the next engine turn), so a disk that
@@ -30,7 +30,7 @@ class OutageLog:
         if fault is None:
             self._logger.exception(message, *args)
             return False
-        if fault is self.fault:
+        if fault == self.fault:
             self._logger.debug("%s: storage still unavailable (%s)", message % args, fault)
         else:
             self.fault = fault

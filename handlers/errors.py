@@ -7,7 +7,6 @@ the one answer Telegram accepts for it is the alert below.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from aiogram import Bot, Router
@@ -33,7 +32,8 @@ def _telegram_language(update: Update) -> str | None:
 
 
 def _faulted_storage(event: ErrorEvent) -> dict[str, Any] | bool:
-    """Filter: the database cannot take writes now (disk full, read-only, I/O error)."""
+    """Filter: the database cannot take the request now (disk full, read-only, unreachable,
+    a conflicting writer): a StorageFaultError, whichever backend raised it."""
     fault = storage_fault(event.exception)
     return {"fault": fault} if fault is not None else False
 
@@ -105,8 +105,6 @@ async def unexpected(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.errors.register(storage_unavailable, _faulted_storage)
-    router.errors.register(
-        storage_failed, ExceptionTypeFilter(StorageError, sqlite3.OperationalError)
-    )
+    router.errors.register(storage_failed, ExceptionTypeFilter(StorageError))
     router.errors.register(unexpected)
     return router

@@ -1,67 +1,57 @@
-"""Storage faults: the database cannot take writes (disk full, read-only, I/O error).
+"""Storage faults: the database cannot take the request (disk full, read-only, unreachable,
+a conflicting writer).
 
 Not bugs but incidents of the machine: the user is told to try again, the log gets one
 line, and nothing half-written stays behind (every write is a transaction that rolls back).
+Each backend translates its own exceptions into storage/errors.py's StorageFaultError
+subclasses, so this module knows no database: it only reads those.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from enum import StrEnum
 
-# SQLite primary result codes (the low byte of an extended code).
-_SQLITE_IOERR = 10
-_SQLITE_FULL = 13
-_SQLITE_READONLY = 8
+from storage.errors import StorageError, StorageFaultError
 
 
 class StorageFault(StrEnum):
+    """The ``fault`` of each StorageFaultError subclass (storage/errors.py)."""
+
+    UNAVAILABLE = "unavailable"
     DISK_FULL = "disk full"
     READ_ONLY = "read-only"
-    IO_ERROR = "I/O error"
+    CONFLICT = "conflict"
+    OTHER = "storage fault"
 
 
-_BY_CODE = {
-    _SQLITE_FULL: StorageFault.DISK_FULL,
-    _SQLITE_READONLY: StorageFault.READ_ONLY,
-    _SQLITE_IOERR: StorageFault.IO_ERROR,
-}
-_BY_TEXT = (
-    ("database or disk is full", StorageFault.DISK_FULL),
-    ("readonly database", StorageFault.READ_ONLY),
-    ("read-only", StorageFault.READ_ONLY),
-    ("disk i/o error", StorageFault.IO_ERROR),
-)
-
-
-def _own_fault(exc: BaseException) -> StorageFault | None:
-    if not isinstance(exc, sqlite3.Error):
-        return None
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in _BY_CODE:
-        return _BY_CODE[code & 0xFF]
-    # Raised by hand, or by a wrapper that kept only the text.
-    text = str(exc).lower()
-    return next((fault for needle, fault in _BY_TEXT if needle in text), None)
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """exc and what it wraps (__cause__, else __context__), each once."""
+    found: list[BaseException] = []
+    while exc is not None and all(exc is not seen for seen in found):
+        found.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return found
 
 
 def storage_fault(exc: BaseException | None) -> StorageFault | None:
-    """The fault behind exc, looking through wrappers (__cause__, __context__)."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        fault = _own_fault(exc)
-        if fault is not None:
-            return fault
-        exc = exc.__cause__ or exc.__context__
+    """The fault of the StorageFaultError in exc or behind it; None for anything else."""
+    for link in _chain(exc):
+        if isinstance(link, StorageFaultError):
+            try:
+                return StorageFault(link.fault)
+            except ValueError:  # a subclass newer than this list
+                return StorageFault.OTHER
     return None
 
 
 def describe(exc: BaseException) -> str:
-    """One line for a log: the type, and SQLite's own message (which holds no row values).
+    """One line for a log: the database's own message (``detail``, which holds no row
+    values) of the storage error in exc or behind it, else exc's type only.
 
-    Other exceptions give their type only: a domain error may carry user text (a client's
-    name), and that never goes to the log.
+    A domain error may carry user text (a client's name): only its type is logged.
     """
-    text = " ".join(str(exc).split()) if isinstance(exc, sqlite3.Error) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    for link in _chain(exc):
+        detail = getattr(link, "detail", None)
+        if isinstance(link, StorageError) and isinstance(detail, str) and detail:
+            return " ".join(detail.split())
+    return type(exc).__name__

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import datetime
 
 import aiosqlite
@@ -9,7 +8,7 @@ import aiosqlite
 from storage.errors import DuplicateClientError
 from storage.models import Channel, Client, ClientStatus, ClientSummary, Segment, StaleClient
 from storage.sqlite.codec import decode_time, encode_time, name_key
-from storage.sqlite.database import Database
+from storage.sqlite.database import ConstraintError, Database
 
 # Columns set_field may touch; the value is checked by the table's CHECK constraints too.
 _SETTABLE = frozenset(
@@ -79,7 +78,7 @@ class SqliteClientRepo:
                 )
                 row = await cursor.fetchone()
                 await cursor.close()
-        except sqlite3.IntegrityError as exc:
+        except ConstraintError as exc:
             raise DuplicateClientError(name) from exc
         assert row is not None
         return client_from_row(row)
@@ -197,7 +196,7 @@ class SqliteClientRepo:
                     f" WHERE id = ? AND owner_id = ? AND {_LIVE} RETURNING *",
                     (value, name_key(value), encode_time(now), client_id, owner_id),
                 )
-            except sqlite3.IntegrityError as exc:
+            except ConstraintError as exc:
                 raise DuplicateClientError(value) from exc
         return await self._update_returning(
             f"UPDATE clients SET {field} = ?, updated_at = ?"
@@ -253,7 +252,7 @@ class SqliteClientRepo:
                         " WHERE client_id = ? AND owner_id = ? AND hidden_with_client = 1",
                         (stamp, client_id, owner_id),
                     )
-        except sqlite3.IntegrityError as exc:
+        except ConstraintError as exc:
             raise DuplicateClientError("") from exc
         return None if row is None else client_from_row(row)
 
@@ -306,7 +305,7 @@ class SqliteClientRepo:
                     "UPDATE clients SET aliases = ?, updated_at = ? WHERE id = ?",
                     (aliases, encode_time(now), client_id),
                 )
-        except sqlite3.IntegrityError as exc:
+        except ConstraintError as exc:
             raise DuplicateClientError(alias) from exc
         return await self.get(owner_id, client_id)
 

@@ -4,6 +4,12 @@ Before anything is written the file is looked at read-only: a damaged database o
 newer code is refused (DatabaseUnusableError) with the file left byte for byte as it was. A
 transaction made while a Telegram update is handled also records that update (see
 storage/update_marks.py), so a redelivery of it is recognised.
+
+Every sqlite3 exception leaving Database (open, transaction(), execute, fetchone, fetchall)
+is translated into storage/errors.py's classes, the original kept as ``__cause__``: nothing
+above storage/ sees sqlite3. Inside a transaction the yielded connection is aiosqlite's own,
+so a repository may still catch sqlite3.IntegrityError around a statement there; a
+constraint failure that leaves Database is a ConstraintError.
 """
 
 from __future__ import annotations
@@ -11,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,11 @@ from storage import update_marks
 from storage.errors import (
     DatabaseDamagedError,
     SchemaTooNewError,
+    StorageConflictError,
+    StorageError,
+    StorageFullError,
+    StorageReadOnlyError,
+    StorageUnavailableError,
     UpdateAlreadyAppliedError,
 )
 from storage.sqlite.codec import encode_time
@@ -32,9 +43,80 @@ Params = Iterable[Any]
 
 logger = logging.getLogger(__name__)
 
-# SQLite primary result codes of a file that is not a (healthy) database.
+# SQLite primary result codes (the low byte of an extended code).
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
 _SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
+_SQLITE_CONSTRAINT = 19
 _SQLITE_NOTADB = 26
+
+
+class SqliteError(StorageError):
+    """A sqlite3 error that is no incident of the machine (a bug, a schema mismatch): the
+    write did not happen. ``detail`` is SQLite's one-line message (no row values)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ConstraintError(SqliteError):
+    """A constraint (unique, foreign key, check) refused the write: the repositories turn
+    the ones they expect into domain errors (DuplicateClientError, ...)."""
+
+
+_BY_CODE: dict[int, type[StorageError]] = {
+    _SQLITE_FULL: StorageFullError,
+    _SQLITE_READONLY: StorageReadOnlyError,
+    _SQLITE_IOERR: StorageUnavailableError,
+    _SQLITE_CANTOPEN: StorageUnavailableError,
+    # A page found damaged while running: an incident, as PostgreSQL's XX000 is.
+    _SQLITE_CORRUPT: StorageUnavailableError,
+    _SQLITE_NOTADB: StorageUnavailableError,
+    _SQLITE_BUSY: StorageConflictError,
+    _SQLITE_LOCKED: StorageConflictError,
+    _SQLITE_CONSTRAINT: ConstraintError,
+}
+# For exceptions that carry no result code (raised by hand, or by a wrapper).
+_BY_TEXT: tuple[tuple[str, type[StorageError]], ...] = (
+    ("database or disk is full", StorageFullError),
+    ("readonly database", StorageReadOnlyError),
+    ("read-only", StorageReadOnlyError),
+    ("disk i/o error", StorageUnavailableError),
+    ("unable to open database", StorageUnavailableError),
+    ("database is locked", StorageConflictError),
+    ("constraint failed", ConstraintError),
+)
+
+
+def translate(exc: sqlite3.Error) -> StorageError:
+    """The project's error for a sqlite3 one (raise it ``from exc``)."""
+    message = " ".join(str(exc).split())
+    code = getattr(exc, "sqlite_errorcode", None)
+    kind: type[StorageError] | None = None
+    if isinstance(code, int):
+        kind = _BY_CODE.get(code & 0xFF)
+    if kind is None:
+        text = message.lower()
+        kind = next((k for needle, k in _BY_TEXT if needle in text), SqliteError)
+    name = getattr(exc, "sqlite_errorname", None)
+    detail = f"{type(exc).__name__} [{name}]: {message}" if name else (
+        f"{type(exc).__name__}: {message}"
+    )
+    return kind(detail)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """sqlite3's exceptions leave as the project's own storage errors."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise translate(exc) from exc
 
 
 class Database:
@@ -54,8 +136,14 @@ class Database:
         """Open, checking the file first (DatabaseUnusableError: nothing written), and migrate.
 
         exclusive: hold the database's lock until close() (the running bot), or raise
-        DatabaseInUseError when another process holds it.
+        DatabaseInUseError when another process holds it. A file that cannot be opened or
+        written raises a StorageFaultError (StorageUnavailableError, ...).
         """
+        with translated():
+            return await cls._open(path, exclusive=exclusive)
+
+    @classmethod
+    async def _open(cls, path: Path, *, exclusive: bool) -> Database:
         lock: DatabaseLock | None = None
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +176,8 @@ class Database:
 
     async def close(self) -> None:
         async with self._write_lock:
-            await self._connection.close()
+            with translated():
+                await self._connection.close()
             if self._lock is not None:
                 # Only once the connection is closed: its -wal is checkpointed by now.
                 self._lock.release()
@@ -138,7 +227,17 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """All or nothing. Inside another transaction of the same task: a savepoint."""
+        """All or nothing. Inside another transaction of the same task: a savepoint.
+
+        The connection yielded is aiosqlite's: inside, sqlite3's exceptions are as SQLite
+        raises them; what leaves the block is translated (storage/errors.py).
+        """
+        with translated():
+            async with self._transaction() as connection:
+                yield connection
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         if self._holds_transaction():
             async with self._savepoint():
                 yield self._connection
@@ -210,6 +309,10 @@ class Database:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single-statement write (atomic on its own); returns the changed row count."""
+        with translated():
+            return await self._execute_alone(sql, params)
+
+    async def _execute_alone(self, sql: str, params: Params) -> int:
         if self._holds_transaction():
             return await self._execute(sql, params)
         if update_marks.pending() is not None:
@@ -228,11 +331,13 @@ class Database:
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         # One trip to the database thread instead of execute, fetch and close.
-        rows = await self._connection.execute_fetchall(sql, tuple(params))
+        with translated():
+            rows = await self._connection.execute_fetchall(sql, tuple(params))
         return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        return list(await self._connection.execute_fetchall(sql, tuple(params)))
+        with translated():
+            return list(await self._connection.execute_fetchall(sql, tuple(params)))
 
 
 def inspect_file(path: Path) -> None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 import aiosqlite
@@ -9,7 +8,7 @@ from storage.errors import DuplicateOccurrenceError
 from storage.models import Task, TaskKind, TaskStatus
 from storage.sqlite.clients import is_live_client
 from storage.sqlite.codec import decode_optional, decode_time, encode_time
-from storage.sqlite.database import Database
+from storage.sqlite.database import ConstraintError, Database
 
 _SELECT = (
     "SELECT t.*, c.name AS client_name FROM tasks t"
@@ -54,7 +53,7 @@ class SqliteTaskRepo:
     ) -> Task:
         """A new task; with series_id, the occurrence of that series due at due_at.
 
-        Raises sqlite3.IntegrityError if that occurrence exists already.
+        Raises DuplicateOccurrenceError if that occurrence exists already.
         """
         stamp = encode_time(now)
         due = None if due_at is None else encode_time(due_at)
@@ -62,7 +61,7 @@ class SqliteTaskRepo:
             task_id = await self._insert(
                 owner_id, client_id, text, kind, due, stamp, series_id, invoice_id
             )
-        except sqlite3.IntegrityError as exc:
+        except ConstraintError as exc:
             if series_id is not None and "tasks.series_id" in str(exc):
                 raise DuplicateOccurrenceError from exc
             raise

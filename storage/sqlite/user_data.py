@@ -20,7 +20,7 @@ from storage.models import (
 )
 from storage.sqlite.clients import client_from_row
 from storage.sqlite.codec import encode_time, name_key
-from storage.sqlite.database import Database
+from storage.sqlite.database import ConstraintError, Database
 from storage.sqlite.invoices import invoice_from_row
 from storage.sqlite.notes import note_from_row
 from storage.sqlite.tasks import task_from_row
@@ -222,7 +222,7 @@ class SqliteUserDataRepo:
     async def forget(self, owner_id: int) -> None:
         try:
             await self._forget(owner_id)
-        except sqlite3.IntegrityError as exc:
+        except ConstraintError as exc:
             # Someone else's rows (a team's) still point at the user's: nothing was deleted.
             raise StorageError("rows of others refer to this user's data") from exc
 

@@ -1,15 +1,16 @@
 """A full disk or a read-only database: a clear answer, nothing half-written, then recovery.
 
 Disk full is SQLite's own limit (`PRAGMA max_page_count` at the current size, the free room
-in the pages taken by filler rows of another owner), so inserts fail with SQLITE_FULL;
-read-only is `PRAGMA query_only`, which refuses writes even when the tests run as root.
+in the pages taken by filler rows of another owner), so inserts fail with SQLITE_FULL: those
+tests are SQLite's. Read-only runs on both backends (tests/fault_injection.py): SQLite's
+`PRAGMA query_only`, PostgreSQL's `default_transaction_read_only`; either way the backend
+raises StorageReadOnlyError and the user gets the same answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,11 +22,13 @@ from bot.i18n import create_i18n
 from bot.runtime import Runtime
 from bot.services.reminder_delivery import STALE_CLAIM
 from bot.services.reminders import ReminderPlanner
+from storage.errors import StorageFullError
 from storage.faults import StorageFault, storage_fault
 from storage.interfaces import Storage
 from storage.models import Task
 from storage.sqlite import Database
 from tests.fakes.clock import FakeClock
+from tests.fault_injection import column, is_postgres, read_only, scalar
 from tests.handlers.conftest import make_settings
 from tests.handlers.harness import USER_ID, ChatHarness, Replies
 
@@ -70,21 +73,18 @@ def database(storage: Storage) -> Database:
     return storage.backend
 
 
-async def scalar(storage: Storage, sql: str, *params: object) -> int:
-    row = await database(storage).fetchone(sql, params)
-    assert row is not None
-    return int(row[0])
-
-
 async def counts(storage: Storage) -> dict[str, int]:
     """What the chat's users own, row by row, including the search index."""
     owners = (USER_ID, RU_USER)
-    return {
+    found = {
         table: await scalar(
             storage, f"SELECT count(*) FROM {table} WHERE owner_id IN (?, ?)", *owners
         )
         for table in ("notes", "tasks", "reminders", "clients")
-    } | {
+    }
+    if is_postgres(storage):  # its search vectors are columns of those rows
+        return found
+    return found | {
         "search_index": await scalar(
             storage, "SELECT count(*) FROM search_index WHERE owner IN (?, ?)",
             *(f"o{owner}" for owner in owners),
@@ -107,7 +107,7 @@ async def fill_the_disk(storage: Storage, tables: tuple[str, ...] = tuple(_FILLE
             for _ in range(5000):
                 try:
                     await db.execute(*_FILLERS[table])
-                except sqlite3.OperationalError as exc:
+                except StorageFullError as exc:
                     fault = storage_fault(exc)
                     break
                 progress = True
@@ -117,10 +117,6 @@ async def fill_the_disk(storage: Storage, tables: tuple[str, ...] = tuple(_FILLE
 
 async def free_the_disk(storage: Storage) -> None:
     await scalar(storage, f"PRAGMA max_page_count = {UNLIMITED}")
-
-
-async def read_only(storage: Storage, on: bool) -> None:
-    await database(storage).fetchone(f"PRAGMA query_only = {int(on)}")
 
 
 def fault_lines(caplog: pytest.LogCaptureFixture, logger: str) -> list[logging.LogRecord]:
@@ -139,6 +135,7 @@ async def users(chat: ChatHarness) -> ChatHarness:
     return chat
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_disk_keeps_nothing_half_written_and_the_bot_recovers(
     users: ChatHarness, storage: Storage, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -172,6 +169,7 @@ async def test_a_full_disk_keeps_nothing_half_written_and_the_bot_recovers(
     assert after["reminders"] == before["reminders"] + 2  # ahead of the call, and at its time
 
 
+@pytest.mark.sqlite_only
 async def test_a_task_and_its_reminders_are_saved_together(
     users: ChatHarness, storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -272,10 +270,11 @@ def sent(chat: ChatHarness, start: int) -> list[SendMessage]:
 
 
 async def reminder_statuses(storage: Storage) -> list[str]:
-    rows = await database(storage).fetchall(
-        "SELECT status FROM reminders WHERE owner_id = ? ORDER BY fire_at", (USER_ID,)
-    )
-    return [row[0] for row in rows]
+    return [
+        str(status) for status in await column(
+            storage, "SELECT status FROM reminders WHERE owner_id = ? ORDER BY fire_at", USER_ID
+        )
+    ]
 
 
 # The call is tomorrow 10:00 in Moscow (UTC+3): its first reminder is 15 minutes ahead.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.errors import DuplicateClientError
+from storage.errors import DuplicateClientError, StorageError
 from storage.interfaces import Storage
 from storage.models import ClientStatus, TaskKind, TaskStatus
 from storage.sqlite import open_sqlite_storage
@@ -42,7 +42,8 @@ async def test_schema_is_migrated_with_wal_and_foreign_keys(tmp_path: Path) -> N
 
 
 async def test_foreign_keys_are_enforced(two_users: Storage) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    # The backend's constraint error leaves storage as the project's own.
+    with pytest.raises(StorageError):
         await two_users.tasks.create(
             999, client_id=None, text="x", kind=TaskKind.OTHER, due_at=None, now=NOW
         )
@@ -173,7 +174,7 @@ async def test_failed_transaction_leaves_nothing(two_users: Storage) -> None:
 
     backend = two_users.backend
     assert isinstance(backend, Database)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StorageError):
         async with backend.transaction() as conn:
             await conn.execute(
                 "INSERT INTO clients (owner_id, name, name_key, created_at, updated_at,"

@@ -1,4 +1,9 @@
-"""Transactions under faults: all or nothing, and the connection stays usable afterwards."""
+"""Transactions under faults: all or nothing, and the connection stays usable afterwards.
+
+The tests on `db` are about SQLite's own machinery (deferred keys, max_page_count,
+query_only, its one connection); those on `storage` run on both backends through the
+repositories and `storage.backend.atomic()`.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,22 @@ from pathlib import Path
 
 import pytest
 
-from storage.errors import StorageError
+from storage.errors import (
+    DuplicateClientError,
+    StorageConflictError,
+    StorageError,
+    StorageFullError,
+    StorageReadOnlyError,
+    StorageUnavailableError,
+)
 from storage.faults import StorageFault, describe, storage_fault
+from storage.interfaces import Storage
 from storage.sqlite import Database, open_sqlite_storage
+from storage.sqlite.database import ConstraintError, SqliteError, translate
+from tests.fault_injection import read_only
 
 NOW = "2026-11-26T11:37:00+00:00"
+MOMENT = datetime(2026, 11, 26, 11, 37, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -40,15 +56,17 @@ async def add_note(conn: object, owner_id: int = 1, text: str = "hello") -> None
     )
 
 
+@pytest.mark.sqlite_only
 async def test_a_failed_commit_is_rolled_back_and_the_connection_keeps_working(
     db: Database,
 ) -> None:
     # A deferred foreign key fails at COMMIT, and SQLite keeps the transaction open then.
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(ConstraintError) as raised:
         async with db.transaction() as conn:
             await conn.execute("PRAGMA defer_foreign_keys = ON")
             await add_note(conn, text="kept")
             await add_note(conn, owner_id=404)
+    assert isinstance(raised.value.__cause__, sqlite3.IntegrityError)
     assert not db._connection.in_transaction
     assert await count(db, "notes") == 0
     async with db.transaction() as conn:
@@ -56,13 +74,14 @@ async def test_a_failed_commit_is_rolled_back_and_the_connection_keeps_working(
     assert await count(db, "notes") == 1
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_disk_mid_transaction_leaves_nothing_and_recovers(db: Database) -> None:
     async with db.transaction() as conn:
         await add_note(conn)
     pages = await db.fetchone("PRAGMA page_count")
     assert pages is not None
     await db.fetchone(f"PRAGMA max_page_count = {pages[0]}")
-    with pytest.raises(sqlite3.OperationalError) as raised:
+    with pytest.raises(StorageFullError) as raised:
         async with db.transaction() as conn:
             await add_note(conn, text="first of many")
             for _ in range(50):
@@ -70,8 +89,10 @@ async def test_a_full_disk_mid_transaction_leaves_nothing_and_recovers(db: Datab
     assert storage_fault(raised.value) is StorageFault.DISK_FULL
     assert not db._connection.in_transaction
     assert await count(db, "notes") == 1
+    assert raised.value.detail == "OperationalError [SQLITE_FULL]: database or disk is full"
+    assert isinstance(raised.value.__cause__, sqlite3.OperationalError)
     # Single statements fail cleanly too.
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StorageFullError):
         await db.execute(
             "INSERT INTO notes (owner_id, text, created_at, updated_at) VALUES (1, ?, ?, ?)",
             ("y" * 5000, NOW, NOW),
@@ -82,9 +103,10 @@ async def test_a_full_disk_mid_transaction_leaves_nothing_and_recovers(db: Datab
     assert await count(db, "notes") == 2
 
 
+@pytest.mark.sqlite_only
 async def test_a_read_only_database_refuses_writes_and_takes_them_again(db: Database) -> None:
     await db.fetchone("PRAGMA query_only = 1")
-    with pytest.raises(sqlite3.OperationalError) as raised:
+    with pytest.raises(StorageReadOnlyError) as raised:
         async with db.transaction() as conn:
             await add_note(conn)
     assert storage_fault(raised.value) is StorageFault.READ_ONLY
@@ -95,6 +117,7 @@ async def test_a_read_only_database_refuses_writes_and_takes_them_again(db: Data
     assert await count(db, "notes") == 1
 
 
+@pytest.mark.sqlite_only
 async def test_a_transaction_left_open_is_ended_before_the_next_write(db: Database) -> None:
     # As if a COMMIT and its ROLLBACK both failed on a dying disk.
     await db._connection.execute("BEGIN")
@@ -106,11 +129,12 @@ async def test_a_transaction_left_open_is_ended_before_the_next_write(db: Databa
     assert row is not None and row[0] == 9
 
 
+@pytest.mark.sqlite_only
 async def test_nested_transactions_are_savepoints(db: Database) -> None:
     async with db.atomic():
         async with db.transaction() as conn:
             await add_note(conn, text="outer")
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(ConstraintError):
             async with db.transaction() as conn:
                 await add_note(conn, text="inner")
                 await add_note(conn, owner_id=404)
@@ -129,6 +153,7 @@ async def test_nested_transactions_are_savepoints(db: Database) -> None:
     assert row is not None and row[0] == 8
 
 
+@pytest.mark.sqlite_only
 async def test_other_tasks_wait_for_a_transaction_instead_of_joining_it(db: Database) -> None:
     order: list[str] = []
 
@@ -149,35 +174,127 @@ async def test_other_tasks_wait_for_a_transaction_instead_of_joining_it(db: Data
 
 
 def test_storage_faults_are_recognised_through_wrappers() -> None:
-    full = sqlite3.OperationalError("database or disk is full")
+    full = StorageFullError("OperationalError [SQLITE_FULL]: database or disk is full")
     assert storage_fault(full) is StorageFault.DISK_FULL
-    assert storage_fault(sqlite3.OperationalError("attempt to write a readonly database")) is (
-        StorageFault.READ_ONLY
-    )
-    assert storage_fault(sqlite3.OperationalError("disk I/O error")) is StorageFault.IO_ERROR
-    with pytest.raises(StorageError) as wrapped:
+    assert storage_fault(StorageReadOnlyError()) is StorageFault.READ_ONLY
+    assert storage_fault(StorageUnavailableError()) is StorageFault.UNAVAILABLE
+    assert storage_fault(StorageConflictError()) is StorageFault.CONFLICT
+    with pytest.raises(RuntimeError) as wrapped:
         try:
             raise full
-        except sqlite3.Error as exc:
-            raise StorageError("write failed") from exc
+        except StorageError as exc:
+            raise RuntimeError("write failed") from exc
     assert storage_fault(wrapped.value) is StorageFault.DISK_FULL
     for not_a_fault in (
-        sqlite3.OperationalError("no such table: nothing"),
-        sqlite3.IntegrityError("UNIQUE constraint failed: clients.name_key"),
+        # A backend's own exception is not known above storage/: only the translated one.
+        sqlite3.OperationalError("database or disk is full"),
+        StorageError("no such table: nothing"),
+        DuplicateClientError("Acme"),
         ValueError("database or disk is full"),
         None,
     ):
         assert storage_fault(not_a_fault) is None
 
 
+def test_sqlite_errors_are_translated_by_code_or_message() -> None:
+    def translated(exc: sqlite3.Error) -> type[StorageError]:
+        return type(translate(exc))
+
+    assert translated(sqlite3.OperationalError("database or disk is full")) is StorageFullError
+    assert translated(sqlite3.OperationalError("attempt to write a readonly database")) is (
+        StorageReadOnlyError
+    )
+    assert translated(sqlite3.OperationalError("disk I/O error")) is StorageUnavailableError
+    assert translated(sqlite3.OperationalError("unable to open database file")) is (
+        StorageUnavailableError
+    )
+    assert translated(sqlite3.OperationalError("database is locked")) is StorageConflictError
+    assert translated(sqlite3.IntegrityError("UNIQUE constraint failed: clients.name_key")) is (
+        ConstraintError
+    )
+    assert translated(sqlite3.OperationalError("no such table: nothing")) is SqliteError
+    assert issubclass(SqliteError, StorageError) and storage_fault(SqliteError("x")) is None
+
+
 def test_a_fault_is_described_without_user_text() -> None:
-    assert describe(sqlite3.OperationalError("database or disk\nis full")) == (
+    assert describe(translate(sqlite3.OperationalError("database or disk\nis full"))) == (
         "OperationalError: database or disk is full"
     )
+    assert describe(RuntimeError("wrapper")) == "RuntimeError"
     # A domain error may carry a client's name: its type is enough.
     assert describe(StorageError("Acme Secret Client")) == "StorageError"
+    assert describe(DuplicateClientError("Acme Secret Client")) == "DuplicateClientError"
 
 
+async def test_nested_atomic_blocks_are_savepoints(storage: Storage) -> None:
+    """On both backends: an inner block that fails undoes only itself; the outer one that
+    fails undoes everything, the inner blocks it kept included."""
+    await storage.users.ensure(1, MOMENT)
+    async with storage.backend.atomic():
+        await storage.clients.create(1, "Outer", MOMENT)
+        with pytest.raises(DuplicateClientError):
+            async with storage.backend.atomic():
+                await storage.clients.create(1, "Inner", MOMENT)
+                await storage.clients.create(1, "outer", MOMENT)  # the same name key
+        await storage.users.set_language(1, "ru")
+    assert [client.name for client in await storage.clients.recent(1, 10)] == ["Outer"]
+    profile = await storage.users.get(1)
+    assert profile is not None and profile.language == "ru"
+
+    with pytest.raises(RuntimeError):
+        async with storage.backend.atomic():
+            async with storage.backend.atomic():
+                await storage.clients.create(1, "Undone with the outer one", MOMENT)
+            await storage.users.set_language(1, "en")
+            raise RuntimeError
+    assert [client.name for client in await storage.clients.recent(1, 10)] == ["Outer"]
+    profile = await storage.users.get(1)
+    assert profile is not None and profile.language == "ru"
+
+
+async def test_another_task_does_not_join_a_transaction(storage: Storage) -> None:
+    """On both backends: a task started inside a transaction writes outside it (after it,
+    when it touches the same row), so the transaction's rollback does not undo it."""
+    await storage.users.ensure(1, MOMENT)
+    order: list[str] = []
+
+    async def other() -> None:
+        await storage.users.set_language(1, "ru")
+        order.append("other wrote")
+
+    with pytest.raises(RuntimeError):
+        async with storage.backend.atomic():
+            await storage.users.set_language(1, "en")
+            task = asyncio.create_task(other())
+            await asyncio.sleep(0.05)
+            order.append("transaction ends")
+            raise RuntimeError
+    await task
+    assert order == ["transaction ends", "other wrote"]
+    profile = await storage.users.get(1)
+    assert profile is not None and profile.language == "ru"
+
+
+async def test_a_read_only_database_refuses_writes_then_takes_them_again(
+    storage: Storage,
+) -> None:
+    """On both backends: the refusal is StorageReadOnlyError, and nothing is half-written."""
+    await storage.users.ensure(1, MOMENT)
+    await read_only(storage, True)
+    try:
+        with pytest.raises(StorageReadOnlyError) as raised:
+            async with storage.backend.atomic():
+                await storage.clients.create(1, "Acme", MOMENT)
+        assert storage_fault(raised.value) is StorageFault.READ_ONLY
+        assert describe(raised.value) == raised.value.detail != ""
+        assert await storage.clients.recent(1, 10) == []  # reading still works
+    finally:
+        await read_only(storage, False)
+    await storage.clients.create(1, "Acme", MOMENT)
+    assert [client.name for client in await storage.clients.recent(1, 10)] == ["Acme"]
+
+
+@pytest.mark.sqlite_only
 async def test_a_cancelled_commit_that_still_ran_is_not_an_error(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -4,17 +4,20 @@ logged with its traceback every time."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 import pytest
 
 from bot.outage import OutageLog
+from storage.errors import StorageReadOnlyError
 
 logger = logging.getLogger("tests.outage")
 
 
-def read_only() -> sqlite3.OperationalError:
-    return sqlite3.OperationalError("attempt to write a readonly database")
+def read_only() -> StorageReadOnlyError:
+    # As a backend raises it: its own message (no row values) as the detail.
+    return StorageReadOnlyError(
+        "OperationalError [SQLITE_READONLY]: attempt to write a readonly database"
+    )
 
 
 def test_an_outage_is_one_error_line_and_its_end_one_warning(
@@ -28,8 +31,8 @@ def test_an_outage_is_one_error_line_and_its_end_one_warning(
         outage.recovered()  # nothing was wrong any more: nothing to say
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [r.getMessage() for r in errors] == [
-        "delivery 0 failed: storage unavailable (read-only): OperationalError: attempt to "
-        "write a readonly database; retrying every 30s"
+        "delivery 0 failed: storage unavailable (read-only): OperationalError "
+        "[SQLITE_READONLY]: attempt to write a readonly database; retrying every 30s"
     ]
     assert errors[0].exc_info is None
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
