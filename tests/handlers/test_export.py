@@ -14,9 +14,9 @@ from icalendar import Calendar
 
 from storage.interfaces import Storage
 from storage.models import Channel, ClientDraft, SeriesStatus, TaskStatus
-from storage.sqlite.database import Database
 from tests.fakes.clock import FakeClock
 from tests.handlers.harness import USER_ID, ChatHarness, Replies, buttons
+from tests.raw_sql import is_postgres, raw_execute, raw_value
 
 OTHER_ID = 2002
 BOM = b"\xef\xbb\xbf"
@@ -35,23 +35,28 @@ def moscow(day: int, hour: int, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour - 3, tzinfo=UTC)
 
 
-def database(storage: Storage) -> Database:
-    assert isinstance(storage.backend, Database)
-    return storage.backend
-
-
 async def row_counts(storage: Storage, user_id: int) -> dict[str, int]:
-    db = database(storage)
+    """The user's rows in every table holding per-user data, of either backend.
+
+    Besides OWNED: SQLite's full-text index (rows its triggers keep) and PostgreSQL's
+    per-owner number counters (its search vectors are columns of the rows counted here).
+    """
     counts = {}
     for table, column in OWNED.items():
-        row = await db.fetchone(f"SELECT count(*) FROM {table} WHERE {column} = ?", (user_id,))
-        assert row is not None
-        counts[table] = row[0]
-    row = await db.fetchone(
-        "SELECT count(*) FROM search_index WHERE owner = ?", (f"o{user_id}",)
-    )
-    assert row is not None
-    counts["search_index"] = row[0]
+        counts[table] = await raw_value(
+            storage,
+            f"SELECT count(*) FROM {table} WHERE {column} = ?",
+            f"SELECT count(*) FROM {table} WHERE {column} = $1",
+            user_id,
+        )
+    if is_postgres(storage):
+        counts["owner_counters"] = await raw_value(
+            storage, "", "SELECT count(*) FROM owner_counters WHERE owner_id = $1", user_id
+        )
+    else:
+        counts["search_index"] = await raw_value(
+            storage, "SELECT count(*) FROM search_index WHERE owner = ?", "", f"o{user_id}"
+        )
     return counts
 
 
@@ -353,8 +358,12 @@ async def test_forget_me_deletes_everything_of_the_user_only(
     assert await row_counts(storage, OTHER_ID) == theirs
     found = await chat.send("/find private", user_id=OTHER_ID)
     assert "Vector" in found.text
-    # Coming back starts from scratch.
+    # Coming back starts from scratch, numbers too.
     assert "No clients yet" in (await chat.send("/clients")).text
+    await chat.send("/newclient Beta")
+    assert "Invoice I1<" in (await chat.send("/invoice Beta 100 due 01.12")).text
+    # (Task #1 is the invoice's payment task.)
+    assert "Task #2<" in (await chat.send("/task Beta: call")).text
 
 
 async def test_stale_or_foreign_forget_buttons_change_nothing(
@@ -408,13 +417,30 @@ async def test_forget_keeps_a_tombstone_or_nothing_when_others_point_at_the_user
     chat: ChatHarness, storage: Storage
 ) -> None:
     await rich_data(chat, USER_ID, "Acme")
-    db = database(storage)
     # Stand-ins for a team's rows (teams come later): one points at the user, one at a client.
-    await db.execute("CREATE TABLE shared_with (user_id INTEGER REFERENCES users(id))")
-    await db.execute("INSERT INTO shared_with VALUES (?)", (USER_ID,))
-    await db.execute("CREATE TABLE team_things (client_id INTEGER REFERENCES clients(id))")
+    await raw_execute(
+        storage,
+        "CREATE TABLE shared_with (user_id INTEGER REFERENCES users(id))",
+        "CREATE TABLE shared_with (user_id bigint REFERENCES users(id))",
+    )
+    await raw_execute(
+        storage,
+        "INSERT INTO shared_with VALUES (?)",
+        "INSERT INTO shared_with VALUES ($1)",
+        USER_ID,
+    )
+    await raw_execute(
+        storage,
+        "CREATE TABLE team_things (client_id INTEGER REFERENCES clients(id))",
+        "CREATE TABLE team_things (client_id bigint REFERENCES clients(id))",
+    )
     [acme] = await storage.clients.match(USER_ID, "Acme")
-    await db.execute("INSERT INTO team_things VALUES (?)", (acme.id,))
+    await raw_execute(
+        storage,
+        "INSERT INTO team_things VALUES (?)",
+        "INSERT INTO team_things VALUES ($1)",
+        acme.id,
+    )
     before = await row_counts(storage, USER_ID)
     await chat.send("/lang ru")
     await chat.send("/forget_me")
@@ -422,7 +448,7 @@ async def test_forget_keeps_a_tombstone_or_nothing_when_others_point_at_the_user
     assert "Ничего не удалено" in replies.text
     assert await row_counts(storage, USER_ID) == before
 
-    await db.execute("DELETE FROM team_things")
+    await raw_execute(storage, "DELETE FROM team_things", "DELETE FROM team_things")
     await chat.send("/forget_me")
     replies = await chat.press("Удалить всё")
     assert "всё, что вы здесь хранили, удалено" in replies.text
