@@ -1,4 +1,5 @@
-"""The SQLite backend against a real temporary file."""
+"""Repository basics on each backend (a real SQLite file, a fresh PostgreSQL database), and
+SQLite's own file settings."""
 
 from __future__ import annotations
 
@@ -170,18 +171,16 @@ async def test_due_between_bounds_are_half_open(two_users: Storage) -> None:
 
 
 async def test_failed_transaction_leaves_nothing(two_users: Storage) -> None:
-    from storage.sqlite.database import Database
-
-    backend = two_users.backend
-    assert isinstance(backend, Database)
     with pytest.raises(StorageError):
-        async with backend.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO clients (owner_id, name, name_key, created_at, updated_at,"
-                " last_used_at) VALUES (1, 'Half', 'half', 'x', 'x', 'x')"
+        async with two_users.backend.atomic():
+            await two_users.clients.create(ALICE, "Half", NOW)
+            await two_users.tasks.create(  # no such user: a foreign key violation
+                999, client_id=None, text="x", kind=TaskKind.OTHER, due_at=None, now=NOW
             )
-            await conn.execute("INSERT INTO tasks (owner_id) VALUES (1)")
     assert await two_users.clients.match(ALICE, "half") == []
+    assert await two_users.clients.count(ALICE) == 0
+    # Nothing half-made holds the name either.
+    assert (await two_users.clients.create(ALICE, "Half", NOW)).name == "Half"
 
 
 async def test_client_restore_brings_back_only_its_hidden_tasks(two_users: Storage) -> None:
