@@ -17,7 +17,6 @@ from bot.callbacks import RemindAction
 from bot.services.alerts import AlertService
 from storage.interfaces import Storage
 from storage.models import AlertState, TaskStatus
-from storage.sqlite.database import Database
 from tests.fakes.clock import FakeClock
 from tests.handlers import test_alerts
 from tests.handlers.harness import ChatHarness, Replies
@@ -32,6 +31,7 @@ from tests.handlers.test_alerts import (
     press,
     sent_to,
 )
+from tests.raw_sql import raw_execute
 
 # The alert suite's team (Lena leads; Anna manages Acme, Boris backs her up; Vera) and pager.
 team_chat = test_alerts.team_chat
@@ -207,8 +207,13 @@ async def test_a_handover_between_people_who_are_no_longer_teammates_holds_no_mo
     await storage.teams.create_handover(ANNA, None, VERA, now, now + timedelta(days=2), now)
     assert await storage.teams.covering(ANNA, client.id, now) is not None
     # As the old code removed a member: the membership row only.
-    assert isinstance(storage.backend, Database)
-    await storage.backend.execute("DELETE FROM team_members WHERE user_id = ?", (VERA,))
+    removed = await raw_execute(
+        storage,
+        "DELETE FROM team_members WHERE user_id = ?",
+        "DELETE FROM team_members WHERE user_id = $1",
+        VERA,
+    )
+    assert removed == 1
     assert await storage.teams.covering(ANNA, client.id, now) is None
     assert await storage.teams.active_handovers(now) == []
     assert await storage.teams.handed_to(VERA, now) == []
