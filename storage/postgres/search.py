@@ -1,0 +1,116 @@
+"""/find in PostgreSQL: the generated `search_vector` columns of notes, tasks and clients,
+asked as storage/sqlite/notes.py asks its FTS5 table, so both backends find the same rows.
+
+Each word must match (ANDed): as a prefix of a folded word (`'бюдж':*` finds "бюджет"), the
+prefix being the word's stem where the stem starts the word (storage/stemming.py
+search_prefix: "акта" asks for `'акт':*`). Where the stem widened the word, PostgreSQL's own
+Russian stems are asked too (`plainto_tsquery('russian', 'акта')`), and, as in SQLite, a
+candidate is kept only if one of its words really is the word searched ("акт", "акты", not
+"актуальный"). A word kept whole is not asked by stem: "happy" must not find "happiness"
+(its English stem "happi"), which SQLite does not find either.
+
+User input never becomes tsquery syntax: a search word is letters and digits only (\\w+),
+and the folded prefix is quoted as one tsquery lexeme (quotes and backslashes doubled) before
+to_tsquery reads it; plainto_tsquery reads plain text by definition.
+
+Only the newest RANKED_MATCHES candidates (twice as many when a stem widened a word, since
+some are then dropped) are ranked, newest by the key SQLite's index uses (id * 4 + kind).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from storage.models import MIN_SEARCH_WORD, SearchKind
+from storage.stemming import fold, matches, search_prefix
+
+RANKED_MATCHES = 200
+KINDS = {1: SearchKind.NOTE, 2: SearchKind.TASK, 3: SearchKind.CLIENT}
+# Words for the query: letters and digits only, so user input cannot become tsquery syntax.
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# The text each kind is found by, as SQLite's index holds it (and the generated columns of
+# 0001_schema.sql vectorise it).
+_CLIENT_BODY = (
+    "name || ' ' || aliases || ' ' || coalesce(contact_person, '') || ' '"
+    " || coalesce(phone, '') || ' ' || coalesce(email, '') || ' '"
+    " || coalesce(contact_telegram, '')"
+)
+
+
+def search_terms(words: list[str]) -> list[str]:
+    """The words of a search, folded, long enough to search by; at most 12."""
+    return [
+        fold(word)
+        for text in words
+        for word in _WORD.findall(text)
+        if len(word) >= MIN_SEARCH_WORD
+    ][:12]
+
+
+def has_every_term(body: str, terms: list[str]) -> bool:
+    """The index found words starting with each term's stem; keep the row only if one of
+    them is really the term's word ("акта": "акт" yes, "актуальный" no)."""
+    words = _WORD.findall(fold(body))
+    return all(
+        any(word.startswith(prefix) and matches(word, term) for word in words)
+        for term in terms
+        for prefix in (search_prefix(term),)
+    )
+
+
+def _prefix_query(parameter: str) -> str:
+    """A tsquery matching words that start with the folded text of the parameter, quoted as
+    one lexeme: nothing in the text is read as an operator."""
+    folded = f"am_fold({parameter})"
+    quoted = f"replace(replace({folded}, '\\', '\\\\'), '''', '''''')"
+    return (
+        f"CASE WHEN {folded} = '' THEN ''::tsquery"
+        f" ELSE to_tsquery('simple', '''' || {quoted} || ''':*') END"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    sql: str
+    args: tuple[object, ...]
+    # Some word was widened to its stem: candidates must pass has_every_term.
+    widened: bool
+
+
+def build_query(owner_id: int, terms: list[str]) -> SearchQuery | None:
+    """The newest matching rows of the three kinds: key (id * 4 + kind), body, score
+    (ts_rank, higher is better). None when there is nothing to search by."""
+    if not terms:
+        return None
+    args: list[object] = [owner_id, 0]
+    parts = []
+    widened = False
+    for term in terms:
+        prefix = search_prefix(term)
+        args.append(prefix)
+        part = _prefix_query(f"${len(args)}::text")
+        if prefix != term:
+            widened = True
+            args.append(term)
+            part = f"({part} || plainto_tsquery('russian', ${len(args)}::text))"
+        parts.append(part)
+    args[1] = RANKED_MATCHES * 2 if widened else RANKED_MATCHES
+    matched = "search_vector @@ (SELECT query FROM asked)"
+    sql = (
+        f"WITH asked AS MATERIALIZED (SELECT {' && '.join(parts)} AS query)"
+        " SELECT key, body, ts_rank(vector, (SELECT query FROM asked)) AS score FROM ("
+        # Each kind's branch is its partial GIN index's WHERE plus owner and match.
+        " (SELECT id * 4 + 1 AS key, text AS body, search_vector AS vector FROM notes"
+        f" WHERE owner_id = $1 AND deleted_at IS NULL AND {matched}"
+        " ORDER BY id DESC LIMIT $2)"
+        " UNION ALL (SELECT id * 4 + 2, text, search_vector FROM tasks"
+        f" WHERE owner_id = $1 AND status != 'deleted' AND {matched}"
+        " ORDER BY id DESC LIMIT $2)"
+        f" UNION ALL (SELECT id * 4 + 3, {_CLIENT_BODY}, search_vector FROM clients"
+        f" WHERE owner_id = $1 AND deleted_at IS NULL AND {matched}"
+        " ORDER BY id DESC LIMIT $2)"
+        ") found ORDER BY key DESC LIMIT $2"
+    )
+    return SearchQuery(sql=sql, args=tuple(args), widened=widened)
