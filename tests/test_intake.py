@@ -29,6 +29,7 @@ from storage.models import AlertSeverity, AlertSource, Team
 from tests.fakes.clock import FakeClock
 from tests.handlers.conftest import make_settings
 from tests.handlers.harness import USER_ID, ChatHarness
+from tests.raw_sql import is_postgres
 
 LEAD, ANNA, SOLO = 1001, 2002, 3003
 TEAM_SECRET = "team-secret-0123456789abcdef"
@@ -557,7 +558,11 @@ async def test_the_secret_is_in_no_log_line_even_at_debug(
     assert status == 500
 
     names = {record.name for record in caplog.records}
-    assert "aiohttp.access" in names and "aiosqlite" in names, names  # both were on
+    assert "aiohttp.access" in names, names  # it was on
+    if not is_postgres(intake.storage):
+        # SQLite's driver logs every statement at DEBUG, the secret's UPDATE among them;
+        # asyncpg logs no statements.
+        assert "aiosqlite" in names, names
     for secret in (TEAM_SECRET, new_secret):
         assert secret not in caplog.text
         for record in caplog.records:
