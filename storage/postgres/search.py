@@ -101,16 +101,18 @@ def build_query(owner_id: int, terms: list[str]) -> SearchQuery | None:
     sql = (
         f"WITH asked AS MATERIALIZED (SELECT {' && '.join(parts)} AS query)"
         " SELECT key, body, ts_rank(vector, (SELECT query FROM asked)) AS score FROM ("
-        # Each kind's branch is its partial GIN index's WHERE plus owner and match.
+        # Each kind's branch is its partial GIN index's WHERE plus owner and match. Ordered
+        # by the key, not by id: a cached generic plan (asyncpg prepares statements) must
+        # not walk the primary key backwards through every owner's rows hoping for a match.
         " (SELECT id * 4 + 1 AS key, text AS body, search_vector AS vector FROM notes"
         f" WHERE owner_id = $1 AND deleted_at IS NULL AND {matched}"
-        " ORDER BY id DESC LIMIT $2)"
-        " UNION ALL (SELECT id * 4 + 2, text, search_vector FROM tasks"
+        " ORDER BY key DESC LIMIT $2)"
+        " UNION ALL (SELECT id * 4 + 2 AS key, text, search_vector FROM tasks"
         f" WHERE owner_id = $1 AND status != 'deleted' AND {matched}"
-        " ORDER BY id DESC LIMIT $2)"
-        f" UNION ALL (SELECT id * 4 + 3, {_CLIENT_BODY}, search_vector FROM clients"
+        " ORDER BY key DESC LIMIT $2)"
+        f" UNION ALL (SELECT id * 4 + 3 AS key, {_CLIENT_BODY}, search_vector FROM clients"
         f" WHERE owner_id = $1 AND deleted_at IS NULL AND {matched}"
-        " ORDER BY id DESC LIMIT $2)"
+        " ORDER BY key DESC LIMIT $2)"
         ") found ORDER BY key DESC LIMIT $2"
     )
     return SearchQuery(sql=sql, args=tuple(args), widened=widened)
