@@ -38,16 +38,18 @@ from bot.logs import configure_logging
 from bot.runtime import Runtime, user_blocked
 from bot.settings import Settings, SettingsError, load_settings
 from bot.webhook import WebhookError, remove_webhook, run_webhook
-from storage.errors import DatabaseUnusableError
+from storage.errors import DatabaseUnusableError, StorageError
+from storage.faults import describe
 from storage.interfaces import Storage
-from storage.sqlite import open_sqlite_storage
+from storage.open import open_storage
 
 logger = logging.getLogger("bot")
 
 SHUTDOWN_GRACE_SECONDS = 3.0
 EXIT_BAD_SETTINGS = 2
 EXIT_STARTUP_FAILED = 1
-# Damaged, from newer code, or held by another process: restarting will not fix it.
+# Damaged, from newer code, held by another process, or a PostgreSQL server that cannot be
+# reached: restarting will not fix it.
 EXIT_DATABASE_UNUSABLE = 2
 
 
@@ -74,10 +76,20 @@ async def check_telegram(bot: Bot, settings: Settings) -> None:
 
 async def connect(settings: Settings) -> tuple[Storage, Bot]:
     """The database, then Telegram; on failure nothing stays open."""
-    # The database first, with no network: a damaged or newer one, or one another process
-    # holds, stops start-up here (DatabaseUnusableError) with nothing written to it. Held
-    # (a lock beside the file) until the database is closed, so `restore` refuses meanwhile.
-    storage = await open_sqlite_storage(settings.database_path, exclusive=True)
+    # The database first: a damaged or newer one, one another process holds, or a
+    # PostgreSQL server that cannot be reached stops start-up here (DatabaseUnusableError)
+    # with nothing written to it. A SQLite file is held (a lock beside it) until the
+    # database is closed, so `restore` refuses meanwhile.
+    try:
+        storage = await open_storage(
+            settings.database_url, exclusive=True, pool_size=settings.database_pool_size
+        )
+    except DatabaseUnusableError:
+        raise
+    except StorageError as exc:  # a fault (disk full, read-only, ...) while migrating
+        raise StartupError(
+            f"database {settings.database_label} cannot be opened: {describe(exc)}"
+        ) from None
     bot = create_bot(settings)
     try:
         await check_telegram(bot, settings)
@@ -155,7 +167,7 @@ def app_startup(app: App) -> Callable[[Bot], Awaitable[None]]:
                 raise StartupError(str(exc)) from None
         logger.info(
             "started: database %s (schema %s)",
-            app.settings.database_path,
+            app.settings.database_label,
             await app.storage.backend.schema_version(),
         )
 

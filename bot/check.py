@@ -1,17 +1,17 @@
 """`python -m bot check`: are settings, database and Telegram ready? One line each.
 
-Settings were loaded (and judged) by `main()` already. The database is opened as the bot
-opens it: a damaged one (quick_check) or one from newer code is refused with one line and
-left untouched; otherwise pending migrations are applied, then the schema version, the
-pending reminders and the open alerts are reported. It does not take the bot's lock, so it
-may run beside the bot. With a BOT_TOKEN set, getMe proves the token and the Bot API. Exit 0
-when all is well, 1 with one line otherwise.
+Settings were loaded (and judged) by `main()` already. The database (DATABASE_URL: a SQLite
+file or a PostgreSQL server) is opened as the bot opens it: a damaged one (quick_check), one
+from newer code or a server that cannot be reached is refused with one line and left
+untouched; otherwise pending migrations are applied, then the schema version, the pending
+reminders, the open alerts and the rows of the main tables are reported. It does not take
+the bot's lock, so it may run beside the bot. With a BOT_TOKEN set, getMe proves the token
+and the Bot API. Exit 0 when all is well, 1 with one line otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -19,10 +19,11 @@ from typing import TextIO
 from aiogram import Bot
 
 from bot.app import create_bot
-from bot.database_backup import list_backups
+from bot.database_backup import list_backups, pg_dump_command
 from bot.settings import Settings
-from storage.errors import DatabaseUnusableError
-from storage.sqlite import open_sqlite_storage
+from storage.errors import DatabaseUnusableError, StorageError
+from storage.faults import describe
+from storage.open import open_storage, row_counts
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -49,10 +50,8 @@ async def run_check(
     out.write("settings: ok\n")
     try:
         lines = await _check_database(settings)
-    except (sqlite3.Error, OSError) as exc:
-        return fail(f"database {settings.database_path}: {exc}")
-    except DatabaseUnusableError as exc:
-        return fail(str(exc))
+    except (StorageError, OSError) as exc:
+        return fail(_database_problem(settings, exc))
     out.writelines(f"{line}\n" for line in lines)
     out.write(f"backups: {_describe_backups(settings)}\n")
     if not token:
@@ -74,21 +73,36 @@ async def run_check(
 
 
 async def _check_database(settings: Settings) -> list[str]:
-    storage = await open_sqlite_storage(settings.database_path)
+    # One connection is enough (PostgreSQL); no lock (SQLite): it may run beside the bot.
+    storage = await open_storage(settings.database_url, pool_size=1)
     try:
         version = await storage.backend.schema_version()
+        counts = await row_counts(storage)
         lines = [
-            f"database: {settings.database_path} (schema {version})",
+            f"database: {settings.database_label} (schema {version})",
             f"pending reminders: {await storage.reminders.count_pending()}",
             # Acknowledged but not resolved still needs someone: it re-triggers if left.
             f"open alerts: {await storage.alerts.count_open()}",
+            "rows: " + ", ".join(f"{table} {count}" for table, count in counts.items()),
         ]
         return lines
     finally:
         await storage.backend.close()
 
 
+def _database_problem(settings: Settings, exc: Exception) -> str:
+    if isinstance(exc, DatabaseUnusableError):
+        return str(exc)  # one line naming the database already
+    detail = describe(exc) if isinstance(exc, StorageError) else str(exc)
+    return f"database {settings.database_label}: {detail}"
+
+
 def _describe_backups(settings: Settings) -> str:
+    if settings.database_backend != "sqlite":
+        return (
+            "not made by the bot for PostgreSQL; use the server's own, e.g. "
+            + pg_dump_command(settings)
+        )
     if not settings.backup_every_hours:
         where = f"; `python -m bot backup` writes to {settings.backup_path}"
         return "scheduled backups are off (BACKUP_EVERY_HOURS=0)" + where

@@ -12,6 +12,11 @@ complete. The newest ``BACKUP_KEEP`` are kept.
 keeping the current database aside first. The bot must be stopped: a running bot holds a
 lock beside the database (storage/sqlite/lock.py) and restore refuses while it is held,
 since the bot's open connection would go on writing to the replaced file.
+
+A PostgreSQL database (DATABASE_URL=postgresql://...) is backed up by PostgreSQL's own tools
+(pg_dump, the host's snapshots): there both commands print the pg_dump / pg_restore
+commands for the configured database (password left out) and exit 2, and the bot schedules
+no backups (Settings.backups_scheduled).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import contextlib
 import logging
 import os
 import re
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass
@@ -29,7 +35,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.clock import Clock, SystemClock
-from bot.settings import Settings
+from bot.settings import Settings, public_database_url
 from storage.errors import DatabaseInUseError
 from storage.sqlite.lock import DatabaseLock
 from storage.sqlite.migrations import MIGRATIONS
@@ -48,6 +54,7 @@ RETRY_AFTER = timedelta(hours=1)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_IN_USE = 2  # restore: a bot holds the database; stop it first
+EXIT_NOT_SQLITE = 2  # backup/restore of a PostgreSQL database: its own tools do it
 STOP_THE_BOT = (
     "stop the bot first (`sudo systemctl stop am-assistant`, or Ctrl-C where it runs), "
     "then run restore again"
@@ -186,8 +193,9 @@ class ScheduledBackups:
     """
 
     def __init__(
-        self, database: Path, folder: Path, every: timedelta, keep: int, clock: Clock
+        self, database: Path | None, folder: Path, every: timedelta, keep: int, clock: Clock
     ) -> None:
+        # None: a PostgreSQL database, which the bot does not back up (run does nothing).
         self._database = database
         self._folder = folder
         self._every = every
@@ -199,13 +207,16 @@ class ScheduledBackups:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> ScheduledBackups:
+        database = settings.database_path if settings.database_backend == "sqlite" else None
         return cls(
-            settings.database_path, settings.backup_path,
+            database, settings.backup_path,
             timedelta(hours=settings.backup_every_hours), settings.backup_keep, clock,
         )
 
     async def run(self) -> Path | None:
         """Back up if one is due; return the new file, or None."""
+        if self._database is None:
+            return None
         now = self._clock.now()
         if not self._looked:
             self._last = await asyncio.to_thread(newest_backup_at, self._folder, now)
@@ -233,6 +244,8 @@ def backup_command(
     settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     """`python -m bot backup`: one backup now; prints its path."""
+    if settings.database_backend != "sqlite":
+        return _not_sqlite(settings, "backup", err)
     try:
         path = create_backup(
             settings.database_path, settings.backup_path, SystemClock().now(),
@@ -250,6 +263,8 @@ def restore_command(
     settings: Settings, candidate: Path, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     """`python -m bot restore FILE`: put a backup in place (stop the bot first)."""
+    if settings.database_backend != "sqlite":
+        return _not_sqlite(settings, "restore", err, candidate)
     try:
         restored = restore_backup(candidate, settings.database_path, SystemClock().now())
     except DatabaseInUseError as exc:
@@ -272,6 +287,44 @@ def restore_command(
             f"to {len(MIGRATIONS)}\n"
         )
     return EXIT_OK
+
+
+def pg_dump_command(settings: Settings, now: datetime | None = None) -> str:
+    """The pg_dump command that backs up the configured PostgreSQL database (custom
+    format, into BACKUP_DIR), without its password."""
+    moment = stamp(now or SystemClock().now())
+    target = settings.backup_path / f"{PREFIX}{moment}.dump"
+    url = public_database_url(settings.database_url)
+    return f"pg_dump -Fc -d {shlex.quote(url)} -f {shlex.quote(str(target))}"
+
+
+def _not_sqlite(
+    settings: Settings, command: str, err: TextIO, candidate: Path | None = None
+) -> int:
+    """backup/restore on PostgreSQL: what to run instead, and exit 2 (nothing was done)."""
+    url = public_database_url(settings.database_url)
+    archive = shlex.quote(str(candidate)) if candidate is not None else "FILE.dump"
+    if command == "backup":
+        lines = [
+            f"error: `python -m bot backup` copies a SQLite file; DATABASE_URL is the "
+            f"PostgreSQL database {url}: nothing was done",
+            "back it up with PostgreSQL's own tools (or your host's managed backups), e.g.:",
+            f"  {pg_dump_command(settings)}",
+        ]
+    else:
+        lines = [
+            f"error: `python -m bot restore` puts a SQLite backup in place; DATABASE_URL is "
+            f"the PostgreSQL database {url}: nothing was done",
+            "stop every worker of the bot, then restore a pg_dump archive with PostgreSQL's "
+            "own tools, e.g.:",
+            f"  pg_restore --clean --if-exists --no-owner -d {shlex.quote(url)} {archive}",
+        ]
+    lines.append(
+        "the password is not shown: give it as PGPASSWORD or in ~/.pgpass "
+        "(https://www.postgresql.org/docs/current/libpq-pgpass.html)"
+    )
+    err.writelines(f"{line}\n" for line in lines)
+    return EXIT_NOT_SQLITE
 
 
 # --- helpers (blocking) -------------------------------------------------------------------

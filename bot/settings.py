@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("ru", "en")
 SQLITE_PREFIX = "sqlite:///"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 MAX_BACKUP_EVERY_HOURS = 24 * 366
 MAX_BACKUP_KEEP = 10_000
 # Telegram's rule for setWebhook's secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
@@ -38,7 +39,11 @@ class Settings(BaseSettings):
     # A reply, edit or document that meets passing failures (429, 5xx, a reset connection)
     # is retried until it is delivered or this many seconds old (bot/sender.py).
     reply_deadline_seconds: int = Field(default=600, ge=10, le=86_400)
+    # sqlite:///<path> (the default: one process, one file) or postgresql://... (several
+    # workers on one server; see storage/postgres/).
     database_url: str = "sqlite:///data/assistant.sqlite3"
+    # PostgreSQL: connections each process keeps at most (SQLite has its one connection).
+    database_pool_size: int = Field(default=10, ge=1, le=1000)
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     default_timezone: str = "UTC"
     default_language: Literal["ru", "en"] = "en"
@@ -183,14 +188,53 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
-        if not value.startswith(SQLITE_PREFIX) or len(value) == len(SQLITE_PREFIX):
-            raise ValueError("only sqlite:///<path> is supported")
+        # The messages never repeat the URL: it may hold a password.
+        value = value.strip()
+        if value.startswith(SQLITE_PREFIX):
+            if len(value) == len(SQLITE_PREFIX):
+                raise ValueError("sqlite:/// needs a file path after it")
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in POSTGRES_SCHEMES:
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        query = dict(parse_qsl(parts.query))
+        if not (parts.hostname or query.get("host")):
+            raise ValueError("names no server (postgresql://user:password@host/database)")
+        if not (parts.path.strip("/") or query.get("dbname")):
+            raise ValueError("names no database (postgresql://user:password@host/database)")
         return value
 
     @property
+    def database_backend(self) -> Literal["sqlite", "postgresql"]:
+        """Which storage DATABASE_URL selects."""
+        return "sqlite" if self.database_url.startswith(SQLITE_PREFIX) else "postgresql"
+
+    @property
     def database_path(self) -> Path:
-        """`sqlite:///data/x.db` is relative to the working directory; `sqlite:////abs` is not."""
+        """`sqlite:///data/x.db` is relative to the working directory; `sqlite:////abs` is not.
+
+        Only for SQLite: a PostgreSQL database has no file (ValueError).
+        """
+        if self.database_backend != "sqlite":
+            raise ValueError("DATABASE_URL is a PostgreSQL server: there is no database file")
         return Path(self.database_url[len(SQLITE_PREFIX) :])
+
+    @property
+    def database_label(self) -> str:
+        """The database for messages and logs: the file, or the URL without its password."""
+        if self.database_backend == "sqlite":
+            return str(self.database_path)
+        return public_database_url(self.database_url)
+
+    @property
+    def backups_scheduled(self) -> bool:
+        """The bot backs the database up itself (BACKUP_EVERY_HOURS, SQLite only: a
+        PostgreSQL server is backed up by its own tools, pg_dump or the host's)."""
+        return bool(self.backup_every_hours) and self.database_backend == "sqlite"
 
     @property
     def webhook_path(self) -> str:
@@ -199,9 +243,12 @@ class Settings(BaseSettings):
 
     @property
     def backup_path(self) -> Path:
-        """BACKUP_DIR, else a `backups` folder next to the database file."""
+        """BACKUP_DIR, else a `backups` folder next to the database file (PostgreSQL: in
+        the working directory, where the pg_dump guidance writes)."""
         if self.backup_dir is not None:
             return self.backup_dir
+        if self.database_backend != "sqlite":
+            return Path("backups")
         return self.database_path.parent / "backups"
 
     @property
@@ -213,8 +260,10 @@ _HINTS = {
     "bot_token": "get a token from @BotFather and put BOT_TOKEN=... in .env or the environment",
     "telegram_api_url": "set TELEGRAM_API_URL to the base URL of your Bot API server, "
     "e.g. http://localhost:8081, or leave it empty",
-    "database_url": "use DATABASE_URL=sqlite:///data/assistant.sqlite3 (relative) "
-    "or sqlite:////var/lib/assistant/db.sqlite3 (absolute)",
+    "database_url": "use DATABASE_URL=sqlite:///data/assistant.sqlite3 (relative), "
+    "sqlite:////var/lib/assistant/db.sqlite3 (absolute), or for a PostgreSQL server "
+    "postgresql://user:password@host:5432/database",
+    "database_pool_size": "use how many PostgreSQL connections a process may open, e.g. 10",
     "allowed_user_ids": "use comma-separated numeric Telegram user ids, e.g. 12345,67890, "
     "or leave it empty",
     "default_timezone": "use an IANA name such as Europe/Moscow or UTC",
@@ -244,6 +293,18 @@ _HINTS = {
     "webhook_host": "use an address for the webhook server, e.g. 127.0.0.1 behind a proxy",
     "webhook_port": "use a TCP port for the webhook server, e.g. 8080",
 }
+
+
+def public_database_url(url: str) -> str:
+    """The URL without its password (in the user part or as a ``password=`` parameter)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, _, host = netloc.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        netloc = f"{user}@{host}" if user else host
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def load_settings(*, require_token: bool) -> Settings:

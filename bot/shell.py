@@ -34,7 +34,7 @@ from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.runtime import Runtime, user_blocked
 from bot.settings import Settings
-from storage.sqlite import open_sqlite_storage
+from storage.open import open_storage
 
 SHELL_TOKEN = "42:local-shell"
 _TAG = re.compile(r"<[^>]+>")
@@ -96,7 +96,9 @@ async def run_shell(
     # One person at a keyboard: a pasted script must not be slowed down as a flood.
     settings = settings.model_copy(update={"throttle_burst": 0})
     # Exclusive, as the bot: not beside a running bot on the same file, nor under a restore.
-    storage = await open_sqlite_storage(settings.database_path, exclusive=True)
+    storage = await open_storage(
+        settings.database_url, exclusive=True, pool_size=settings.database_pool_size
+    )
     runtime: Runtime | None = None
     try:
         dates = DateParser()
@@ -132,7 +134,7 @@ async def run_shell(
         # After the ids recorded as applied (by an earlier session), or they would be skipped.
         update_ids = itertools.count(await storage.updates.last_id(bot.id) + 1)
         message_ids = itertools.count(1)
-        stdout.write(BANNER.format(path=settings.database_path))
+        stdout.write(BANNER.format(path=settings.database_label))
         stdout.flush()
         while True:
             stdout.write("you ▸ ")

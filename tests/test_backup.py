@@ -97,6 +97,7 @@ def run_cli(
 # --- backup and restore --------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # SQLite's own file backups
 async def test_an_online_backup_restores_with_the_data(tmp_path: Path, storage: Storage) -> None:
     await add_client(storage, "Acme")
     # The bot is running (the storage is open) while the backup is taken.
@@ -124,6 +125,7 @@ async def test_an_online_backup_restores_with_the_data(tmp_path: Path, storage: 
         await reopened.backend.close()
 
 
+@pytest.mark.sqlite_only  # SQLite's own file backups
 async def test_restore_keeps_a_copy_of_the_current_database(
     tmp_path: Path, storage: Storage
 ) -> None:
@@ -145,6 +147,7 @@ async def test_restore_keeps_a_copy_of_the_current_database(
     assert await client_names(db_path(tmp_path)) == ["Acme"]
 
 
+@pytest.mark.sqlite_only  # SQLite's own file backups
 async def test_retention_keeps_the_newest(tmp_path: Path, storage: Storage) -> None:
     await add_client(storage, "Acme")
     folder = tmp_path / "backups"
@@ -167,6 +170,7 @@ async def test_retention_keeps_the_newest(tmp_path: Path, storage: Storage) -> N
 # --- the scheduled job ---------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # SQLite's own file backups
 async def test_the_job_backs_up_once_per_interval_and_not_again_after_a_restart(
     tmp_path: Path, storage: Storage
 ) -> None:
@@ -211,6 +215,7 @@ async def test_a_failing_job_logs_one_line_and_waits_before_trying_again(
     assert await job.run() is not None
 
 
+@pytest.mark.sqlite_only  # SQLite's own file backups
 async def test_the_bot_runtime_backs_up_on_its_sweep(tmp_path: Path, storage: Storage) -> None:
     await add_client(storage, "Acme")
     clock = FakeClock(NOW)
@@ -287,6 +292,7 @@ def not_ours(database: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.sqlite_only  # SQLite's own file backups
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
