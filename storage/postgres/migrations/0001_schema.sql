@@ -15,11 +15,16 @@ CREATE FUNCTION am_fold(value text) RETURNS text
     RETURN lower(public.unaccent('public.unaccent'::regdictionary, value));
 
 -- What /find matches: Russian stems (so "акта" finds "акт") plus the folded words as they
--- are (so a typed prefix finds "бюджет" from "бюдж", and ё/е, case and accents fold).
+-- are (so a typed prefix finds "бюджет" from "бюдж", and ё/е, case and accents fold). The
+-- parser would keep e-mails, hosts, paths and numbers like 123-45-67 or 12.50 as one word;
+-- SQLite's FTS5 splits them, so "romashka" finds ivan@romashka.ru and "45" the phone: the
+-- characters that join them become spaces first (a fixed list: no locale involved).
 CREATE FUNCTION am_search_vector(body text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN to_tsvector('pg_catalog.russian'::regconfig, coalesce(body, ''))
-        || to_tsvector('pg_catalog.simple'::regconfig, am_fold(coalesce(body, '')));
+        || to_tsvector('pg_catalog.simple'::regconfig,
+                       translate(am_fold(coalesce(body, '')), '@./\-+_:#&~%?=',
+                                 '               '));
 
 CREATE TABLE users (
     id bigint PRIMARY KEY,
