@@ -79,3 +79,32 @@ async def drop_connections(storage: Storage, server_dsn: str) -> int:
     finally:
         await admin.close()
     return len(ended)
+
+
+async def fail_inserts(storage: Storage, table: str, on: bool) -> None:
+    """Inserts into table fail inside the database, with an I/O error's message (a trigger:
+    the statement reaches the database and the transaction around it rolls back)."""
+    backend = storage.backend
+    trigger = f"{table}_fail"
+    if isinstance(backend, Database):
+        if on:
+            await backend.execute(
+                f"CREATE TEMP TRIGGER {trigger} BEFORE INSERT ON {table}"
+                " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )
+        else:
+            await backend.execute(f"DROP TRIGGER {trigger}")
+        return
+    assert isinstance(backend, PgDatabase)
+    if on:
+        # 58030: io_error, as a failing disk under the server reports it.
+        await backend.execute(
+            "CREATE OR REPLACE FUNCTION test_fail_insert() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'disk I/O error' USING ERRCODE = '58030'; END $$"
+        )
+        await backend.execute(
+            f"CREATE TRIGGER {trigger} BEFORE INSERT ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION test_fail_insert()"
+        )
+    else:
+        await backend.execute(f"DROP TRIGGER {trigger} ON {table}")

@@ -11,8 +11,8 @@ from aiogram.types import Chat, Message, MessageEntity, Update, User
 
 from bot.idempotency import KEEP_APPLIED, PRUNE_EVERY, PruneAppliedUpdates
 from storage.interfaces import Storage
-from storage.sqlite import Database
 from tests.fakes.clock import FakeClock
+from tests.fault_injection import fail_inserts
 from tests.handlers.harness import USER_ID, ChatHarness
 
 # Far above the harness's own ids.
@@ -70,12 +70,7 @@ async def test_a_failed_write_records_nothing_and_the_retry_applies_it(
     chat: ChatHarness, storage: Storage
 ) -> None:
     await chat.send("/start")  # the user row exists; the next update's write is the note
-    assert isinstance(storage.backend, Database)
-    db = storage.backend
-    await db.execute(
-        "CREATE TEMP TRIGGER notes_fail BEFORE INSERT ON notes"
-        " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
-    )
+    await fail_inserts(storage, "notes", True)
     update = text_update(FIRST_ID, "Acme: budget approved after the call")
 
     failed = await chat.feed(update)
@@ -83,7 +78,7 @@ async def test_a_failed_write_records_nothing_and_the_retry_applies_it(
     assert await storage.notes.count(USER_ID, None) == 0
     assert not await storage.updates.applied(42, FIRST_ID), "the mark rolled back with it"
 
-    await db.execute("DROP TRIGGER notes_fail")
+    await fail_inserts(storage, "notes", False)
     retried = await chat.feed(update)  # Telegram tries again: now it is applied
 
     assert "Note saved" in retried.text
@@ -110,14 +105,10 @@ async def test_a_command_that_ends_a_prompt_is_recorded_by_its_own_write(
     # crash between it and the task would lose the task on redelivery.
     await chat.send("/newclient")  # asks for the name: a prompt is open
     update = text_update(FIRST_ID, "/task call the CFO tomorrow 10am")
-    assert isinstance(storage.backend, Database)
-    await storage.backend.execute(
-        "CREATE TEMP TRIGGER tasks_fail BEFORE INSERT ON tasks"
-        " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
-    )
+    await fail_inserts(storage, "tasks", True)
     await chat.feed(update)
     assert not await storage.updates.applied(42, FIRST_ID)
-    await storage.backend.execute("DROP TRIGGER tasks_fail")
+    await fail_inserts(storage, "tasks", False)
 
     await chat.feed(update)
     assert await storage.tasks.get_by_number(USER_ID, 1) is not None

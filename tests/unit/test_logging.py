@@ -17,8 +17,8 @@ from bot.i18n import create_i18n
 from bot.local_session import LocalSession
 from bot.logs import configure_logging
 from storage.interfaces import Storage
-from storage.sqlite import Database
 from tests.fakes.clock import FakeClock
+from tests.fault_injection import read_only
 from tests.handlers.conftest import make_settings
 from tests.handlers.harness import USER_ID, ChatHarness
 
@@ -75,11 +75,10 @@ async def test_a_day_of_updates_logs_no_user_text_and_no_token(
     await chat.send(f"/task {MARKERS[0]}: call about {MARKERS[2]} tomorrow 10am")
     await chat.send(f"/find {MARKERS[1]}")
     await chat.send(MARKERS[3], user_id=USER_ID + 1)  # not on the list: refused, logged
-    # A full disk while saving a note: logged as one line.
-    assert isinstance(storage.backend, Database)
-    await storage.backend.fetchone("PRAGMA query_only = 1")
+    # A read-only database while saving a note: logged as one line.
+    await read_only(storage, True)
     await chat.send(f"{MARKERS[1]} again")
-    await storage.backend.fetchone("PRAGMA query_only = 0")
+    await read_only(storage, False)
 
     # A bug in a handler: the last-resort handler logs it, still in one line at INFO.
     async def broken(*args: object, **kwargs: object) -> None:
