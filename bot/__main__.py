@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
@@ -34,9 +35,12 @@ from bot.clock import SystemClock
 from bot.domain.dates import DateParser
 from bot.i18n import create_i18n
 from bot.intake import IntakeServer, IntakeStartError
+from bot.leadership import Leadership
 from bot.logs import configure_logging
 from bot.runtime import Runtime, user_blocked
+from bot.sender import Sender
 from bot.settings import Settings, SettingsError, load_settings
+from bot.wakeups import Notifier
 from bot.webhook import WebhookError, remove_webhook, run_webhook
 from storage.errors import DatabaseUnusableError, StorageError
 from storage.faults import describe
@@ -105,6 +109,13 @@ async def connect(settings: Settings) -> tuple[Storage, Bot]:
     return storage, bot
 
 
+async def close_storage(storage: Storage) -> None:
+    """Leadership and wake-up sessions first (another worker takes over at once), then the
+    database."""
+    await storage.coordination.close()
+    await storage.backend.close()
+
+
 @dataclass(frozen=True, slots=True)
 class App:
     """What the composition root builds for a running bot, each object once."""
@@ -113,7 +124,10 @@ class App:
     storage: Storage
     i18n: I18n
     dispatcher: Dispatcher
-    runtime: Runtime
+    sender: Sender
+    # Runs the sending runtime (reminders, alerts, digests, series) while this process leads:
+    # with SQLite at once; with PostgreSQL in one worker at a time.
+    leadership: Leadership
     intake: IntakeServer | None
 
 
@@ -127,23 +141,35 @@ async def build_app(settings: Settings, storage: Storage, bot: Bot) -> App:
     await asyncio.to_thread(dates.warm)
     i18n = create_i18n(settings.default_language)
     clock = SystemClock()
-    # One paced stream for replies, reminders, digests and alert pages.
-    sender = create_sender(bot, settings, on_blocked=user_blocked(storage.users))
+    # One paced stream for replies, reminders, digests and alert pages; with several workers
+    # its pace is the database's, one for all of them.
+    sender = create_sender(
+        bot, settings, on_blocked=user_blocked(storage.users),
+        shared_limits=storage.shared_limits,
+    )
+    # A planned reminder or a new alert wakes the leading process, whichever process made it.
+    notifier = Notifier(storage.coordination)
     services = create_services(
-        settings=settings, storage=storage, clock=clock, i18n=i18n, sender=sender
+        settings=settings, storage=storage, clock=clock, i18n=i18n, sender=sender,
+        wake=notifier.wake,
     )
     dispatcher = create_dispatcher(
         settings=settings, storage=storage, clock=clock, dates=dates, i18n=i18n,
         services=services,
     )
-    runtime = Runtime.for_app(
-        bot=bot, storage=storage, i18n=i18n, clock=clock, settings=settings,
-        services=services,
-    )
+
+    def build_runtime() -> Runtime:
+        # A fresh runtime for each term this process leads; the sender stays the app's.
+        return Runtime.for_app(
+            bot=bot, storage=storage, i18n=i18n, clock=clock, settings=settings,
+            services=services, owns_sender=False, wake_on_plan=False,
+        )
+
+    leadership = Leadership(storage.coordination, build_runtime)
     intake = (
         IntakeServer(services.alerts, settings) if settings.intake_port is not None else None
     )
-    app = App(settings, storage, i18n, dispatcher, runtime, intake)
+    app = App(settings, storage, i18n, dispatcher, sender, leadership, intake)
     dispatcher.startup.register(app_startup(app))
     dispatcher.shutdown.register(app_shutdown(app))
     return app
@@ -156,13 +182,15 @@ def app_startup(app: App) -> Callable[[Bot], Awaitable[None]]:
         except TelegramAPIError as exc:
             # The menu is a convenience; the bot works without it.
             logger.warning("could not register the command menu: %s", exc)
-        await app.runtime.start()
+        await app.sender.start()
+        await app.leadership.start()
         if app.intake is not None:
             try:
                 await app.intake.start()
             except IntakeStartError as exc:
-                await app.runtime.stop()
-                await app.storage.backend.close()
+                await app.leadership.stop()
+                await app.sender.stop()
+                await close_storage(app.storage)
                 await bot.session.close()
                 raise StartupError(str(exc)) from None
         logger.info(
@@ -181,8 +209,10 @@ def app_shutdown(app: App) -> Callable[[InFlightUpdates], Awaitable[None]]:
             logger.warning("shutdown: some updates were still being handled")
         if app.intake is not None:
             await app.intake.stop()
-        await app.runtime.stop()
-        await app.storage.backend.close()
+        # The leading process's runtime drains the stream before unsent claims go back.
+        await app.leadership.stop()
+        await app.sender.stop()
+        await close_storage(app.storage)
         logger.info("stopped: database closed")
 
     return on_shutdown
@@ -206,15 +236,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
         "command", nargs="?", default="run",
-        choices=["run", "shell", "backup", "restore", "check"],
+        choices=["run", "shell", "backup", "restore", "check", "migrate-to"],
         help="run: the Telegram bot (default); shell: try it locally without a token; "
         "backup: back up the database now; restore FILE: replace the database by a backup "
-        "(stop the bot first); check: settings, database and Telegram",
+        "(stop the bot first); check: settings, database and Telegram; migrate-to URL: copy "
+        "the SQLite database into an empty PostgreSQL one (stop the bot first)",
     )
-    parser.add_argument("file", nargs="?", type=Path, help="restore: the backup file")
+    # str, not Path: a Path would fold migrate-to's postgresql:// into postgresql:/
+    parser.add_argument(
+        "file", nargs="?", help="restore: the backup file; migrate-to: the PostgreSQL URL"
+    )
     args = parser.parse_args(argv)
-    if (args.command == "restore") != (args.file is not None):
-        parser.error("restore takes one backup file; the other commands take none")
+    if (args.command in ("restore", "migrate-to")) != (args.file is not None):
+        parser.error(
+            "restore takes one backup file, migrate-to one postgresql:// URL; "
+            "the other commands take none"
+        )
     return args
 
 
@@ -231,15 +268,18 @@ def read_settings(command: str) -> Settings | None:
     return settings
 
 
-def run_tool(command: str, settings: Settings, file: Path | None) -> int:
-    """backup, restore FILE, check."""
-    from bot import check, database_backup
+def run_tool(command: str, settings: Settings, file: str | None) -> int:
+    """backup, restore FILE, check, migrate-to URL."""
+    from bot import check, database_backup, migrate_to
 
     if command == "backup":
         return database_backup.backup_command(settings)
     if command == "restore":
         assert file is not None  # parse_args
-        return database_backup.restore_command(settings, file)
+        return database_backup.restore_command(settings, Path(file))
+    if command == "migrate-to":
+        assert file is not None  # parse_args
+        return asyncio.run(migrate_to.run(settings, file))
     return asyncio.run(check.run_check(settings, check_telegram))
 
 
@@ -275,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     webhook_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     # Never in a log line, even inside an exception's text.
     secrets = [token, token.partition(":")[2], webhook_secret]
+    if args.command == "migrate-to" and args.file:
+        # The target URL's password, should an error quote the URL.
+        secrets.append(urlsplit(args.file).password or "")
     if args.command == "shell":
         configure_logging("WARNING", [token])
         return shell(settings)

@@ -161,7 +161,7 @@ class Runtime:
         if self._series is not None:
             jobs.append(Job("series", self._series.advance_all))
         jobs.append(Job("digests", self.digests.run))
-        if settings.backup_every_hours:
+        if settings.backups_scheduled:
             # Returns at once on most runs; backs up when the newest backup is old enough.
             jobs.append(Job("backups", ScheduledBackups.from_settings(settings, clock).run))
         # Applied Telegram updates are remembered for a week (bot/idempotency.py).
