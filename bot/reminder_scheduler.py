@@ -49,7 +49,7 @@ class ReminderScheduler:
     async def start(self) -> None:
         """Register the sweep and arm the wake-up; the runtime starts the scheduler."""
         try:
-            await self._delivery.release_stale_claims()
+            await self._delivery.release_stale_claims(taking_over=True)
         except Exception as exc:
             # A read-only or full disk must not keep the bot from answering; the sweep retries.
             self._outage.failed(exc, "releasing stale reminder claims failed")

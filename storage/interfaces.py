@@ -434,6 +434,9 @@ class AlertRepo(Protocol):
     async def release(self, alert_id: int, token: str, retry_at: datetime) -> None: ...
     async def release_claims(self, tokens: Sequence[str]) -> int:
         """Claims taken under these tokens (a stopping process's) are cleared now."""
+    async def release_claims_before(self, moment: datetime) -> int:
+        """Claims made before the moment are cleared (a sending runtime that starts takes over
+        the claims of the one before it, whose process is gone or no longer leads)."""
     async def acknowledge(
         self, alert_id: int, user_id: int, now: datetime, recheck_at: datetime
     ) -> Alert | None: ...

@@ -68,6 +68,8 @@ _Change = Callable[[datetime], Awaitable[Alert | None]]
 
 SNOOZE = timedelta(minutes=15)
 STALE_CLAIM = timedelta(minutes=2)
+# Claims are stored to the second: "made before now + 1 s" is every claim made so far.
+TAKE_OVER_MARGIN = timedelta(seconds=1)
 RETRY_AFTER_ERROR = timedelta(seconds=30)
 IDLE_CHECK_SECONDS = 30.0
 # Steps in flight renew their claims this often, well inside STALE_CLAIM.
@@ -172,7 +174,6 @@ class AlertEngine:
         # Alerts whose pages are being refreshed for a duplicate -> another one came meanwhile.
         self._recount: dict[int, bool] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._started_at: datetime | None = None
         # A storage outage (disk full, read-only) being waited out: one log line, not one a try.
         self._outage = OutageLog(logger, what="alerts", retrying="shortly")
 
@@ -183,17 +184,19 @@ class AlertEngine:
         self._wake.set()
 
     async def start(self) -> None:
-        # One sending runtime at a time (bot/leadership.py): claims from before this start
-        # are a previous runtime's (a dead or demoted leader's) and are taken over at once.
-        self._started_at = self._clock.now().replace(microsecond=0)
+        # One sending runtime at a time (bot/leadership.py), and this one holds no claim yet:
+        # every claim is a previous runtime's (a dead or demoted leader's), taken over now
+        # rather than after STALE_CLAIM. (A page it had in flight may go again: once.)
+        try:
+            released = await self._alerts.release_claims_before(
+                self._clock.now() + TAKE_OVER_MARGIN
+            )
+        except Exception as exc:
+            self._outage.failed(exc, "taking over claimed alerts failed")
+        else:
+            if released:
+                logger.warning("taking over %s alerts another process had claimed", released)
         self._loop_task = asyncio.create_task(self._run_forever(), name="alert-engine")
-
-    def _stale_before(self, now: datetime) -> datetime:
-        """Claims made before this moment may be taken: not renewed for STALE_CLAIM, or
-        made by another runtime before this engine started."""
-        if self._started_at is None:
-            return now - STALE_CLAIM
-        return max(now - STALE_CLAIM, self._started_at)
 
     async def stop(self) -> None:
         # Claims of the steps cut off here go back at the end, so the next start pages at
@@ -235,7 +238,7 @@ class AlertEngine:
             await self._start_due()
             await self._renew_claims()
             # Alerts whose steps are in flight are not due again: no busy loop on them.
-            upcoming = await self._alerts.next_at(self._stale_before(self._clock.now()))
+            upcoming = await self._alerts.next_at(self._clock.now() - STALE_CLAIM)
         except Exception as exc:
             self._outage.failed(exc, "alert engine step failed")
             upcoming = None
@@ -263,9 +266,7 @@ class AlertEngine:
             while True:
                 now = self._clock.now()
                 token = uuid.uuid4().hex
-                batch = await self._alerts.claim_due(
-                    now, token, self._stale_before(now), CLAIM_BATCH
-                )
+                batch = await self._alerts.claim_due(now, token, now - STALE_CLAIM, CLAIM_BATCH)
                 claimed += [(alert, token) for alert in batch]
                 if batch:
                     self._tokens[token] = len(batch)

@@ -74,21 +74,21 @@ class ReminderDelivery:
         # storage fault interrupted. Handed back at shutdown (release_held_claims).
         self._held: set[str] = set()
         self._stopping = False
-        # One sending runtime at a time (bot/leadership.py): a claim older than this one's
-        # start is a previous runtime's, whose process is gone or no longer leads. Whole
-        # seconds, as claim times are stored: our own claims are never older.
-        self._started_at = clock.now().replace(microsecond=0)
 
     async def _mark_unmarked(self) -> None:
         for reminder_id, sent_at in list(self._unmarked.items()):
             await self._reminders.mark_sent(reminder_id, sent_at)
             del self._unmarked[reminder_id]
 
-    async def release_stale_claims(self) -> int:
+    async def release_stale_claims(self, *, taking_over: bool = False) -> int:
+        """Claims not renewed for STALE_CLAIM go back to pending. taking_over (a runtime that
+        starts, holding no claim yet; there is one sending runtime at a time): every claim
+        goes back, the previous runtime's process being gone or no longer leading, so its
+        reminders go out within seconds instead of after STALE_CLAIM."""
         await self._mark_unmarked()
-        # Another runtime's claims go back at once (a takeover sends them within seconds);
-        # ours only when not renewed for STALE_CLAIM.
-        stale_before = max(self._clock.now() - STALE_CLAIM, self._started_at)
+        now = self._clock.now()
+        # Claim times are stored to the second: "before now + 1 s" is every claim so far.
+        stale_before = now + timedelta(seconds=1) if taking_over else now - STALE_CLAIM
         released = await self._reminders.release_stale_claims(stale_before)
         if released:
             logger.warning("re-sending %s reminders whose sending was interrupted", released)

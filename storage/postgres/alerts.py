@@ -279,6 +279,13 @@ class PgAlertRepo:
             list(tokens),
         )
 
+    async def release_claims_before(self, moment: datetime) -> int:
+        return await self._db.execute(
+            "UPDATE alerts SET claim_token = NULL, claimed_at = NULL"
+            " WHERE claim_token IS NOT NULL AND claimed_at < $1",
+            at(moment),
+        )
+
     async def release(self, alert_id: int, token: str, retry_at: datetime) -> None:
         await self._db.execute(
             "UPDATE alerts SET claim_token = NULL, claimed_at = NULL, next_at = $1"

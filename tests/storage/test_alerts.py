@@ -105,3 +105,23 @@ async def test_a_live_claim_is_not_taken_twice(team_storage: Storage) -> None:
     # A claim nobody finished (the process died) is taken again after a while.
     later = NOW + timedelta(minutes=3)
     assert len(await alerts.claim_due(later, "c", later - timedelta(minutes=2), 10)) == 1
+
+
+async def test_a_starting_runtime_takes_over_claims_made_before_it(
+    team_storage: Storage,
+) -> None:
+    """A killed leader's claims, even ones made in the second the next leader started, go
+    back at once: the next leader pages within seconds, not after the two-minute lease."""
+    alerts = team_storage.alerts
+    first, _ = await alerts.raise_alert(new_alert("a"), NOW, NOW)
+    second, _ = await alerts.raise_alert(new_alert("b"), NOW, NOW)
+    claimed = await alerts.claim_due(NOW, "dead-leader", NOW - timedelta(minutes=2), 10)
+    assert {alert.id for alert in claimed} == {first.id, second.id}
+    # Nothing is due for another claimer while the claims are fresh.
+    assert await alerts.claim_due(NOW, "next", NOW - timedelta(minutes=2), 10) == []
+
+    assert await alerts.release_claims_before(NOW + timedelta(seconds=1)) == 2
+    retaken = await alerts.claim_due(NOW, "next", NOW - timedelta(minutes=2), 10)
+    assert {alert.id for alert in retaken} == {first.id, second.id}
+    # Claims made at or after the moment stay.
+    assert await alerts.release_claims_before(NOW) == 0
