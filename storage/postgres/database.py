@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -36,6 +36,7 @@ from storage.postgres.faults import translate
 from storage.postgres.migrations import MIGRATION_LOCK, MIGRATIONS
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Every connection handed out is a pooled one.
 Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
@@ -176,18 +177,41 @@ class PgDatabase:
                     yield connection
             return
         with translated():
-            async with self._pool.acquire() as pooled:
+            pooled, transaction = await self._begin()
+            try:
                 token = _held.set(_Held(asyncio.current_task(), pooled))
                 try:
-                    async with self._outer_transaction(pooled):
+                    async with self._outer_transaction(pooled, transaction):
                         yield pooled
                 finally:
                     _held.reset(token)
+            finally:
+                await self._pool.release(pooled)
+
+    async def _begin(self) -> tuple[Connection, Any]:
+        """A pooled connection with its transaction started. A connection the server ended
+        while it sat idle in the pool (a restart, a failover, an idle timeout) fails here,
+        before anything of ours ran: it is dropped and the next one taken (once)."""
+        for attempt in (1, 2):
+            pooled = await self._pool.acquire()
+            transaction = pooled.transaction()
+            try:
+                await transaction.start()
+            except _STALE_CONNECTION:
+                await self._pool.release(pooled)
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                await self._pool.release(pooled)
+                raise
+            return pooled, transaction
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
-    async def _outer_transaction(self, connection: Connection) -> AsyncIterator[None]:
-        transaction = connection.transaction()
-        await transaction.start()
+    async def _outer_transaction(
+        self, connection: Connection, transaction: Any
+    ) -> AsyncIterator[None]:
         try:
             yield
             mark = update_marks.pending()
@@ -222,7 +246,11 @@ class PgDatabase:
         with translated():
             if connection is not None:
                 return row_count(await connection.execute(sql, *args))
-            return row_count(await self._pool.execute(sql, *args))
+            # Retried on a dead pooled connection only when the statement cannot have run.
+            status = await self._on_pool(
+                lambda pooled: pooled.execute(sql, *args), retry=_UNSENT
+            )
+            return row_count(status)
 
     async def fetch(self, sql: str, *args: Any) -> list[Record]:
         """Rows of a query (or of a write's RETURNING: wrapped like execute)."""
@@ -233,7 +261,24 @@ class PgDatabase:
         with translated():
             if connection is not None:
                 return list(await connection.fetch(sql, *args))
-            return list(await self._pool.fetch(sql, *args))
+            # A read may run again; a write's RETURNING only when it cannot have run.
+            retry = _UNSENT if _writes(sql) else _STALE_CONNECTION
+            return list(await self._on_pool(lambda pooled: pooled.fetch(sql, *args), retry=retry))
+
+    async def _on_pool(
+        self, call: Callable[[Connection], Awaitable[T]], *, retry: tuple[type[Exception], ...]
+    ) -> T:
+        """One statement on a pooled connection; again on another one (once) when the first
+        was dead (the server ended it while it sat idle) and `retry` says it is safe."""
+        for attempt in (1, 2):
+            async with self._pool.acquire() as pooled:
+                try:
+                    return await call(pooled)
+                except retry:
+                    if attempt == 2:
+                        raise
+                    logger.info("a pooled PostgreSQL connection was dead: trying another")
+        raise AssertionError("unreachable")
 
     async def fetchrow(self, sql: str, *args: Any) -> Record | None:
         rows = await self.fetch(sql, *args)
@@ -242,6 +287,18 @@ class PgDatabase:
     async def fetchval(self, sql: str, *args: Any) -> Any:
         row = await self.fetchrow(sql, *args)
         return None if row is None else row[0]
+
+
+# A pooled connection the server ended: asyncpg notices on use. "Connection is closed"
+# (InterfaceError) and a protocol left mid-state (InternalClientError) are raised before
+# the statement is sent; a connection lost while a statement ran is ambiguous for a write.
+_UNSENT: tuple[type[Exception], ...] = (asyncpg.InterfaceError, asyncpg.InternalClientError)
+_STALE_CONNECTION: tuple[type[Exception], ...] = (
+    *_UNSENT,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    ConnectionError,
+)
 
 
 def _writes(sql: str) -> bool:
@@ -285,7 +342,9 @@ def translated() -> Iterator[None]:
         yield
     except StorageError:
         raise
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (
+        OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError
+    ) as exc:
         raise translate(exc) from exc
 
 
