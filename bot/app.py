@@ -19,6 +19,7 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, TelegramObject
 from aiogram.utils.i18n import I18n
 
+from bot.chat_isolation import SharedEventIsolation
 from bot.clock import Clock
 from bot.domain.dates import DateParser
 from bot.fsm_storage import DatabaseFSMStorage
@@ -193,8 +194,13 @@ def create_dispatcher(
     )
     dispatcher = Dispatcher(
         storage=fsm_storage or DatabaseFSMStorage(storage.dialogs, clock),
-        # One update at a time per chat: two quick taps must not race through a dialog.
-        events_isolation=SimpleEventIsolation(),
+        # One update at a time per chat: two quick taps must not race through a dialog (with
+        # several workers, in the database: two taps may reach two workers).
+        events_isolation=(
+            SimpleEventIsolation()
+            if storage.shared_limits is None
+            else SharedEventIsolation(storage.shared_limits)
+        ),
         settings=settings,
         # Handlers name what they use: every repository (repos.clients, repos.notes...) and
         # every service (services.tasks, services.invoices...), built once above.

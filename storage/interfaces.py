@@ -539,6 +539,14 @@ class SharedLimits(Protocol):
         """The user's next update token: (seconds to wait, warn: first wait of a flood)."""
         ...
 
+    async def chat_lock(self, key: str, holder: str, lease_seconds: float) -> bool:
+        """Take the chat's lease if it is free or expired: True when taken."""
+        ...
+
+    async def chat_unlock(self, key: str, holder: str) -> None:
+        """Give the lease back (only if this holder still has it)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Storage:

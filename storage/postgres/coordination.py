@@ -182,7 +182,7 @@ class PgCoordination:
 
 
 class PgSharedLimits:
-    """Pacing and flood buckets in the database (migration 0002's functions)."""
+    """Pacing, flood buckets and chat leases in the database (migrations 0002 and 0003)."""
 
     def __init__(self, database: PgDatabase) -> None:
         self._db = database
@@ -205,6 +205,17 @@ class PgSharedLimits:
         )
         assert row is not None
         return float(row["wait"]), bool(row["warn"])
+
+    async def chat_lock(self, key: str, holder: str, lease_seconds: float) -> bool:
+        taken = await self._db.fetchval(
+            "SELECT am_chat_lock($1, $2, $3)", key, holder, lease_seconds
+        )
+        return bool(taken)
+
+    async def chat_unlock(self, key: str, holder: str) -> None:
+        await self._db.execute(
+            "DELETE FROM chat_locks WHERE key = $1 AND holder = $2", key, holder
+        )
 
 
 async def _close_quietly(connection: asyncpg.Connection[Any]) -> None:
