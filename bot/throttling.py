@@ -137,9 +137,11 @@ class ThrottlingMiddleware(BaseMiddleware):
         self._outage = OutageLog(logger, what="shared flood control", retrying="per update")
 
     def use_time(self, time_source: Callable[[], float], sleep: Sleep) -> None:
-        """Swap the clock and the sleep (tests run floods in virtual time)."""
+        """Swap the clock and the sleep (tests run floods in virtual time). The database's
+        buckets follow the server's real clock, so virtual time counts in this process."""
         self.buckets.time_source = time_source
         self.sleep = sleep
+        self._shared = None
 
     @staticmethod
     def of(dispatcher: Dispatcher) -> ThrottlingMiddleware:
