@@ -556,13 +556,17 @@ class Sender:
         if self._in_flight < self._max_in_flight:
             chat_id = self._peek_ready(now)
             if chat_id is not None:
+                entry = self._ready[0]
                 refusal = await self._budget.try_take(chat_id, now)
+                # A shared budget asks the database: jobs queued meanwhile may have pushed
+                # entries above this chat's, so its own entry is taken out, not the top.
                 if refusal is None:
-                    self._dispatch(chat_id, now)
+                    self._remove_ready(entry)
+                    self._dispatch(chat_id, self._monotonic())
                     return
                 if refusal.chat_only:
                     # Its turn was taken elsewhere (another process on a shared budget).
-                    heapq.heappop(self._ready)
+                    self._remove_ready(entry)
                     chat = self._chats[chat_id]
                     chat.ready_at = max(chat.ready_at, refusal.until)
                     self._schedule(chat_id, chat, now)
@@ -598,8 +602,16 @@ class Sender:
             return chat_id
         return None
 
+    def _remove_ready(self, entry: tuple[int, int, ChatKey]) -> None:
+        if self._ready and self._ready[0] == entry:
+            heapq.heappop(self._ready)
+            return
+        with contextlib.suppress(ValueError):  # O(n), only after a shared budget's await
+            self._ready.remove(entry)
+            heapq.heapify(self._ready)
+
     def _dispatch(self, chat_id: ChatKey, now: float) -> None:
-        heapq.heappop(self._ready)
+        """Send the chat's head job now (its ready entry is already taken out)."""
         chat = self._chats[chat_id]
         job = _head(chat, now)[2]
         _take(chat, job)

@@ -32,9 +32,12 @@ from bot.local_session import LocalSession
 from bot.sender import (
     PER_CHAT_INTERVAL,
     STARVE_AFTER_SECONDS,
+    ChatKey,
     Delivery,
+    MemoryBudget,
     Outcome,
     Priority,
+    Refusal,
     Sender,
 )
 from tests.fakes.clock import FakeClock
@@ -233,6 +236,46 @@ async def test_urgent_overtakes_queued_messages(make: Make) -> None:
     assert order[0] == 99
     assert order[1:21] == list(range(20))  # FIFO within a priority
     assert order[-1] == 500
+
+
+class AskingBudget(MemoryBudget):
+    """A shared budget: taking a slot asks the database, and other jobs are queued while it
+    answers (here: `meanwhile` runs during the first ask)."""
+
+    def __init__(self, meanwhile: Callable[[], None]) -> None:
+        super().__init__()
+        self._meanwhile: Callable[[], None] | None = meanwhile
+
+    async def try_take(self, chat: ChatKey, now: float) -> Refusal | None:
+        if self._meanwhile is not None:
+            meanwhile, self._meanwhile = self._meanwhile, None
+            meanwhile()
+        await asyncio.sleep(0)  # the round trip: the queued job's task runs now
+        await asyncio.sleep(0)
+        return await super().try_take(chat, now)
+
+
+async def test_a_reply_queued_while_the_shared_budget_answers_is_not_lost(make: Make) -> None:
+    """Seen with several workers after a takeover: a reply queued during the database's
+    answer went to the top of the ready heap, and the scheduler then took that top entry
+    out instead of the chat it had asked for: the reply waited for ever (the webhook gave
+    up after 55 s)."""
+    replies: list[asyncio.Task[Delivery]] = []
+    senders: list[Sender] = []
+
+    def a_reply_arrives() -> None:
+        replies.append(
+            asyncio.create_task(senders[0].send(7, "reply", priority=Priority.INTERACTIVE))
+        )
+
+    sender, session = make(budget=AskingBudget(a_reply_arrives))
+    senders.append(sender)
+    reminder = asyncio.create_task(sender.send(1, "reminder", priority=Priority.REMINDER))
+    await asyncio.sleep(0)
+    await sender.start()
+    assert (await asyncio.wait_for(reminder, 5)).outcome is Outcome.SENT
+    assert (await asyncio.wait_for(replies[0], 5)).outcome is Outcome.SENT
+    assert sorted(session.chats()) == [1, 7]
 
 
 async def test_a_chat_flooded_with_replies_still_gets_its_reminder(make: Make) -> None:
