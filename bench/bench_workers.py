@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.pg_cluster, e2e
+
 import aiohttp
 import asyncpg
 from bench_load import PER_SECOND, TOKEN, FakeServer
@@ -180,6 +182,9 @@ class Round:
     worker_cpu: float = 0.0
     postgres_cpu: float = 0.0
     update_errors: int = 0
+    # (sent at, seconds from the burst's start; latency; worker; person) of updates over 5 s
+    slow_updates: list[tuple[float, float, int, int]] = field(default_factory=list)
+    kill_times: list[float] = field(default_factory=list)
 
     @property
     def bound(self) -> float:
@@ -256,7 +261,7 @@ async def run_round(
                 "WEBHOOK_PORT": str(port),
                 "DEFAULT_TIMEZONE": "Europe/Moscow",
                 "DEFAULT_LANGUAGE": "en",
-                "LOG_LEVEL": "INFO",
+                "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
                 "PYTHONUNBUFFERED": "1",
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
             })
@@ -270,6 +275,12 @@ async def run_round(
                 await asyncio.sleep(0.05)
             await burst(args, url, workers, fake, http, result, cwd)
             await updates_phase(args, workers, fake, http, result)
+            if os.environ.get("BENCH_SHOW_WARNINGS"):
+                for worker in workers:
+                    assert worker.process is not None
+                    for line in worker.process.stderr.splitlines():
+                        if "level=warning" in line or "level=error" in line:
+                            print(f"  worker {worker.index}: {line[:300]}")
     finally:
         for worker in workers:
             if worker.process is not None:
@@ -317,8 +328,13 @@ async def burst(
             except aiohttp.ClientError:
                 status = 0  # the worker was killed under it: a proxy would retry elsewhere
             if status == 200:
-                result.burst_latency.append(time.monotonic() - sent_at)
+                latency = time.monotonic() - sent_at
+                result.burst_latency.append(latency)
                 result.replies_in_burst += 1
+                if latency > 5:
+                    result.slow_updates.append(
+                        (sent_at - started, latency, worker.index, person)
+                    )
             await asyncio.sleep(1 / args.update_rate)
 
     writers = [asyncio.create_task(people_write()) for _ in range(max(1, args.update_rate // 2))]
@@ -336,6 +352,7 @@ async def burst(
             delivered = len(seen)
             if kill_points and delivered >= kill_points[0] * args.reminders:
                 kill_points.pop(0)
+                result.kill_times.append(time.monotonic() - started)
                 await kill_leader(workers, fake, result, cwd, http, delivered)
             if delivered >= args.reminders:
                 break
@@ -361,6 +378,7 @@ async def kill_leader(
 ) -> None:
     leader = next(worker for worker in workers if worker.alive and worker.leading)
     sent_before = (await fake.stats()).sent_count
+    print(f"  killing worker {leader.index} (the leader)", flush=True)
     await leader.kill()
     killed = time.monotonic()
     await leader.start(cwd)  # restarted at once, as systemd would (Restart=always)
@@ -421,6 +439,10 @@ def print_round(r: Round) -> None:
     print(f"N={r.workers}: {r.reminders} reminders: lost {r.lost}, twice {r.twice}, "
           f"429 {r.refused}; burst {r.burst_seconds:.1f} s for bound {r.bound:.1f} s "
           f"({r.burst_seconds / r.bound:.3f}x; {r.replies_in_burst} replies in it)")
+    for at, latency, worker, person in r.slow_updates:
+        print(f"  slow update: sent {at:.1f} s into the burst to worker {worker} (person"
+              f" {person}), answered after {latency:.1f} s; kills at "
+              + ", ".join(f"{kill:.1f} s" for kill in r.kill_times))
     for lead, gap, delivered in r.kills:
         print(f"  kill at {delivered} delivered: another process leads after {lead:.2f} s, "
               f"next message {gap:.2f} s after the kill")
