@@ -38,13 +38,37 @@ _BY_CLASS: dict[str, type[StorageError]] = {
 }
 
 
+class PostgresError(StorageError):
+    """Any other PostgreSQL failure (a bug, a constraint a repository did not expect): the
+    write did not happen. `detail` names the kind, never a value."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+# SQLSTATE classes whose messages speak of the server, the connection or locks, never of a
+# row: their text is kept for the log. Others (22 data exception, 23 integrity...) may quote
+# a value ('invalid input syntax for type integer: "abc"'): only their kind is kept.
+_MESSAGE_WITHOUT_VALUES = frozenset({"08", "25", "40", "53", "55", "57", "58", "XX"})
+
+
 def translate(exc: BaseException) -> StorageError:
-    """The project's error for an asyncpg or socket exception (its message, no row values:
-    PostgreSQL's messages name constraints, and `detail` with values is left out)."""
+    """The project's error for an asyncpg or socket exception, with a one-line `detail`
+    for the log that holds no row values."""
     if isinstance(exc, asyncpg.PostgresError):
         state = str(getattr(exc, "sqlstate", "") or "")
-        kind = _BY_STATE.get(state) or _BY_CLASS.get(state[:2], StorageError)
-        message = " ".join(str(getattr(exc, "message", "") or exc).split())
-        return kind(f"{type(exc).__name__} [{state}]: {message}")
-    # A closed pool, a lost connection, a refused socket.
+        kind = _BY_STATE.get(state) or _BY_CLASS.get(state[:2])
+        detail = f"{type(exc).__name__} [{state}]"
+        constraint = getattr(exc, "constraint_name", None)
+        if constraint:
+            detail += f" on {constraint}"
+        if state[:2] in _MESSAGE_WITHOUT_VALUES:
+            detail += ": " + " ".join(str(getattr(exc, "message", "") or exc).split())
+        return kind(detail) if kind is not None else PostgresError(detail)
+    if isinstance(exc, ValueError):
+        # asyncpg's client-side DataError (an argument it cannot encode) quotes the
+        # argument: its type only.
+        return PostgresError(type(exc).__name__)
+    # A closed pool, a lost connection, a refused socket, a protocol left mid-operation.
     return StorageUnavailableError(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
