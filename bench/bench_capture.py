@@ -68,9 +68,9 @@ from storage.models import SearchKind
 from storage.sqlite import Database, open_sqlite_storage
 from storage.sqlite.codec import encode_time
 from storage.sqlite.notes import RANKED_MATCHES as RANKED
-from storage.sqlite.notes import fts_query, search_terms
+from storage.sqlite.notes import fts_query
 from storage.stemming import matches as stem_matches
-from storage.stemming import search_prefix
+from storage.stemming import search_prefix, search_terms
 
 NOW = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
 TIMEZONE = "Europe/Moscow"

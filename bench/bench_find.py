@@ -54,9 +54,9 @@ from storage.interfaces import Storage
 from storage.models import SearchKind
 from storage.postgres import open_postgres_storage
 from storage.postgres.search import build_query
-from storage.postgres.search import search_terms as pg_search_terms
 from storage.sqlite import open_sqlite_storage
 from storage.sqlite.codec import encode_time, name_key
+from storage.stemming import search_terms as pg_search_terms
 from tests import pg_cluster
 
 USER = 1

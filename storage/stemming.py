@@ -12,7 +12,12 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from storage.models import MIN_SEARCH_WORD
+
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+# Words of a search and of a text: letters and digits only, so user input cannot become
+# query syntax (FTS5's or tsquery's).
+_WORD = re.compile(r"\w+", re.UNICODE)
 _RUSSIAN = snowballstemmer.stemmer("russian")
 _ENGLISH = snowballstemmer.stemmer("english")
 
@@ -43,3 +48,24 @@ def matches(word: str, term: str) -> bool:
     finds "бюджет") or has the same stem ("акта" finds "акт", not "актуальный")."""
     folded, wanted = fold(word), fold(term)
     return folded.startswith(wanted) or stem(folded) == stem(wanted)
+
+
+def search_terms(words: list[str]) -> list[str]:
+    """The words of a search, folded, long enough to search by; at most 12."""
+    return [
+        fold(word)
+        for text in words
+        for word in _WORD.findall(text)
+        if len(word) >= MIN_SEARCH_WORD
+    ][:12]
+
+
+def has_every_term(body: str, terms: list[str]) -> bool:
+    """An index found words starting with each term's stem; keep the row only if one of
+    them is really the term's word ("акта": "акт" yes, "актуальный" no)."""
+    words = _WORD.findall(fold(body))
+    return all(
+        any(word.startswith(prefix) and matches(word, term) for word in words)
+        for term in terms
+        for prefix in (search_prefix(term),)
+    )

@@ -12,9 +12,8 @@ from storage.postgres.search import (
     KINDS,
     RANKED_MATCHES,
     build_query,
-    has_every_term,
-    search_terms,
 )
+from storage.stemming import has_every_term, search_terms
 
 _COLUMNS = (
     "id", "owner_id", "client_id", "text", "source_message_id", "created_at", "deleted_at",

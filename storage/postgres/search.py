@@ -19,16 +19,13 @@ some are then dropped) are ranked, newest by the key SQLite's index uses (id * 4
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from storage.models import MIN_SEARCH_WORD, SearchKind
-from storage.stemming import fold, matches, search_prefix
+from storage.models import SearchKind
+from storage.stemming import search_prefix
 
 RANKED_MATCHES = 200
 KINDS = {1: SearchKind.NOTE, 2: SearchKind.TASK, 3: SearchKind.CLIENT}
-# Words for the query: letters and digits only, so user input cannot become tsquery syntax.
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 # The text each kind is found by, as SQLite's index holds it (and the generated columns of
 # 0001_schema.sql vectorise it).
@@ -37,27 +34,6 @@ _CLIENT_BODY = (
     " || coalesce(phone, '') || ' ' || coalesce(email, '') || ' '"
     " || coalesce(contact_telegram, '')"
 )
-
-
-def search_terms(words: list[str]) -> list[str]:
-    """The words of a search, folded, long enough to search by; at most 12."""
-    return [
-        fold(word)
-        for text in words
-        for word in _WORD.findall(text)
-        if len(word) >= MIN_SEARCH_WORD
-    ][:12]
-
-
-def has_every_term(body: str, terms: list[str]) -> bool:
-    """The index found words starting with each term's stem; keep the row only if one of
-    them is really the term's word ("акта": "акт" yes, "актуальный" no)."""
-    words = _WORD.findall(fold(body))
-    return all(
-        any(word.startswith(prefix) and matches(word, term) for word in words)
-        for term in terms
-        for prefix in (search_prefix(term),)
-    )
 
 
 def _prefix_query(parameter: str) -> str:

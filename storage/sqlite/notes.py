@@ -1,22 +1,19 @@
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import aiosqlite
 
-from storage.models import MIN_SEARCH_WORD, Note, NoteMedia, SearchHit, SearchKind
+from storage.models import Note, NoteMedia, SearchHit, SearchKind
 from storage.sqlite.clients import is_live_client
 from storage.sqlite.codec import decode_optional, decode_time, encode_time
 from storage.sqlite.database import Database
-from storage.stemming import fold, matches, search_prefix
+from storage.stemming import has_every_term, search_prefix, search_terms
 
 _SELECT = (
     "SELECT n.*, c.name AS client_name FROM notes n LEFT JOIN clients c ON c.id = n.client_id"
 )
 _KINDS = {1: SearchKind.NOTE, 2: SearchKind.TASK, 3: SearchKind.CLIENT}
-# Words for the index: letters and digits only, so user input cannot become FTS syntax.
-_WORD = re.compile(r"\w+", re.UNICODE)
 RANKED_MATCHES = 200
 
 
@@ -40,16 +37,6 @@ def note_from_row(row: aiosqlite.Row) -> Note:
     )
 
 
-def search_terms(words: list[str]) -> list[str]:
-    """The words of a search, folded, long enough to search by; at most 12."""
-    return [
-        fold(word)
-        for text in words
-        for word in _WORD.findall(text)
-        if len(word) >= MIN_SEARCH_WORD
-    ][:12]
-
-
 def fts_query(owner_id: int, terms: list[str]) -> str | None:
     """Every term by its stem as a prefix ("бюдж" finds "бюджет", "акта" the candidates
     "акт", "акты"…), ANDed, within the owner's rows."""
@@ -57,17 +44,6 @@ def fts_query(owner_id: int, terms: list[str]) -> str | None:
         return None
     body = " AND ".join(f'body:"{search_prefix(term)}"*' for term in terms)
     return f'owner:"o{owner_id}" AND ({body})'
-
-
-def _has_every_term(body: str, terms: list[str]) -> bool:
-    """The index found words starting with each term's stem; keep the row only if one of
-    them is really the term's word ("акта": "акт" yes, "актуальный" no)."""
-    words = _WORD.findall(fold(body))
-    return all(
-        any(word.startswith(prefix) and matches(word, term) for word in words)
-        for term in terms
-        for prefix in (search_prefix(term),)
-    )
 
 
 class SqliteNoteRepo:
@@ -228,7 +204,7 @@ class SqliteNoteRepo:
         hits = [
             SearchHit(kind=_KINDS[row["rowid"] % 4], ref_id=row["rowid"] // 4, rank=row["score"])
             for row in rows
-            if row["rowid"] % 4 in _KINDS and (not widened or _has_every_term(row["body"], terms))
+            if row["rowid"] % 4 in _KINDS and (not widened or has_every_term(row["body"], terms))
         ][:RANKED_MATCHES]
         return sorted(hits, key=lambda hit: hit.rank)[:limit]
 
