@@ -14,7 +14,6 @@ from storage.models import (
     ClientDraft,
     ClientImport,
     ExportTable,
-    Note,
     OwnedCounts,
     UserData,
 )
@@ -22,6 +21,7 @@ from storage.postgres.clients import client_columns, client_from_row
 from storage.postgres.codec import at
 from storage.postgres.database import Connection, PgDatabase, Record, translated
 from storage.postgres.invoices import invoice_from_row
+from storage.postgres.notes import note_from_row
 from storage.postgres.tasks import TASK_COLUMNS, task_from_row
 from storage.sqlite.codec import encode_time, name_key
 
@@ -31,27 +31,6 @@ OPTIONAL_OWNED_TABLES = ("alerts",)
 _OWNER_COLUMNS = ("owner_id", "user_id")
 
 Value = str | int | float | None
-
-
-# (storage/postgres/notes.py is not committed yet: the notes converter lives here for now.)
-def _note(row: Record) -> Note:
-    return Note(
-        id=row["id"],
-        owner_id=row["owner_id"],
-        client_id=row["client_id"],
-        client_name=row["client_name"],
-        text=row["text"],
-        source_message_id=row["source_message_id"],
-        created_at=row["created_at"],
-        deleted=row["deleted_at"] is not None,
-        media_type=row["media_type"],
-        file_id=row["file_id"],
-        duration=row["duration"],
-        file_size=row["file_size"],
-        forward_from=row["forward_from"],
-        forward_date=row["forward_date"],
-        task_id=row["task_id"],
-    )
 
 
 async def _columns(conn: Connection, table: str) -> list[str]:
@@ -144,7 +123,7 @@ class PgUserDataRepo:
         return UserData(
             clients=tuple(client_from_row(row) for row in clients),
             tasks=tuple(task_from_row(row) for row in tasks),
-            notes=tuple(_note(row) for row in notes),
+            notes=tuple(note_from_row(row) for row in notes),
             invoices=tuple(invoice_from_row(row) for row in invoices),
             extra=tuple(extra),
         )
