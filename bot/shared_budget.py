@@ -11,6 +11,7 @@ Telegram's own 429s, which pause everyone, still bound what several workers migh
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -20,6 +21,9 @@ from storage.errors import StorageError
 from storage.interfaces import SharedLimits
 
 logger = logging.getLogger(__name__)
+
+# How early a global slot may be taken (seconds); see migration 0002's am_pace_take.
+LEAD = 0.015
 
 
 class SharedBudget:
@@ -33,7 +37,10 @@ class SharedBudget:
     ) -> None:
         self._limits = limits
         self._local = MemoryBudget(global_rate=global_rate, per_chat_interval=per_chat_interval)
-        self._slot = self._local.slot
+        # Slots are taken up to LEAD early (this sender asks a few milliseconds late each
+        # time: the round trip, the event loop), so lateness does not push every later slot
+        # back; each slot is LEAD/30 s longer, so no second holds a 31st message.
+        self._slot = 0.0 if math.isinf(global_rate) else (1.001 + LEAD) / global_rate
         self._per_chat_interval = per_chat_interval
         self._monotonic = monotonic
         self._outage = OutageLog(logger, what="shared outbound pace", retrying="on every send")
@@ -41,7 +48,7 @@ class SharedBudget:
     async def try_take(self, chat: ChatKey, now: float) -> Refusal | None:
         try:
             wait, chat_only = await self._limits.pace_take(
-                str(chat), self._slot, self._per_chat_interval
+                str(chat), self._slot, self._per_chat_interval, LEAD
             )
         except StorageError as exc:
             self._outage.failed(exc, "taking a send slot failed; pacing this process alone")

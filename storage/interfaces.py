@@ -522,9 +522,12 @@ class Coordination(Protocol):
 class SharedLimits(Protocol):
     """Pacing and flood state several processes share, on the store's clock (seconds)."""
 
-    async def pace_take(self, chat: str, slot: float, interval: float) -> tuple[float, bool]:
+    async def pace_take(
+        self, chat: str, slot: float, interval: float, lead: float = 0.0
+    ) -> tuple[float, bool]:
         """Take the next global slot and the chat's turn, both or neither: (0, False) taken;
-        else (seconds to wait, whether only this chat must wait)."""
+        else (seconds to wait, whether only this chat must wait). `lead`: the global slot
+        may be taken that much before it is due (see migration 0002)."""
         ...
 
     async def pace_pause(self, seconds: float) -> float:

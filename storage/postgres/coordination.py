@@ -187,9 +187,12 @@ class PgSharedLimits:
     def __init__(self, database: PgDatabase) -> None:
         self._db = database
 
-    async def pace_take(self, chat: str, slot: float, interval: float) -> tuple[float, bool]:
-        row = await self._db.fetchrow("SELECT * FROM am_pace_take($1, $2, $3)", chat, slot,
-                                      interval)
+    async def pace_take(
+        self, chat: str, slot: float, interval: float, lead: float = 0.0
+    ) -> tuple[float, bool]:
+        row = await self._db.fetchrow(
+            "SELECT * FROM am_pace_take($1, $2, $3, $4)", chat, slot, interval, lead
+        )
         assert row is not None
         return float(row["wait"]), bool(row["chat_only"])
 

@@ -141,3 +141,29 @@ async def test_the_local_coordination_always_leads_and_wakes_in_process(rounds: 
     assert not lost.done()
     await local.close()
     await asyncio.wait_for(lost, 1)
+
+
+async def test_a_slot_taken_a_little_early_keeps_the_schedule_from_drifting(
+    postgres_url: str,
+) -> None:
+    """A sender asks a few milliseconds late for each slot; with a lead the next slot
+    counts from the one due, not from when it was asked."""
+    async with workers(postgres_url, 1) as (worker,):
+        limits = worker.shared_limits
+        assert limits is not None
+        slot, lead = 0.2, 0.05
+        assert await limits.pace_take("chat:1", slot, 1.0, lead) == (0.0, False)
+        first = time.monotonic()
+        wait, _ = await limits.pace_take("chat:2", slot, 1.0, lead)
+        assert 0.1 < wait <= slot - lead  # may come back `lead` before the slot is due
+        await asyncio.sleep(wait + 0.03)  # and does, a little late (30 ms)
+        assert await limits.pace_take("chat:2", slot, 1.0, lead) == (0.0, False)
+        wait, _ = await limits.pace_take("chat:3", slot, 1.0, lead)
+        # The third slot is due two slots after the first, not a slot after the second was
+        # taken (which would push it back by the 30 ms of lateness).
+        due = time.monotonic() + wait - first
+        assert abs(due - (2 * slot - lead)) < 0.02, due
+        # A 429's pause is never taken early.
+        await limits.pace_pause(0.3)
+        wait, _ = await limits.pace_take("chat:4", slot, 1.0, lead)
+        assert wait > 0.25
