@@ -185,6 +185,7 @@ class Round:
     # (sent at, seconds from the burst's start; latency; worker; person) of updates over 5 s
     slow_updates: list[tuple[float, float, int, int]] = field(default_factory=list)
     kill_times: list[float] = field(default_factory=list)
+    refusals: list[tuple[float, str]] = field(default_factory=list)  # (s into burst, why)
 
     @property
     def bound(self) -> float:
@@ -312,6 +313,7 @@ async def burst(
     finally:
         await connection.close()
     started = time.monotonic()
+    started_wall = time.time()
     kill_points = sorted(float(x) for x in args.kill_at.split(",") if x)
     stop_updates = asyncio.Event()
     people = itertools.cycle(range(PEOPLE_BASE, PEOPLE_BASE + 200))
@@ -365,7 +367,11 @@ async def burst(
     result.burst_seconds = last_arrival - started
     result.lost = args.reminders - len(seen)
     result.twice = sum(count - 1 for count in seen.values() if count > 1)
-    result.refused = (await fake.stats()).refused_count - refused_base
+    final = await fake.stats(since429=refused_base)
+    result.refused = final.refused_count - refused_base
+    result.refusals = [
+        (wall - started_wall, reason) for _chat, wall, reason in final.refused
+    ]
 
 
 async def kill_leader(
@@ -439,6 +445,9 @@ def print_round(r: Round) -> None:
     print(f"N={r.workers}: {r.reminders} reminders: lost {r.lost}, twice {r.twice}, "
           f"429 {r.refused}; burst {r.burst_seconds:.1f} s for bound {r.bound:.1f} s "
           f"({r.burst_seconds / r.bound:.3f}x; {r.replies_in_burst} replies in it)")
+    if r.refusals:
+        print("  429s: " + ", ".join(f"{at:.1f} s {why}" for at, why in r.refusals[:12])
+              + "; kills at " + ", ".join(f"{kill:.1f} s" for kill in r.kill_times))
     for at, latency, worker, person in r.slow_updates:
         print(f"  slow update: sent {at:.1f} s into the burst to worker {worker} (person"
               f" {person}), answered after {latency:.1f} s; kills at "
