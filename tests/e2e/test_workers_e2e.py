@@ -170,7 +170,8 @@ async def test_three_workers_on_one_postgres_answer_lead_page_and_take_over(
         endpoint = f"http://127.0.0.1:{ports[follower]}{WEBHOOK_PATH}"
         assert await post_update(http, endpoint, update, SECRET) == 200
         await eventually(lambda: any(
-            _INTAKE.search(plain_text(params)) for params in api.calls_of("sendMessage", after=mark)
+            _INTAKE.search(plain_text(params))
+            for params in api.calls_of("sendMessage", after=mark)
         ))
         found = next(
             match for params in api.calls_of("sendMessage", after=mark)
