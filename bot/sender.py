@@ -668,17 +668,22 @@ class Sender:
                     answer = await self._try(job)
                 finally:
                     _IN_STREAM.reset(token)
-            blocked = self._settle(chat, job, answer)
+            if answer.blocked:
+                # Told before the job resolves: whoever awaited the send finds the user
+                # already marked as having blocked the bot (a database write may take a while).
+                await self._tell_blocked(job)
+            self._settle(chat, job, answer)
         finally:
             self._in_flight -= 1
             self._wake.set()
-        if blocked and self._on_blocked is not None and isinstance(job.chat_id, int):
-            try:
-                await self._on_blocked(job.chat_id)
-            except Exception as exc:
-                logger.warning(
-                    "on_blocked for chat %s failed: %s", job.chat_id, type(exc).__name__
-                )
+
+    async def _tell_blocked(self, job: _Job) -> None:
+        if self._on_blocked is None or not isinstance(job.chat_id, int):
+            return
+        try:
+            await self._on_blocked(job.chat_id)
+        except Exception as exc:
+            logger.warning("on_blocked for chat %s failed: %s", job.chat_id, type(exc).__name__)
 
     async def _try(self, job: _Job) -> _Answer:
         """One request; what it came to, and the delay before a retry if any."""
