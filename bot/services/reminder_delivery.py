@@ -132,6 +132,13 @@ class ReminderDelivery:
                         break
                 sent += await _settle(sending, keep=0)
                 await self._mark_unmarked()
+            except asyncio.CancelledError:
+                # Shutdown: the sends still queued are dropped with the delivery (as its
+                # gather dropped them), so the stream does not wait them out; their claims
+                # go back with release_held_claims.
+                for task in sending:
+                    task.cancel()
+                raise
             finally:
                 # After a storage fault above, deliveries still running finish on their own
                 # (as the batch's gather left them): what they sent is recorded or re-claimed.
