@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65_535)
+    # The bot's public https origin, where the Mini App (/app/) and the calendar feeds
+    # (/cal/...) are reached; in webhook mode WEBHOOK_URL's origin unless set. Served by the
+    # webhook server, or in polling mode by the intake server (INTAKE_PORT) behind a proxy.
+    public_url: str | None = None
+    # How old Telegram's signed Mini App launch data (initData's auth_date) may be.
+    webapp_auth_max_age_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
 
     @field_validator("default_currency")
     @classmethod
@@ -169,6 +175,19 @@ class Settings(BaseSettings):
             raise ValueError("Telegram only calls ports 443, 80, 88 and 8443")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        # Telegram opens Mini Apps over https only; plain http is for a local try-out.
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an https:// address, e.g. https://bot.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("must not contain ? or #")
+        return value.strip().rstrip("/")
+
     @field_validator("webhook_secret")
     @classmethod
     def _check_webhook_secret(
@@ -237,6 +256,17 @@ class Settings(BaseSettings):
         return bool(self.backup_every_hours) and self.database_backend == "sqlite"
 
     @property
+    def public_origin(self) -> str | None:
+        """Where the Mini App and calendar feeds are reached from outside: PUBLIC_URL, else
+        (webhook mode) WEBHOOK_URL's scheme and host; None when neither is set."""
+        if self.public_url is not None:
+            return self.public_url
+        if self.webhook_url is None:
+            return None
+        parts = urlsplit(self.webhook_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
     def webhook_path(self) -> str:
         """The path of WEBHOOK_URL: where the webhook server takes Telegram's POSTs."""
         return urlsplit(self.webhook_url or "").path or "/"
@@ -292,6 +322,8 @@ _HINTS = {
     "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
     "webhook_host": "use an address for the webhook server, e.g. 127.0.0.1 behind a proxy",
     "webhook_port": "use a TCP port for the webhook server, e.g. 8080",
+    "public_url": "use the bot's public https address, e.g. https://bot.example.com",
+    "webapp_auth_max_age_seconds": "use seconds a Mini App launch stays valid, e.g. 86400",
 }
 
 
