@@ -30,6 +30,7 @@ from bot.app import (
     create_sender,
     create_services,
     register_commands,
+    register_menu_button,
 )
 from bot.clock import SystemClock
 from bot.domain.dates import DateParser
@@ -182,6 +183,10 @@ def app_startup(app: App) -> Callable[[Bot], Awaitable[None]]:
         except TelegramAPIError as exc:
             # The menu is a convenience; the bot works without it.
             logger.warning("could not register the command menu: %s", exc)
+        try:
+            await register_menu_button(bot, app.i18n, app.settings)
+        except TelegramAPIError as exc:
+            logger.warning("could not set the chat menu button: %s", exc)
         await app.sender.start()
         await app.leadership.start()
         if app.intake is not None:

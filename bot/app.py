@@ -16,7 +16,13 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand, TelegramObject
+from aiogram.types import (
+    BotCommand,
+    MenuButtonCommands,
+    MenuButtonWebApp,
+    TelegramObject,
+    WebAppInfo,
+)
 from aiogram.utils.i18n import I18n
 
 from bot.chat_isolation import SharedEventIsolation
@@ -36,6 +42,7 @@ from bot.services.series import SeriesService
 from bot.settings import Settings
 from bot.shared_budget import SharedBudget
 from bot.throttling import ThrottlingMiddleware
+from bot.views.board_button import webapp_url
 from bot.wakeups import ALERTS, REMINDERS
 from handlers import (
     alerts,
@@ -285,3 +292,17 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
     """The command menu in English (default) and Russian."""
     await bot.set_my_commands(command_menu(i18n, "en"))
     await bot.set_my_commands(command_menu(i18n, "ru"), language_code="ru")
+
+
+async def register_menu_button(bot: Bot, i18n: I18n, settings: Settings) -> None:
+    """The chat's menu button opens the Mini App board, when the bot has a public https
+    origin to serve it from; otherwise Telegram's default (the command list)."""
+    origin = settings.public_origin
+    if origin is None or not origin.startswith("https://"):
+        await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+        return
+    # One label for every chat (Telegram's default button has no per-language variant).
+    label = i18n.gettext("Board", locale=settings.default_language)
+    await bot.set_chat_menu_button(
+        menu_button=MenuButtonWebApp(text=label, web_app=WebAppInfo(url=webapp_url(origin)))
+    )

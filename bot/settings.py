@@ -357,4 +357,12 @@ def load_settings(*, require_token: bool) -> Settings:
             raise SettingsError(
                 "BOT_TOKEN is invalid (expected <digits>:<secret>): " + _HINTS["bot_token"]
             )
+    if settings.public_url and settings.webhook_url is None and settings.intake_port is None:
+        # Polling mode has no web server of its own: the intake's serves the Mini App and
+        # the calendar feeds, as the webhook server does in webhook mode.
+        raise SettingsError(
+            "PUBLIC_URL is set but nothing serves it: when polling, set INTAKE_PORT (the "
+            "bot's HTTP server for the Mini App, calendar feeds and alerts) and point "
+            "PUBLIC_URL's proxy at it, or leave PUBLIC_URL empty"
+        )
     return settings

@@ -14,6 +14,8 @@ from bot.context import UserContext
 from bot.domain.text import NAME_LIMIT, clean_line
 from bot.pending import remember_name
 from bot.services.catalog import Services
+from bot.settings import Settings
+from bot.views.board_button import BOARD, with_board_button
 from bot.views.keyboards import client_pick_keyboard, single_button
 from bot.views.names import unresolved_client
 from bot.views.render import quoted, shorten
@@ -141,16 +143,21 @@ async def add_alias(
         )
 
 
-async def list_clients(message: Message, repos: Storage, user: UserContext) -> None:
+async def list_clients(
+    message: Message, repos: Storage, user: UserContext, settings: Settings
+) -> None:
     text, keyboard = await clients_list(user, repos.clients, 0)
-    await message.answer(text, reply_markup=keyboard)
+    await message.answer(
+        text, reply_markup=with_board_button(keyboard, settings.public_origin, BOARD)
+    )
 
 
 async def clients_page(
-    query: CallbackQuery, callback_data: ListPage, repos: Storage, user: UserContext
+    query: CallbackQuery, callback_data: ListPage, repos: Storage, user: UserContext,
+    settings: Settings,
 ) -> None:
     text, keyboard = await clients_list(user, repos.clients, callback_data.page)
-    await edit_or_send(query, text, keyboard)
+    await edit_or_send(query, text, with_board_button(keyboard, settings.public_origin, BOARD))
 
 
 async def show_client(

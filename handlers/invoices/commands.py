@@ -16,6 +16,7 @@ from bot.domain.text import clean_line
 from bot.services.catalog import Services
 from bot.services.invoices import InvoiceInputError, parse_invoice
 from bot.settings import Settings
+from bot.views.board_button import CHARTS, with_board_button
 from bot.views.names import unresolved_client
 from bot.views.replies import send_long
 from handlers.invoices.edits import (
@@ -171,6 +172,7 @@ async def list_invoices(
     repos: Storage,
     user: UserContext,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     """`/invoices [client]`: the unpaid ones, all or one client's."""
     name = clean_line(command.args or "")
@@ -184,7 +186,7 @@ async def list_invoices(
     text, markup = await render_list(repos.invoices, user, clock.now(), client_id, 0)
     if client_id and markup is None:
         text = _("No unpaid invoices for {client}. 👌").format(client=html.quote(client_name))
-    await send_long(message, text, markup)
+    await send_long(message, text, with_board_button(markup, settings.public_origin, CHARTS))
 
 
 async def set_currency(

@@ -16,6 +16,8 @@ from bot.callbacks import InvoiceAction, InvoiceOp, InvoicesPage
 from bot.clock import Clock
 from bot.context import UserContext
 from bot.services.catalog import Services
+from bot.settings import Settings
+from bot.views.board_button import CHARTS, with_board_button
 from bot.views.replies import edit_or_send
 from bot.views.tasks import when_examples
 from handlers.buttons import button_expired
@@ -28,13 +30,13 @@ from storage.models import Invoice
 
 async def page(
     query: CallbackQuery, callback_data: InvoicesPage, repos: Storage, user: UserContext,
-    clock: Clock,
+    clock: Clock, settings: Settings,
 ) -> None:
     """◀️ / ▶️ in /invoices."""
     text, markup = await render_list(
         repos.invoices, user, clock.now(), callback_data.client, callback_data.page
     )
-    await edit_or_send(query, text, markup)
+    await edit_or_send(query, text, with_board_button(markup, settings.public_origin, CHARTS))
 
 
 async def show(query: CallbackQuery, invoice: Invoice, user: UserContext, clock: Clock) -> None:

@@ -12,7 +12,7 @@ SECRET = "s3cret_Token-42"
 _NAMES = (
     "BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "ALLOWED_USER_IDS", "DEFAULT_TIMEZONE",
     "DEFAULT_LANGUAGE", "LOG_LEVEL", "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_HOST",
-    "WEBHOOK_PORT",
+    "WEBHOOK_PORT", "PUBLIC_URL", "INTAKE_PORT",
 )
 
 
@@ -148,3 +148,31 @@ def test_a_self_hosted_bot_api_may_call_http_and_any_port(
 def test_bad_port(monkeypatch: pytest.MonkeyPatch, port: str) -> None:
     message = error_for(monkeypatch, WEBHOOK_PORT=port)
     assert message.startswith("WEBHOOK_PORT is invalid")
+
+
+def test_public_url_defaults_to_the_webhook_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com:8443/telegram/hook")
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    assert load_settings(require_token=True).public_origin == "https://bot.example.com:8443"
+
+
+def test_public_url_wins_and_loses_its_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_URL", "https://board.example.com/")
+    monkeypatch.setenv("INTAKE_PORT", "8081")
+    assert load_settings(require_token=True).public_origin == "https://board.example.com"
+
+
+def test_polling_without_public_url_has_no_origin() -> None:
+    assert load_settings(require_token=True).public_origin is None
+
+
+@pytest.mark.parametrize("url", ["ftp://bot.example.com", "bot.example.com", "https://x?a=1"])
+def test_a_bad_public_url_is_refused(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    assert error_for(monkeypatch, PUBLIC_URL=url).startswith("PUBLIC_URL is invalid")
+
+
+def test_public_url_when_polling_needs_the_intake_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = error_for(monkeypatch, PUBLIC_URL="https://bot.example.com")
+    assert "set INTAKE_PORT" in message
