@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.pg_clus
 
 import aiohttp
 import asyncpg
-from bench_load import PER_SECOND, TOKEN, FakeServer
+from bench_load import PER_SECOND, TOKEN, Accepted, FakeServer
 from bench_reminders import percentile
 
 from storage.models import PlannedReminder, ReminderPurpose, TaskKind
@@ -370,8 +370,21 @@ async def burst(
     final = await fake.stats(since429=refused_base)
     result.refused = final.refused_count - refused_base
     result.refusals = [
-        (wall - started_wall, reason) for _chat, wall, reason in final.refused
+        (wall - started_wall, describe_refusal(chat, wall, reason, final.sent))
+        for chat, wall, reason in final.refused
     ]
+
+
+def describe_refusal(chat: int, wall: float, reason: str, sent: list[Accepted]) -> str:
+    """Why a 429 came: for a chat's, whose chat and how long after its last accepted message
+    (a chat's limit is one a second: a gap far below it is a pacing bug, just below it
+    requests reaching Telegram out of step)."""
+    if reason != "chat":
+        return reason
+    who = "a reminder's" if chat >= USER_BASE else "a reply's"
+    before = [item.wall for item in sent if item.chat_id == chat and item.wall <= wall]
+    gap = f", {1000 * (wall - before[-1]):.0f} ms after its last message" if before else ""
+    return f"chat ({who}{gap})"
 
 
 async def kill_leader(
