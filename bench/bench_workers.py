@@ -51,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.pg_clus
 
 import aiohttp
 import asyncpg
-from bench_load import PER_SECOND, TOKEN, Accepted, FakeServer
-from bench_reminders import percentile
+from bench_load import PER_SECOND, TOKEN, FakeServer
+from bench_reminders import Accepted, percentile
 
 from storage.models import PlannedReminder, ReminderPurpose, TaskKind
 from storage.postgres import open_postgres_storage
