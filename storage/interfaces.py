@@ -18,6 +18,7 @@ from storage.models import (
     AlertPage,
     AlertState,
     Client,
+    ClientBoardRow,
     ClientDraft,
     ClientImport,
     ClientStatus,
@@ -111,6 +112,11 @@ class ClientRepo(Protocol):
 
     async def last_contacts(self, owner_id: int, before: datetime) -> list[StaleClient]:
         """Clients not heard from (done task or note) since the moment, longest silent first."""
+
+    async def board(self, owner_id: int, now: datetime) -> list[ClientBoardRow]:
+        """Every live client with its open task count, its overdue (due before now) tasks
+        other than invoices' payment tasks, and its last contact as last_contacts counts it,
+        in one query (the Mini App's board); in no particular order."""
 
     async def add_alias(
         self, owner_id: int, client_id: int, alias: str, now: datetime

@@ -12,7 +12,15 @@ from datetime import datetime
 import asyncpg
 
 from storage.errors import DuplicateClientError
-from storage.models import Channel, Client, ClientStatus, ClientSummary, Segment, StaleClient
+from storage.models import (
+    Channel,
+    Client,
+    ClientBoardRow,
+    ClientStatus,
+    ClientSummary,
+    Segment,
+    StaleClient,
+)
 from storage.postgres.codec import at
 from storage.postgres.database import Connection, PgDatabase, Record
 from storage.sqlite.codec import name_key
@@ -326,6 +334,39 @@ class PgClientRepo:
         )
         return [
             StaleClient(client=client_from_row(row), last_contact=row["last_contact"])
+            for row in rows
+        ]
+
+    async def board(self, owner_id: int, now: datetime) -> list[ClientBoardRow]:
+        """Each live client with its open and overdue task counts and its last contact (as
+        last_contacts counts it), grouped once per table rather than per client."""
+        rows = await self._db.fetch(
+            f"SELECT {client_columns('c')}, coalesce(o.open_tasks, 0) AS open_tasks,"
+            " coalesce(o.overdue_tasks, 0) AS overdue_tasks,"
+            " greatest(c.created_at, d.last_done, n.last_note) AS last_contact"
+            " FROM clients c"
+            " LEFT JOIN (SELECT client_id, count(*) AS open_tasks,"
+            " count(*) FILTER (WHERE due_at < $1 AND invoice_id IS NULL) AS overdue_tasks"
+            " FROM tasks"
+            " WHERE owner_id = $2 AND status = 'open' AND client_id IS NOT NULL"
+            " GROUP BY client_id) o ON o.client_id = c.id"
+            " LEFT JOIN (SELECT client_id, max(done_at) AS last_done FROM tasks"
+            " WHERE owner_id = $2 AND status = 'done' AND client_id IS NOT NULL"
+            " GROUP BY client_id) d ON d.client_id = c.id"
+            " LEFT JOIN (SELECT client_id, max(created_at) AS last_note FROM notes"
+            " WHERE owner_id = $2 AND deleted_at IS NULL AND client_id IS NOT NULL"
+            " GROUP BY client_id) n ON n.client_id = c.id"
+            f" WHERE c.owner_id = $2 AND c.{_LIVE}",
+            at(now),
+            owner_id,
+        )
+        return [
+            ClientBoardRow(
+                client=client_from_row(row),
+                open_tasks=int(row["open_tasks"]),
+                overdue_tasks=int(row["overdue_tasks"]),
+                last_contact=row["last_contact"],
+            )
             for row in rows
         ]
 

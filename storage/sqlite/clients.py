@@ -6,7 +6,15 @@ from datetime import datetime
 import aiosqlite
 
 from storage.errors import DuplicateClientError
-from storage.models import Channel, Client, ClientStatus, ClientSummary, Segment, StaleClient
+from storage.models import (
+    Channel,
+    Client,
+    ClientBoardRow,
+    ClientStatus,
+    ClientSummary,
+    Segment,
+    StaleClient,
+)
 from storage.sqlite.codec import decode_time, encode_time, name_key
 from storage.sqlite.database import ConstraintError, Database
 
@@ -271,6 +279,38 @@ class SqliteClientRepo:
         )
         return [
             StaleClient(client=client_from_row(row), last_contact=decode_time(row["last_contact"]))
+            for row in rows
+        ]
+
+    async def board(self, owner_id: int, now: datetime) -> list[ClientBoardRow]:
+        """Each live client with its open and overdue task counts and its last contact (as
+        last_contacts counts it), grouped once per table rather than per client."""
+        rows = await self._db.fetchall(
+            "SELECT c.*, coalesce(o.open_tasks, 0) AS open_tasks,"
+            " coalesce(o.overdue_tasks, 0) AS overdue_tasks,"
+            " max(c.created_at, coalesce(d.last_done, ''), coalesce(n.last_note, ''))"
+            " AS last_contact"
+            " FROM clients c"
+            " LEFT JOIN (SELECT client_id, count(*) AS open_tasks,"
+            " sum(due_at < ? AND invoice_id IS NULL) AS overdue_tasks FROM tasks"
+            " WHERE owner_id = ? AND status = 'open' AND client_id IS NOT NULL"
+            " GROUP BY client_id) o ON o.client_id = c.id"
+            " LEFT JOIN (SELECT client_id, max(done_at) AS last_done FROM tasks"
+            " WHERE owner_id = ? AND status = 'done' AND client_id IS NOT NULL"
+            " GROUP BY client_id) d ON d.client_id = c.id"
+            " LEFT JOIN (SELECT client_id, max(created_at) AS last_note FROM notes"
+            " WHERE owner_id = ? AND deleted_at IS NULL AND client_id IS NOT NULL"
+            " GROUP BY client_id) n ON n.client_id = c.id"
+            f" WHERE c.owner_id = ? AND c.{_LIVE}",
+            (encode_time(now), owner_id, owner_id, owner_id, owner_id),
+        )
+        return [
+            ClientBoardRow(
+                client=client_from_row(row),
+                open_tasks=int(row["open_tasks"]),
+                overdue_tasks=int(row["overdue_tasks"]),
+                last_contact=decode_time(row["last_contact"]),
+            )
             for row in rows
         ]
 

@@ -1,0 +1,1 @@
+"""The Telegram Mini App: its page (static/), JSON API and read-models."""

@@ -1,0 +1,310 @@
+"""The Mini App's JSON API (mounted under /app/api by bot/webapp/server.py).
+
+Every request needs ``Authorization: tma <initData>`` (bot/webapp/auth.py): missing, forged or
+stale -> 401, a user not on the allowlist -> 403. Each answer is built in the user's language
+and timezone and shows only that user's own rows: an id that is not theirs is 404, exactly as
+one that does not exist. Every answer is JSON; an error is ``{"error": "<translated text>"}``.
+
+All strings are PLAIN TEXT, user content exactly as stored: the page must insert them as
+text (textContent), never as HTML.
+
+Routes (shapes in /tmp/miniapp_contract.md and its Changes; summary):
+- GET  /app/api/session  {"user": {"id", "name"}, "locale", "timezone", "texts": {...},
+                          "presets": [{"key", "label"}], "kinds": [{"key", "label"}]}
+- GET  /app/api/board    {"clients": [client], "former": [client]} (bot/webapp/board.py)
+- GET  /app/api/clients/{id}   {"client": {..., "fields": [{"label", "value"}]}, "tasks",
+                                "open_tasks", "notes", "invoices"}
+- GET  /app/api/agenda   {"groups": [{"key": overdue|today|week, "title", "empty", "total",
+                          "items": [task]}]}
+- GET  /app/api/charts   {"ageing": [...], "workload": {"kinds", "days"}, "freshness": [...]}
+- POST /app/api/tasks/{id}/done            -> {"ok": true, "task": task}; 409 if not open
+- POST /app/api/tasks/{id}/reschedule {"preset": hour|evening|tomorrow|week} or
+                                      {"when": "free text"} -> {"ok": true, "task": task,
+                                      "when": "<the new moment as text>"}; 400 if unparsable
+- POST /app/api/invoices/{id}/paid         -> {"ok": true, "invoice": invoice}; 409 if not
+                                              unpaid
+- POST /app/api/clients/{id}/notes {"text"} -> {"ok": true, "note": note}; 400 if empty or
+                                              longer than 4,000 characters
+
+Writes go through the services chat uses (services.tasks completes and re-plans reminders,
+services.invoices records a payment and closes its task, a note touches its client), so
+reminders, series and invoices follow exactly as after a tap in the chat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.domain.dates import END_OF_DAY_HOUR, DateParser, at_local
+from bot.domain.text import clean_line, clean_text
+from bot.services.catalog import Services
+from bot.settings import Settings
+from bot.views.quick_picks import resolve_quick_pick
+from bot.views.render import format_moment, plain_quoted
+from bot.webapp.agenda import agenda_json
+from bot.webapp.auth import AuthError, AuthProblem, WebAppUser, authenticate
+from bot.webapp.board import board_json, client_json
+from bot.webapp.charts import charts_json
+from bot.webapp.views import JSON, invoice_json, kinds_json, note_json, page_texts, task_json
+from storage.interfaces import Storage
+from storage.models import InvoiceStatus, TaskStatus
+
+logger = logging.getLogger(__name__)
+
+BODY_LIMIT = 16 * 1024
+NOTE_LIMIT = 4000
+WHEN_LIMIT = 200
+PRESETS = ("hour", "evening", "tomorrow", "week")
+
+
+class ApiError(Exception):
+    """An answer other than 200: the status and the (already translated) message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def error_response(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=NO_STORE)
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def auth_message(problem: AuthProblem) -> str:
+    if problem is AuthProblem.NOT_ALLOWED:
+        return _("Sorry, this is a private assistant and you are not on its list of users.")
+    if problem is AuthProblem.STALE:
+        return _("This page has expired: close it and open it again from the chat.")
+    return _("Open this page from the bot's chat in Telegram.")
+
+
+def not_found() -> ApiError:
+    return ApiError(404, _("Not found: it may have been deleted."))
+
+
+def bad_request(message: str | None = None) -> ApiError:
+    return ApiError(400, message or _("The request could not be read."))
+
+
+def path_id(request: web.Request) -> int:
+    raw = request.match_info.get("id", "")
+    if not raw.isdigit() or len(raw) > 18:
+        raise not_found()
+    return int(raw)
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """The JSON object sent, at most 16 KiB; 413 / 400 with a translated message otherwise."""
+    if request.content_length is not None and request.content_length > BODY_LIMIT:
+        raise ApiError(413, _("That is too long."))
+    raw = await request.content.read(BODY_LIMIT + 1)
+    if len(raw) > BODY_LIMIT:
+        raise ApiError(413, _("That is too long."))
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise bad_request() from None
+    if not isinstance(body, dict):
+        raise bad_request()
+    return body
+
+
+Endpoint = Callable[["WebAppApi", web.Request, WebAppUser], Awaitable[JSON]]
+
+
+@dataclass(frozen=True, slots=True)
+class WebAppApi:
+    storage: Storage
+    services: Services
+    clock: Clock
+    dates: DateParser
+    i18n: I18n
+    settings: Settings
+
+    def handler(self, endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """An aiohttp handler: authenticate, run the endpoint in the user's locale, JSON out."""
+
+        async def handle(request: web.Request) -> web.Response:
+            with self.i18n.context():
+                try:
+                    user = await authenticate(
+                        request.headers.get("Authorization"), settings=self.settings,
+                        users=self.storage.users, clock=self.clock,
+                    )
+                except AuthError as exc:
+                    with self.i18n.use_locale(exc.locale):
+                        return error_response(exc.status, auth_message(exc.problem))
+                with self.i18n.use_locale(user.locale):
+                    try:
+                        answer = await endpoint(self, request, user)
+                    except ApiError as exc:
+                        return error_response(exc.status, exc.message)
+                    except Exception:
+                        logger.exception("Mini App request %s %s failed", request.method,
+                                         request.path)
+                        return error_response(500, _("Something went wrong. Try again."))
+            return web.json_response(answer, headers=NO_STORE)
+
+        return handle
+
+    # Reads.
+
+    async def session(self, request: web.Request, user: WebAppUser) -> JSON:
+        now = self.clock.now()
+        return {
+            "user": {"id": user.id, "name": user.name},
+            "locale": user.locale,
+            "timezone": user.tz.key,
+            "texts": page_texts(),
+            "presets": [
+                {"key": key, "label": page_texts()[f"preset_{key}"], "at": when.isoformat(),
+                 "at_text": format_moment(when, user.tz, user.locale, now)}
+                for key in PRESETS
+                if (when := self.preset_moment(key, user, now)) is not None
+            ],
+            "kinds": kinds_json(),
+        }
+
+    async def board(self, request: web.Request, user: WebAppUser) -> JSON:
+        return await board_json(self.storage, user.id, self.clock.now(), user.tz, user.locale)
+
+    async def client(self, request: web.Request, user: WebAppUser) -> JSON:
+        client = await self.storage.clients.get(user.id, path_id(request))
+        if client is None:
+            raise not_found()
+        return await client_json(
+            self.storage, user.id, client, self.clock.now(), user.tz, user.locale
+        )
+
+    async def agenda(self, request: web.Request, user: WebAppUser) -> JSON:
+        return await agenda_json(
+            self.storage.tasks, user.id, self.clock.now(), user.tz, user.locale
+        )
+
+    async def charts(self, request: web.Request, user: WebAppUser) -> JSON:
+        return await charts_json(self.storage, user.id, self.clock.now(), user.tz, user.locale)
+
+    # Writes.
+
+    async def done(self, request: web.Request, user: WebAppUser) -> JSON:
+        task_id = path_id(request)
+        task = await self.services.tasks.get(user.id, task_id)
+        if task is None:
+            raise not_found()
+        completed = await self.services.tasks.complete(user.id, task_id, self.clock.now())
+        if completed is None:
+            raise ApiError(409, _("Already done."))
+        return {"ok": True, "task": task_json(completed, user.tz, user.locale, self.clock.now())}
+
+    def preset_moment(self, preset: str, user: WebAppUser, now: datetime) -> datetime | None:
+        """The chat's quick picks: in an hour, this evening (tomorrow's once it is past),
+        tomorrow morning, next Monday morning."""
+        if preset == "hour":
+            return resolve_quick_pick("h1", user.tz, now, user.morning_hour)
+        if preset == "evening":
+            evening = at_local(0, END_OF_DAY_HOUR, tz=user.tz, now=now)
+            return evening if evening > now else at_local(
+                1, END_OF_DAY_HOUR, tz=user.tz, now=now
+            )
+        if preset == "tomorrow":
+            return resolve_quick_pick("tomorrow", user.tz, now, user.morning_hour)
+        if preset == "week":
+            return resolve_quick_pick("monday", user.tz, now, user.morning_hour)
+        return None
+
+    async def reschedule(self, request: web.Request, user: WebAppUser) -> JSON:
+        task_id = path_id(request)
+        body = await read_body(request)
+        task = await self.services.tasks.get(user.id, task_id)
+        if task is None:
+            raise not_found()
+        if task.status is not TaskStatus.OPEN:
+            raise ApiError(409, _("Already done."))
+        now = self.clock.now()
+        preset, when = body.get("preset"), body.get("when")
+        if isinstance(preset, str) and preset:
+            due = self.preset_moment(preset, user, now)
+            if due is None:
+                raise bad_request()
+        elif isinstance(when, str) and clean_line(when):
+            phrase = clean_line(when)[:WHEN_LIMIT]
+            due = self.dates.parse(
+                phrase, tz=user.tz, now=now, morning_hour=user.morning_hour, locale=user.locale
+            )
+            if due is None:
+                raise bad_request(
+                    _("I could not understand the time {phrase}.").format(
+                        phrase=plain_quoted(phrase)
+                    )
+                )
+        else:
+            raise bad_request(_("When? Pick a time or write one."))
+        updated = await self.services.tasks.set_due(user.id, task_id, due, now)
+        if updated is None:
+            raise not_found()
+        return {
+            "ok": True,
+            "task": task_json(updated, user.tz, user.locale, now),
+            "when": format_moment(due, user.tz, user.locale, now),
+        }
+
+    async def paid(self, request: web.Request, user: WebAppUser) -> JSON:
+        invoice_id = path_id(request)
+        invoice = await self.storage.invoices.get(user.id, invoice_id)
+        if invoice is None:
+            raise not_found()
+        if invoice.status is not InvoiceStatus.UNPAID:
+            raise ApiError(409, _("This invoice is no longer unpaid."))
+        paid = await self.services.invoices.pay(user.id, invoice_id)
+        if paid is None:
+            raise ApiError(409, _("This invoice is no longer unpaid."))
+        now = self.clock.now()
+        return {"ok": True, "invoice": invoice_json(paid, user.tz, user.locale, now)}
+
+    async def add_note(self, request: web.Request, user: WebAppUser) -> JSON:
+        client_id = path_id(request)
+        body = await read_body(request)
+        client = await self.storage.clients.get(user.id, client_id)
+        if client is None:
+            raise not_found()
+        raw = body.get("text")
+        text = clean_text(raw) if isinstance(raw, str) else ""
+        if not text:
+            raise bad_request(_("The note is empty."))
+        if len(text) > NOTE_LIMIT:
+            raise bad_request(
+                _("A note is at most {limit} characters.").format(limit=NOTE_LIMIT)
+            )
+        now = self.clock.now()
+        # As a note typed in the chat: it is the client's latest contact from now on.
+        note = await self.storage.notes.create(
+            user.id, text=text, client_id=client.id, source_message_id=None, now=now
+        )
+        return {"ok": True, "note": note_json(note, user.tz, user.locale, now)}
+
+
+def add_api_routes(router: web.UrlDispatcher, api: WebAppApi) -> None:
+    router.add_get("/api/session", api.handler(WebAppApi.session))
+    router.add_get("/api/board", api.handler(WebAppApi.board))
+    router.add_get("/api/clients/{id}", api.handler(WebAppApi.client))
+    router.add_get("/api/agenda", api.handler(WebAppApi.agenda))
+    router.add_get("/api/charts", api.handler(WebAppApi.charts))
+    router.add_post("/api/tasks/{id}/done", api.handler(WebAppApi.done))
+    router.add_post("/api/tasks/{id}/reschedule", api.handler(WebAppApi.reschedule))
+    router.add_post("/api/invoices/{id}/paid", api.handler(WebAppApi.paid))
+    router.add_post("/api/clients/{id}/notes", api.handler(WebAppApi.add_note))
