@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,27 +141,45 @@ class WebAppApi:
         """An aiohttp handler: authenticate, run the endpoint in the user's locale, JSON out."""
 
         async def handle(request: web.Request) -> web.Response:
+            started = time.perf_counter()
+            user_id: int | None = None
             with self.i18n.context():
                 try:
                     user = await authenticate(
                         request.headers.get("Authorization"), settings=self.settings,
                         users=self.storage.users, clock=self.clock,
                     )
+                    user_id = user.id
+                    with self.i18n.use_locale(user.locale):
+                        response = await self._answer(endpoint, request, user)
                 except AuthError as exc:
                     with self.i18n.use_locale(exc.locale):
-                        return error_response(exc.status, auth_message(exc.problem))
-                with self.i18n.use_locale(user.locale):
-                    try:
-                        answer = await endpoint(self, request, user)
-                    except ApiError as exc:
-                        return error_response(exc.status, exc.message)
-                    except Exception:
-                        logger.exception("Mini App request %s %s failed", request.method,
-                                         request.path)
-                        return error_response(500, _("Something went wrong. Try again."))
-            return web.json_response(answer, headers=NO_STORE)
+                        response = error_response(exc.status, auth_message(exc.problem))
+                except Exception:
+                    # The profile could not be read (the database is down): still JSON.
+                    logger.exception("Mini App request %s %s failed", request.method,
+                                     request.path)
+                    with self.i18n.use_locale(self.settings.default_language):
+                        response = error_response(500, _("Something went wrong. Try again."))
+            logger.info(
+                "webapp %s %s -> %s in %.0f ms (user %s)", request.method, request.path,
+                response.status, 1000 * (time.perf_counter() - started), user_id,
+            )
+            return response
 
         return handle
+
+    async def _answer(
+        self, endpoint: Endpoint, request: web.Request, user: WebAppUser
+    ) -> web.Response:
+        try:
+            answer = await endpoint(self, request, user)
+        except ApiError as exc:
+            return error_response(exc.status, exc.message)
+        except Exception:
+            logger.exception("Mini App request %s %s failed", request.method, request.path)
+            return error_response(500, _("Something went wrong. Try again."))
+        return web.json_response(answer, headers=NO_STORE)
 
     # Reads.
 

@@ -3,6 +3,7 @@ and what their taps change."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from bot.services.catalog import Services
 from bot.settings import Settings
 from bot.views.agenda import today_page
 from bot.webapp.server import create_webapp
+from storage.errors import StorageUnavailableError
 from storage.interfaces import Storage
 from storage.models import Client, ClientStatus, InvoiceStatus, TaskKind, TaskStatus
 from tests.fakes.clock import FakeClock
@@ -59,6 +61,14 @@ async def note(storage: Storage, client: Client, at: datetime, text: str = "talk
     await storage.notes.create(
         client.owner_id, text=text, client_id=client.id, source_message_id=None, now=at
     )
+
+
+async def chat_today(storage: Storage, now: datetime) -> str:
+    """The chat's /today text, as the bot would send it."""
+    i18n = create_i18n("en")
+    with i18n.context(), i18n.use_locale("en"):
+        page = await today_page(storage.tasks, OWNER, MOSCOW, "en", now, 0)
+    return page.text
 
 
 async def seed_board(storage: Storage, services: Services, now: datetime) -> None:
@@ -175,8 +185,7 @@ async def test_done_closes_the_task_and_the_chat_agenda_drops_it(
         due_at=datetime(2026, 11, 26, 13, 0, tzinfo=UTC), now=now,
     )
     assert await storage.reminders.pending_for_task(OWNER, task.id)
-    before = await today_page(storage.tasks, OWNER, MOSCOW, "en", now, 0)
-    assert "Call Anna about the budget" in before.text
+    assert "Call Anna about the budget" in await chat_today(storage, now)
 
     status, agenda = await call(web_client, "GET", "/app/api/agenda", clock)
     today = next(group for group in agenda["groups"] if group["key"] == "today")
@@ -189,8 +198,7 @@ async def test_done_closes_the_task_and_the_chat_agenda_drops_it(
     assert stored is not None and stored.status is TaskStatus.DONE
     # Reminders follow, as after ✅ in the chat.
     assert await storage.reminders.pending_for_task(OWNER, task.id) == []
-    after = await today_page(storage.tasks, OWNER, MOSCOW, "en", now, 0)
-    assert "Call Anna about the budget" not in after.text
+    assert "Call Anna about the budget" not in await chat_today(storage, now)
     _status, agenda = await call(web_client, "GET", "/app/api/agenda", clock)
     today = next(group for group in agenda["groups"] if group["key"] == "today")
     assert today["items"] == [] and today["empty"] == "Nothing is due today."
@@ -551,3 +559,34 @@ async def test_static_files_with_etag_and_csp(
         changed = await client.get("/app/static/app.js", headers={"If-None-Match": etag})
         assert changed.status == 200 and await changed.text() == "console.log(22)"
         assert (await client.get("/app/static/notes.txt")).status == 404
+
+
+class _BrokenBoard:
+    """A ClientRepo whose board read fails as a database that went away would."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def board(self, owner_id: int, now: datetime) -> Any:
+        raise StorageUnavailableError("gone")
+
+
+async def test_a_failure_inside_is_a_json_500_in_the_users_language(
+    storage: Storage, services: Services, clock: FakeClock, dates: DateParser,
+    settings: Settings,
+) -> None:
+    await storage.users.ensure(OWNER, clock.now())
+    broken = dataclasses.replace(storage, clients=_BrokenBoard(storage.clients))
+    root = web.Application()
+    root.add_subapp("/app", create_webapp(
+        storage=broken, services=services, clock=clock, dates=dates,
+        i18n=create_i18n("en"), settings=settings,
+    ))
+    async with TestClient(TestServer(root)) as client:
+        status, answer = await call(client, "GET", "/app/api/board", clock, language="ru")
+        assert (status, answer) == (500, {"error": "Что-то пошло не так. Попробуйте ещё раз."})
+        status, _answer = await call(client, "GET", "/app/api/agenda", clock)
+        assert status == 200
