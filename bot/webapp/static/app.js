@@ -153,7 +153,7 @@
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     setAttributes(node, attrs);
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child);
     }
@@ -163,7 +163,7 @@
   function svg(tag, attrs, ...children) {
     const node = document.createElementNS(SVG_NS, tag);
     setAttributes(node, attrs);
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child);
     }
@@ -376,7 +376,10 @@
     if (client.open_tasks > 0) {
       badges.push(badge("muted open-tasks", t("open_tasks") + ": " + client.open_tasks));
     }
-    const reasons = Array.isArray(client.reasons) ? client.reasons : [];
+    // The reasons the server gives for the card's place, less what a badge already says.
+    const said = new Set(badges.map((node) => node.textContent));
+    const reasons = (Array.isArray(client.reasons) ? client.reasons : [])
+      .filter((reason) => !said.has(reason));
     return el("button", {
       type: "button",
       class: "card client-card" + (client.status === "former" ? " former" : ""),
@@ -407,6 +410,14 @@
   }
 
   // ---- tasks (Agenda and a client's view) -------------------------------------------------------
+
+  const CHECK_ICON = "M4.5 12.5l5 5L19.5 7";
+  const CLOCK_ICON = "M12 3.5a8.5 8.5 0 1 0 0 17a8.5 8.5 0 0 0 0-17zM12 7.5V12l3 2";
+
+  function icon(path) {
+    return svg("svg", { viewBox: "0 0 24 24", "aria-hidden": "true", class: "icon" },
+      svg("path", { d: path }));
+  }
 
   function presetList() {
     const given = Array.isArray(state.presets) && state.presets.length
@@ -440,12 +451,12 @@
       el("span", { class: "chip-label", text: preset.label }),
       preset.at_text ? el("span", { class: "chip-hint", text: preset.at_text }) : null)),
       whenForm);
-    const rescheduleButton = el("button", { type: "button", class: "button secondary reschedule",
-      text: t("reschedule"), "aria-expanded": "false",
+    const rescheduleButton = el("button", { type: "button", class: "icon-button reschedule",
+      "aria-label": t("reschedule"), title: t("reschedule"), "aria-expanded": "false",
       onclick: () => {
         presets.hidden = !presets.hidden;
         rescheduleButton.setAttribute("aria-expanded", String(!presets.hidden));
-      } });
+      } }, icon(CLOCK_ICON));
     row.append(
       el("div", { class: "task-main" },
         el("span", { class: "task-text" },
@@ -458,8 +469,8 @@
             text: task.due_text || "" }),
           meta.length ? " · " + meta.join(" · ") : null)),
       el("div", { class: "task-actions" },
-        el("button", { type: "button", class: "button done", text: t("done"),
-          onclick: () => done() }),
+        el("button", { type: "button", class: "icon-button done", "aria-label": t("done"),
+          title: t("done"), onclick: () => done() }, icon(CHECK_ICON)),
         rescheduleButton),
       presets);
 
@@ -618,7 +629,9 @@
   function renderClient(data) {
     const client = data.client || {};
     setTitle(client.name || "");
-    const fields = Array.isArray(client.fields) ? client.fields : [];
+    // The card's filled fields (the chat's /client edits the rest).
+    const fields = (Array.isArray(client.fields) ? client.fields : [])
+      .filter((field) => field && field.value);
     const tasks = Array.isArray(data.tasks) ? data.tasks : [];
     const notes = Array.isArray(data.notes) ? data.notes : [];
     const invoices = Array.isArray(data.invoices) ? data.invoices : [];
