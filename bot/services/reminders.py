@@ -207,6 +207,7 @@ class PlannedTasks:
         self.count_open_for_client = tasks.count_open_for_client
         self.undated = tasks.undated
         self.open_with_due_after = tasks.open_with_due_after
+        self.open_dated = tasks.open_dated
         self.set_text = tasks.set_text
         self.set_client = tasks.set_client
 

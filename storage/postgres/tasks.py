@@ -309,6 +309,15 @@ class PgTaskRepo:
         )
         return [task_from_row(row) for row in rows]
 
+    async def open_dated(self, owner_id: int) -> list[Task]:
+        """Every open task with a due moment, overdue ones included (the calendar feed)."""
+        rows = await self._db.fetch(
+            f"{_SELECT} WHERE t.owner_id = $1 AND t.status = 'open' AND t.due_at IS NOT NULL"
+            " ORDER BY t.due_at, t.number",
+            owner_id,
+        )
+        return [task_from_row(row) for row in rows]
+
 
 async def _get_any(conn: Connection, owner_id: int, task_id: int) -> Task | None:
     row = await conn.fetchrow(

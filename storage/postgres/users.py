@@ -137,6 +137,43 @@ class PgUserRepo:
         await self._set(user_id, "intake_secret", new_secret)
         return new_secret
 
+    async def calendar_secret(self, user_id: int, new_secret: str) -> str:
+        """The user's calendar feed secret, set to `new_secret` the first time it is asked for."""
+        value = await self._db.fetchval(
+            "UPDATE users SET calendar_secret = coalesce(calendar_secret, $1) WHERE id = $2"
+            " RETURNING calendar_secret",
+            new_secret,
+            user_id,
+        )
+        assert value is not None
+        return str(value)
+
+    async def stored_calendar_secret(self, user_id: int) -> str | None:
+        value = await self._db.fetchval(
+            "SELECT calendar_secret FROM users WHERE id = $1", user_id
+        )
+        return None if value is None else str(value)
+
+    async def rotate_calendar_secret(self, user_id: int, new_secret: str) -> str:
+        """Replace the secret in one write: the old feed address stops working at once."""
+        await self._set(user_id, "calendar_secret", new_secret)
+        return new_secret
+
+    async def calendar_version(self, user_id: int, version: str, now: datetime) -> datetime:
+        """When the feed became `version`: kept while it stays that, `now` once it changes."""
+        value = await self._db.fetchval(
+            "WITH changed AS (UPDATE users SET calendar_version = $1, calendar_changed_at = $2"
+            " WHERE id = $3 AND calendar_version IS DISTINCT FROM $1"
+            " RETURNING calendar_changed_at)"
+            " SELECT calendar_changed_at FROM changed"
+            " UNION ALL SELECT calendar_changed_at FROM users WHERE id = $3"
+            " AND NOT EXISTS (SELECT 1 FROM changed)",
+            version,
+            at(now),
+            user_id,
+        )
+        return value if isinstance(value, datetime) else now
+
     async def set_active(self, user_id: int, active: bool) -> None:
         await self._set(user_id, "active", active)
 

@@ -420,4 +420,12 @@ MIGRATIONS: tuple[str, ...] = (
     WHERE status = 'pending' AND held_over_from IS NOT NULL AND purpose IN ('due', 'snooze')
         AND task_id IN (SELECT id FROM tasks WHERE series_id IS NULL AND invoice_id IS NULL);
     """,
+    # The calendar feed (/calendar): the secret of the user's subscription address, and the
+    # version (a hash) of the feed last served with the moment it became that, so its
+    # Last-Modified moves only when what it holds changes.
+    """
+    ALTER TABLE users ADD COLUMN calendar_secret TEXT;
+    ALTER TABLE users ADD COLUMN calendar_version TEXT;
+    ALTER TABLE users ADD COLUMN calendar_changed_at TEXT;
+    """,
 )

@@ -288,3 +288,12 @@ class SqliteTaskRepo:
             (owner_id, encode_time(moment)),
         )
         return [task_from_row(row) for row in rows]
+
+    async def open_dated(self, owner_id: int) -> list[Task]:
+        """Every open task with a due moment, overdue ones included (the calendar feed)."""
+        rows = await self._db.fetchall(
+            f"{_SELECT} WHERE t.owner_id = ? AND t.status = 'open' AND t.due_at IS NOT NULL"
+            " ORDER BY t.due_at, t.number",
+            (owner_id,),
+        )
+        return [task_from_row(row) for row in rows]

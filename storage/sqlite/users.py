@@ -123,6 +123,39 @@ class SqliteUserRepo:
         )
         return new_secret
 
+    async def calendar_secret(self, user_id: int, new_secret: str) -> str:
+        """The user's calendar feed secret, set to `new_secret` the first time it is asked for."""
+        await self._db.execute(
+            "UPDATE users SET calendar_secret = coalesce(calendar_secret, ?) WHERE id = ?",
+            (new_secret, user_id),
+        )
+        row = await self._db.fetchone("SELECT calendar_secret FROM users WHERE id = ?", (user_id,))
+        assert row is not None
+        return str(row[0])
+
+    async def stored_calendar_secret(self, user_id: int) -> str | None:
+        row = await self._db.fetchone("SELECT calendar_secret FROM users WHERE id = ?", (user_id,))
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def rotate_calendar_secret(self, user_id: int, new_secret: str) -> str:
+        """Replace the secret in one write: the old feed address stops working at once."""
+        await self._db.execute(
+            "UPDATE users SET calendar_secret = ? WHERE id = ?", (new_secret, user_id)
+        )
+        return new_secret
+
+    async def calendar_version(self, user_id: int, version: str, now: datetime) -> datetime:
+        """When the feed became `version`: kept while it stays that, `now` once it changes."""
+        await self._db.execute(
+            "UPDATE users SET calendar_version = ?, calendar_changed_at = ?"
+            " WHERE id = ? AND calendar_version IS NOT ?",
+            (version, encode_time(now), user_id, version),
+        )
+        row = await self._db.fetchone(
+            "SELECT calendar_changed_at FROM users WHERE id = ?", (user_id,)
+        )
+        return now if row is None or row[0] is None else decode_time(row[0])
+
     async def set_active(self, user_id: int, active: bool) -> None:
         await self._db.execute(
             "UPDATE users SET active = ? WHERE id = ?", (int(active), user_id)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from storage.models import PlannedReminder, ReminderPurpose, TaskKind
+from storage.sqlite import database as sqlite_database
 from storage.sqlite import open_sqlite_storage
 from storage.sqlite.migrations import MIGRATIONS
 
@@ -14,8 +16,20 @@ NOW = datetime(2026, 11, 26, 20, 23, tzinfo=UTC)  # 23:23 in Moscow
 OWNER = 1
 
 
-async def test_the_upgrade_releases_typed_moments_but_not_series_ones(tmp_path: Path) -> None:
+# The migration under test: the file is made at the version before it, then this code opens
+# it (running that migration and every later one).
+HELD = next(
+    number for number, script in enumerate(MIGRATIONS, start=1)
+    if "held_over_from IS NOT NULL" in script
+)
+
+
+async def test_the_upgrade_releases_typed_moments_but_not_series_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "db.sqlite3"
+    # As the old code left it: the schema one version before the migration.
+    monkeypatch.setattr(sqlite_database, "MIGRATIONS", MIGRATIONS[: HELD - 1])
     storage = await open_sqlite_storage(path)
     typed_at = NOW + timedelta(minutes=5)
     morning = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)  # 09:00 in Moscow
@@ -39,9 +53,7 @@ async def test_the_upgrade_releases_typed_moments_but_not_series_ones(tmp_path: 
             await storage.reminders.replace_for_task(OWNER, task.id, [held], NOW)
     finally:
         await storage.backend.close()
-    # As the old code left it, one schema version back.
-    with sqlite3.connect(path) as raw:
-        raw.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    monkeypatch.setattr(sqlite_database, "MIGRATIONS", MIGRATIONS)
     upgraded = await open_sqlite_storage(path)
     try:
         [released] = await upgraded.reminders.pending_for_task(OWNER, typed.id)

@@ -70,6 +70,8 @@ async def fill(storage: Storage) -> dict[str, Any]:
     await storage.users.set_ahead_default(LEAD, TaskKind.CALL, 30)
     await storage.users.set_ahead_default(LEAD, TaskKind.REPORT, 2880)
     await storage.users.intake_secret(SOLO, "solo-secret")
+    await storage.users.calendar_secret(SOLO, "solo-calendar-secret")
+    await storage.users.calendar_version(SOLO, "feed-v1", later(hours=1))
     await storage.users.set_active(OUTSIDER, False)
     # A cycle: each is the other's backup.
     await storage.users.set_backup(LEAD, MEMBER)
