@@ -6,6 +6,7 @@ Slow suite (`python -m pytest -q -m slow tests/browser`): each test starts a bro
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.utils.i18n import gettext as _
-from playwright.async_api import Page, Response, expect
+from playwright.async_api import Page, Response, Route, expect
 
 from bot.domain.dates import DateParser
 from bot.domain.money import format_money
@@ -65,6 +66,9 @@ class App:
         self.seeded = seeded
         self.clock = clock
         self.device = device
+        # Telegram's script is asked for and, with no internet, refused (unless a test
+        # serves a stand-in of it).
+        self.telegram_script_refused = True
 
     @property
     def page(self) -> Page:
@@ -96,10 +100,12 @@ async def app(tmp_path: Path, clock: FakeClock, dates: DateParser) -> AsyncItera
         async with miniapp_server(storage, clock, dates) as (base, services):
             seeded = await seed(storage, services)
             async with chromium() as browser, phone(browser, base) as device:
-                yield App(base, storage, services, seeded, clock, device)
+                test_app = App(base, storage, services, seeded, clock, device)
+                yield test_app
                 assert device.errors == [], "the page raised JavaScript errors"
-                # Telegram's script was asked for and refused: the page worked without it.
-                assert any("telegram.org" in url for url in device.blocked)
+                if test_app.telegram_script_refused:
+                    # The page asked for Telegram's script and worked without it.
+                    assert any("telegram.org" in url for url in device.blocked)
     finally:
         await storage.backend.close()
 
@@ -302,3 +308,54 @@ async def test_russian_and_english_users_each_see_their_language(app: App) -> No
         assert labels == [translated(tab, locale) for tab in tabs]
         cyrillic = re.search("[а-яё]", " ".join(labels), re.IGNORECASE) is not None
         assert cyrillic is (locale == "ru")
+
+
+# A stand-in for telegram-web-app.js as a Telegram client provides it: launch data, a dark
+# theme, and the calls the page makes recorded.
+TELEGRAM_STUB = """
+window.calls = [];
+window.Telegram = {WebApp: {
+  initData: %s,
+  colorScheme: "dark",
+  themeParams: {bg_color: "#17212b", text_color: "#f5f5f5", hint_color: "#708499",
+                link_color: "#6ab3f3", button_color: "#5288c1", button_text_color: "#ffffff",
+                secondary_bg_color: "#232e3c"},
+  ready() { calls.push("ready"); },
+  expand() { calls.push("expand"); },
+  onEvent(name) { calls.push("onEvent:" + name); },
+  BackButton: {
+    show() { calls.push("back:show"); }, hide() { calls.push("back:hide"); },
+    onClick(handler) { window.telegramBack = handler; },
+  },
+}};
+"""
+
+
+async def test_inside_telegram_the_page_takes_launch_data_theme_and_back_button_from_it(
+    app: App,
+) -> None:
+    init_data = sign_init_data(MARINA_TG, auth_date=NOW - timedelta(minutes=1))
+    app.telegram_script_refused = False
+
+    async def telegram_script(route: Route) -> None:
+        await route.fulfill(
+            body=TELEGRAM_STUB % json.dumps(init_data), content_type="text/javascript"
+        )
+
+    await app.page.route("https://telegram.org/**", telegram_script)
+    # No launch data in the URL: it comes from Telegram.WebApp.initData alone.
+    await app.page.goto(app.base + "/app/")
+    await expect(app.page.locator("#board-clients .client-card")).to_have_count(len(BOARD_ORDER))
+    calls = await app.page.evaluate("window.calls")
+    assert "ready" in calls and "expand" in calls
+    # Telegram's dark theme: the page's background is its secondary_bg_color.
+    background = await app.page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(35, 46, 60)"
+    # A client's view shows Telegram's back button, and it leads back to the board.
+    await app.page.locator(".client-card", has_text="Globex").tap()
+    await expect(app.page.locator("#title")).to_have_text("Globex")
+    assert (await app.page.evaluate("window.calls")).count("back:show") == 1
+    await expect(app.page.locator("#back")).to_be_hidden()  # Telegram's, not a second one
+    await app.page.evaluate("window.telegramBack()")
+    await expect(app.page.locator("#board-clients")).to_be_visible()
+    assert (await app.page.evaluate("window.calls"))[-1] == "back:hide"

@@ -119,8 +119,9 @@
   }
 
   function showBackButton(visible) {
-    $("back").hidden = !visible;
     const app = webApp();
+    // Inside Telegram its own back button (in the header it draws) is the one; elsewhere ours.
+    $("back").hidden = !visible || Boolean(app && app.BackButton);
     if (app && app.BackButton) {
       try {
         if (visible) app.BackButton.show();
