@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 
-from bot.domain.money import format_money
 from bot.views.agenda import day_bounds
 from bot.webapp.board import UNPAID_LIMIT
-from bot.webapp.views import JSON, invoice_overdue_days, kinds_json
+from bot.webapp.views import JSON, invoice_overdue_days, kinds_json, money_text
 from storage.interfaces import Storage
 from storage.models import ClientBoardRow, ClientStatus, Invoice, Task, TaskKind
 
@@ -57,13 +56,13 @@ def ageing(invoices: list[Invoice], now: datetime, tz: ZoneInfo, locale: str) ->
         {
             "currency": code,
             "total_minor": sum(amounts[code].values()),
-            "total": format_money(sum(amounts[code].values()), code, locale),
+            "total": money_text(sum(amounts[code].values()), code, locale),
             "buckets": [
                 {
                     "key": key,
                     "label": labels[key],
                     "amount_minor": amounts[code][key],
-                    "amount": format_money(amounts[code][key], code, locale),
+                    "amount": money_text(amounts[code][key], code, locale),
                     "count": counts[code][key],
                 }
                 for key in AGEING_BUCKETS
