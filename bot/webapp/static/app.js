@@ -279,9 +279,6 @@
       $("tabs").hidden = true;
       showBackButton(false);
       setTitle("");
-      if (error.status === 401 && error.message !== t("error_auth")) {
-        box.append(el("p", { class: "hint", text: t("error_auth") }));
-      }
     } else if (error.status === 404 && state.clientId !== null) {
       box.append(el("button", { type: "button", class: "button", text: t("back"),
         onclick: goBack }));
