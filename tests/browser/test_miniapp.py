@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.utils.i18n import gettext as _
-from playwright.async_api import Page, Response, Route, expect
+from playwright.async_api import Browser, Page, Response, Route, expect
 
 from bot.domain.dates import DateParser
 from bot.domain.money import format_money
@@ -58,7 +58,7 @@ class App:
 
     def __init__(
         self, base: str, storage: Storage, services: Services, seeded: Portfolio,
-        clock: FakeClock, device: Phone,
+        clock: FakeClock, device: Phone, browser: Browser, dates: DateParser,
     ) -> None:
         self.base = base
         self.storage = storage
@@ -66,6 +66,8 @@ class App:
         self.seeded = seeded
         self.clock = clock
         self.device = device
+        self.browser = browser
+        self.dates = dates
         # Telegram's script is asked for and, with no internet, refused (unless a test
         # serves a stand-in of it).
         self.telegram_script_refused = True
@@ -100,7 +102,7 @@ async def app(tmp_path: Path, clock: FakeClock, dates: DateParser) -> AsyncItera
         async with miniapp_server(storage, clock, dates) as (base, services):
             seeded = await seed(storage, services)
             async with chromium() as browser, phone(browser, base) as device:
-                test_app = App(base, storage, services, seeded, clock, device)
+                test_app = App(base, storage, services, seeded, clock, device, browser, dates)
                 yield test_app
                 assert device.errors == [], "the page raised JavaScript errors"
                 if test_app.telegram_script_refused:
@@ -281,6 +283,28 @@ async def test_forged_or_stale_launch_data_shows_the_open_from_telegram_message(
     await app.page.goto("about:blank")
     await app.page.goto(app.base + "/app/")
     await expect(app.page.locator(".fatal")).to_be_visible()
+
+
+async def test_a_user_off_the_allowlist_is_refused_with_403(app: App) -> None:
+    app.telegram_script_refused = False  # this test's page is on a server of its own
+    settings = make_settings(allowed_user_ids=frozenset({MARINA}))
+    async with (
+        miniapp_server(app.storage, app.clock, app.dates, settings) as (base, _services),
+        phone(app.browser, base) as device,
+    ):
+        init_data = sign_init_data(OLGA_TG, auth_date=NOW - timedelta(minutes=1))
+        async with device.page.expect_response(
+            lambda response: response.url.endswith("/app/api/session")
+        ) as answer:
+            await device.page.goto(launch_url(base, init_data))
+        assert (await answer.value).status == 403
+        error = (await (await answer.value).json())["error"]
+        # In her language: the launch's language code says Russian.
+        assert re.search("[а-яё]", error, re.IGNORECASE)
+        await expect(device.page.locator(".fatal .fatal-message")).to_have_text(error)
+        await expect(device.page.locator(".client-card")).to_have_count(0)
+        assert device.errors == []
+        assert any("telegram.org" in url for url in device.blocked)
 
 
 async def test_another_users_client_answers_404_and_shows_nothing_of_it(app: App) -> None:
