@@ -38,6 +38,7 @@ from bot.i18n import create_i18n
 from bot.intake import IntakeServer, IntakeStartError
 from bot.leadership import Leadership
 from bot.logs import configure_logging
+from bot.public_web import PublicWeb
 from bot.runtime import Runtime, user_blocked
 from bot.sender import Sender
 from bot.settings import Settings, SettingsError, load_settings
@@ -130,6 +131,8 @@ class App:
     # with SQLite at once; with PostgreSQL in one worker at a time.
     leadership: Leadership
     intake: IntakeServer | None
+    # The Mini App and calendar feeds, on the webhook server or (polling) the intake's.
+    pages: PublicWeb
 
 
 async def build_app(settings: Settings, storage: Storage, bot: Bot) -> App:
@@ -167,10 +170,15 @@ async def build_app(settings: Settings, storage: Storage, bot: Bot) -> App:
         )
 
     leadership = Leadership(storage.coordination, build_runtime)
-    intake = (
-        IntakeServer(services.alerts, settings) if settings.intake_port is not None else None
-    )
-    app = App(settings, storage, i18n, dispatcher, sender, leadership, intake)
+    pages = PublicWeb(storage, services, clock, dates, i18n, settings)
+    intake = None
+    if settings.intake_port is not None:
+        # Polling has no other web server: the intake's serves the pages too.
+        polling = settings.webhook_url is None
+        intake = IntakeServer(
+            services.alerts, settings, install_pages=pages.install if polling else None
+        )
+    app = App(settings, storage, i18n, dispatcher, sender, leadership, intake, pages)
     dispatcher.startup.register(app_startup(app))
     dispatcher.shutdown.register(app_shutdown(app))
     return app
@@ -228,7 +236,7 @@ async def run_bot(settings: Settings) -> None:
     app = await build_app(settings, storage, bot)
     if settings.webhook_url is not None:
         try:
-            await run_webhook(bot, app.dispatcher, settings)
+            await run_webhook(bot, app.dispatcher, settings, app.pages.install)
         except WebhookError as exc:
             raise StartupError(str(exc)) from None
         return

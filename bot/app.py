@@ -46,6 +46,7 @@ from bot.views.board_button import webapp_url
 from bot.wakeups import ALERTS, REMINDERS
 from handlers import (
     alerts,
+    calendar,
     clients,
     common,
     digest,
@@ -242,6 +243,7 @@ def create_dispatcher(
         invoices.create_router(),
         settings_handlers.create_router(),
         export.create_router(),
+        calendar.create_router(),
         alerts.create_router(),
         # Last but the fallback: plain text that no dialog is waiting for becomes a note.
         notes.create_router(),
@@ -270,6 +272,7 @@ _MENU = (
     ("notes", mark("Latest notes")),
     ("find", mark("Search clients, tasks and notes")),
     ("export", mark("Your data as files")),
+    ("calendar", mark("Your tasks in your calendar app")),
     ("import", mark("Import clients from a CSV file")),
     ("forget_me", mark("Delete all your data")),
     ("urgent", mark("Raise an urgent alert")),

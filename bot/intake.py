@@ -51,6 +51,8 @@ _OWNER_PART = re.compile(r"[tu][0-9]{1,18}")
 # lone surrogate cannot even be encoded for the comparison).
 _WELL_FORMED = re.compile(r"[tu][0-9]{1,18}-[\x21-\x7e]{1,200}")
 _SHUTDOWN_SECONDS = 2.0
+# Paths served beside the intake when polling (bot/public_web.py), not the intake's own.
+_PAGES_PREFIXES = ("/app", "/cal/")
 MAX_DEPTH = 32  # of JSON nesting; an alert needs 1
 _OPEN_LIMIT_RETRY_SECONDS = 60  # until someone resolves one: a guess, said so in the answer
 # Whose intake an address is: (team, None) for a team's, (their team or None, user id) for a
@@ -425,6 +427,9 @@ async def health(request: web.Request) -> web.Response:
 @web.middleware
 async def log_and_shield(request: web.Request, handler: Handler) -> web.StreamResponse:
     """JSON for every error (unknown path, a crash), and one log line per request."""
+    if request.path.startswith(_PAGES_PREFIXES):
+        # The Mini App and calendar feeds (bot/public_web.py) answer and log for themselves.
+        return await handler(request)
     started = time.perf_counter()
     # Even a path that matched no route may carry a secret: keep only whose it is.
     where = redact_intake_paths(request.path)
@@ -464,7 +469,10 @@ class RedactedAccessLog(AbstractAccessLogger):
 
 
 def create_app(
-    service: AlertService, limits: Limits, limiter: AddressLimiter | None = None
+    service: AlertService,
+    limits: Limits,
+    limiter: AddressLimiter | None = None,
+    install_pages: Callable[[web.Application], None] | None = None,
 ) -> web.Application:
     # client_max_size stays above our own limit: we answer 413 ourselves, in JSON.
     app = web.Application(
@@ -475,6 +483,8 @@ def create_app(
     app[LIMITER_KEY] = limiter or AddressLimiter(limits.rate_per_minute)
     app.router.add_route("*", "/alerts/{secret}", post_alert)
     app.router.add_get("/health", health)
+    if install_pages is not None:
+        install_pages(app)
     return app
 
 
@@ -493,10 +503,13 @@ class IntakeServer:
         *,
         port: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        install_pages: Callable[[web.Application], None] | None = None,
     ) -> None:
+        """``install_pages``: when polling, the Mini App and calendar feeds are served here
+        too (bot/public_web.py)."""
         limits = Limits.from_settings(settings)
         self._app = create_app(
-            service, limits, AddressLimiter(limits.rate_per_minute, monotonic)
+            service, limits, AddressLimiter(limits.rate_per_minute, monotonic), install_pages
         )
         self._host = settings.intake_host
         chosen = settings.intake_port if port is None else port

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from contextlib import suppress
 
 from aiogram import Bot, Dispatcher
@@ -52,12 +53,21 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "mode": "webhook"})
 
 
-def create_app(dispatcher: Dispatcher, bot: Bot, settings: Settings) -> web.Application:
-    """The webhook application: Telegram's endpoint, health, and the dispatcher's hooks."""
+def create_app(
+    dispatcher: Dispatcher,
+    bot: Bot,
+    settings: Settings,
+    install_pages: Callable[[web.Application], None] | None = None,
+) -> web.Application:
+    """The webhook application: Telegram's endpoint, health, the dispatcher's hooks, and
+    ``install_pages`` (bot/public_web.py: the Mini App and calendar feeds, on the same https
+    origin)."""
     if settings.webhook_secret is None:
         raise ValueError("webhook mode needs WEBHOOK_SECRET")
     app = web.Application()
     app.router.add_get(HEALTH_PATH, health)
+    if install_pages is not None:
+        install_pages(app)
     # Hooks first: aiohttp runs on_shutdown callbacks in order, and the handler's closes the
     # bot session, which updates still finishing in the shutdown hook need for their replies.
     setup_application(app, dispatcher, bot=bot)
@@ -84,8 +94,14 @@ async def remove_webhook(bot: Bot) -> None:
         ) from None
 
 
-async def run_webhook(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
-    """Serve the webhook until SIGTERM or SIGINT; start-up problems raise WebhookError."""
+async def run_webhook(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    install_pages: Callable[[web.Application], None] | None = None,
+) -> None:
+    """Serve the webhook (and ``install_pages``' routes) until SIGTERM or SIGINT; start-up
+    problems raise WebhookError."""
     if settings.webhook_url is None or settings.webhook_secret is None:
         raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
     stop = asyncio.Event()
@@ -94,7 +110,7 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> N
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(
-        create_app(dispatcher, bot, settings),
+        create_app(dispatcher, bot, settings, install_pages),
         access_log=None,  # one line per event, not per request
         shutdown_timeout=_SHUTDOWN_SECONDS,
     )

@@ -105,6 +105,7 @@ def help_text() -> str:
         _("/cancel — stop the current dialog"),
         _("/export — all your data as files · /import — clients from a CSV file · "
           "/forget_me — delete everything"),
+        _("/calendar — your tasks and invoices in Google, Apple or Outlook calendar"),
         "",
         _(
             "Dates: “tomorrow 10am”, “fri 15:00”, “in 2 hours”, “next monday”, “10.12 12:00”, "

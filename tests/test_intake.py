@@ -117,7 +117,7 @@ async def running_intake(
     )
     server = IntakeServer(
         service, settings, port=0,
-        **({"monotonic": limit_clock.monotonic} if limit_clock is not None else {}),
+        monotonic=limit_clock.monotonic if limit_clock is not None else time.monotonic,
     )
     await sender.start()
     await server.start()
