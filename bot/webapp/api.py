@@ -2,29 +2,60 @@
 
 Every request needs ``Authorization: tma <initData>`` (bot/webapp/auth.py): missing, forged or
 stale -> 401, a user not on the allowlist -> 403. Each answer is built in the user's language
-and timezone and shows only that user's own rows: an id that is not theirs is 404, exactly as
-one that does not exist. Every answer is JSON; an error is ``{"error": "<translated text>"}``.
+and timezone and shows only that user's rows, and the clients a teammate handed over to them
+right now: any other id is 404, exactly as one that does not exist. Every answer is JSON; an
+error is ``{"error": "<translated plain text>"}``: 400 unreadable JSON, a missing field, a time
+that cannot be read, an empty or too long note; 404 not found or not yours; 409 the action no
+longer applies (task already done, invoice no longer unpaid); 413 a body over 16 KiB; 500
+anything else (logged).
 
-All strings are PLAIN TEXT, user content exactly as stored: the page must insert them as
-text (textContent), never as HTML.
+All strings are PLAIN TEXT, user content exactly as stored: the page inserts them as text
+(textContent), never as HTML. Times are ISO-8601 in UTC ("due", "created", "at"); the "*_text"
+and "*_label" fields are the same moments and names already written for the user.
 
-Routes (shapes in /tmp/miniapp_contract.md and its Changes; summary):
-- GET  /app/api/session  {"user": {"id", "name"}, "locale", "timezone", "texts": {...},
-                          "presets": [{"key", "label"}], "kinds": [{"key", "label"}]}
-- GET  /app/api/board    {"clients": [client], "former": [client]} (bot/webapp/board.py)
-- GET  /app/api/clients/{id}   {"client": {..., "fields": [{"label", "value"}]}, "tasks",
-                                "open_tasks", "notes", "invoices"}
-- GET  /app/api/agenda   {"groups": [{"key": overdue|today|week, "title", "empty", "total",
-                          "items": [task]}]}
-- GET  /app/api/charts   {"ageing": [...], "workload": {"kinds", "days"}, "freshness": [...]}
-- POST /app/api/tasks/{id}/done            -> {"ok": true, "task": task}; 409 if not open
-- POST /app/api/tasks/{id}/reschedule {"preset": hour|evening|tomorrow|week} or
-                                      {"when": "free text"} -> {"ok": true, "task": task,
-                                      "when": "<the new moment as text>"}; 400 if unparsable
-- POST /app/api/invoices/{id}/paid         -> {"ok": true, "invoice": invoice}; 409 if not
-                                              unpaid
-- POST /app/api/clients/{id}/notes {"text"} -> {"ok": true, "note": note}; 400 if empty or
-                                              longer than 4,000 characters
+Shapes (``task``, ``invoice``, ``note``, ``board client`` are defined once, below):
+
+GET /app/api/session
+    {"user": {"id", "name"}, "locale": "ru"|"en", "timezone": "Europe/Moscow",
+     "texts": {key: text} (every label the page shows: bot/webapp/views.py page_texts),
+     "presets": [{"key": "hour"|"evening"|"tomorrow"|"week", "label", "at", "at_text"}],
+     "kinds": [{"key": "call"|..., "label"}]}
+GET /app/api/board
+    {"clients": [board client] (active, by attention: bot/webapp/board.py),
+     "former": [board client], "covering": [board client + "owner": name]}
+    board client = {"id", "name", "status": "active"|"former", "overdue_tasks", "open_tasks",
+     "unpaid": [{"currency", "amount_minor", "amount", "overdue_days"}] (per currency),
+     "unpaid_text", "unpaid_overdue", "last_contact", "last_contact_text", "days_silent",
+     "contact_limit_days", "silent_too_long": bool, "reasons": [text]}
+GET /app/api/clients/{id}
+    {"client": {"id", "name", "status", "status_label", "fields": [{"label", "value"}],
+                "last_contact", "last_contact_text", "owner": name|null (a teammate's client
+                covered by the user), "can_edit": bool (false: only "done" works)},
+     "tasks": [task] (at most 50), "open_tasks": int, "notes": [note] (latest 5),
+     "invoices": [invoice] (unpaid)}
+GET /app/api/agenda
+    {"groups": [{"key": "overdue"|"today"|"week", "title", "empty", "total", "items": [task]}]}
+    overdue: due before today (earliest first); today: by client as the chat's /today;
+    week: tomorrow to the 7th day, by time; at most 200 items a group ("total" counts all).
+GET /app/api/charts
+    {"ageing": [{"currency", "total_minor", "total", "buckets": [{"key": "not_due"|"1_7"|
+                 "8_30"|"30_plus", "label", "amount_minor", "amount", "count"}]}],
+     "workload": {"kinds": [{"key", "label"}], "days": [{"date", "label",
+                  "counts": {kind: n}, "total"}] (14 local days from today)},
+     "freshness": [{"key": "0_7"|"8_30"|"31_90"|"90_plus", "label", "count"}] (active clients)}
+POST /app/api/tasks/{id}/done                 -> {"ok": true, "task": task}
+POST /app/api/tasks/{id}/reschedule {"preset": key} or {"when": "free text as in the chat"}
+                                              -> {"ok": true, "task": task, "when": text}
+POST /app/api/invoices/{id}/paid              -> {"ok": true, "invoice": invoice}
+POST /app/api/clients/{id}/notes {"text"}     -> {"ok": true, "note": note} (at most 4,000
+                                                 characters)
+
+task = {"id", "number", "text", "client", "client_id", "kind", "kind_label", "due", "due_text",
+        "time": "HH:MM"|null, "day": "YYYY-MM-DD"|null, "day_label", "overdue": bool,
+        "status": "open"|"done"}
+invoice = {"id", "number", "client", "client_id", "currency", "amount_minor" (still owed),
+           "amount", "due", "due_text", "overdue_days", "overdue": bool, "note"}
+note = {"id", "text", "created", "created_text"}
 
 Writes go through the services chat uses (services.tasks completes and re-plans reminders,
 services.invoices records a payment and closes its task, a note touches its client), so
@@ -54,11 +85,11 @@ from bot.views.quick_picks import resolve_quick_pick
 from bot.views.render import format_moment, plain_quoted
 from bot.webapp.agenda import agenda_json
 from bot.webapp.auth import AuthError, AuthProblem, WebAppUser, authenticate
-from bot.webapp.board import board_json, client_json
+from bot.webapp.board import board_json, client_json, coverage
 from bot.webapp.charts import charts_json
 from bot.webapp.views import JSON, invoice_json, kinds_json, note_json, page_texts, task_json
 from storage.interfaces import Storage
-from storage.models import InvoiceStatus, TaskStatus
+from storage.models import InvoiceStatus, Task, TaskStatus
 
 logger = logging.getLogger(__name__)
 
@@ -203,12 +234,42 @@ class WebAppApi:
         return await board_json(self.storage, user.id, self.clock.now(), user.tz, user.locale)
 
     async def client(self, request: web.Request, user: WebAppUser) -> JSON:
-        client = await self.storage.clients.get(user.id, path_id(request))
+        client_id = path_id(request)
+        now = self.clock.now()
+        client = await self.storage.clients.get(user.id, client_id)
+        owner = None
+        if client is None:
+            # A teammate's client handed over to the user: theirs to read and tick off.
+            covered = await coverage(self.storage, user.id, now)
+            for owner_id in sorted(covered.owners):
+                found = await self.storage.clients.get(owner_id, client_id)
+                if found is not None and covered.covers(owner_id, found.id):
+                    client = found
+                    owner = (await self.storage.users.display_names({owner_id})).get(
+                        owner_id, ""
+                    )
+                    break
         if client is None:
             raise not_found()
-        return await client_json(
-            self.storage, user.id, client, self.clock.now(), user.tz, user.locale
+        answer = await client_json(
+            self.storage, client.owner_id, client, now, user.tz, user.locale
         )
+        answer["client"]["owner"] = owner
+        answer["client"]["can_edit"] = owner is None
+        return answer
+
+    async def task_for(self, user: WebAppUser, task_id: int) -> Task | None:
+        """The user's own task, or one of a client handed over to them now (as a
+        reminder's ✅ allows, handlers/reminders/filters.py)."""
+        task = await self.storage.tasks.get(user.id, task_id)
+        if task is not None:
+            return task
+        covered = await coverage(self.storage, user.id, self.clock.now())
+        for owner_id in sorted(covered.owners):
+            found = await self.storage.tasks.get(owner_id, task_id)
+            if found is not None and covered.covers(owner_id, found.client_id):
+                return found
+        return None
 
     async def agenda(self, request: web.Request, user: WebAppUser) -> JSON:
         return await agenda_json(
@@ -221,11 +282,11 @@ class WebAppApi:
     # Writes.
 
     async def done(self, request: web.Request, user: WebAppUser) -> JSON:
-        task_id = path_id(request)
-        task = await self.services.tasks.get(user.id, task_id)
+        task = await self.task_for(user, path_id(request))
         if task is None:
             raise not_found()
-        completed = await self.services.tasks.complete(user.id, task_id, self.clock.now())
+        # The owner's task, also when a teammate covering for them ticks it off.
+        completed = await self.services.tasks.complete(task.owner_id, task.id, self.clock.now())
         if completed is None:
             raise ApiError(409, _("Already done."))
         return {"ok": True, "task": task_json(completed, user.tz, user.locale, self.clock.now())}

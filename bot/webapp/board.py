@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.handover import covering_handover
 from bot.services.digest import STALE_ACTIVE, STALE_FORMER, cadence_periods
 from bot.views.render import channel_label, segment_label, status_label
 from bot.webapp.views import (
@@ -40,6 +41,7 @@ from storage.models import (
     Client,
     ClientBoardRow,
     ClientStatus,
+    Handover,
     Invoice,
     Series,
     SeriesStatus,
@@ -237,6 +239,53 @@ async def load_entries(
     return active, former, invoices
 
 
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """The teammates' clients the user covers now (handovers to them), decided as for
+    reminders (bot/domain/handover.py): a handover of one client beats one of all clients."""
+
+    user_id: int
+    handovers: tuple[Handover, ...]
+
+    @property
+    def owners(self) -> set[int]:
+        return {
+            item.owner_id for item in self.handovers
+            if item.to_user_id == self.user_id and item.owner_id != self.user_id
+        }
+
+    def covers(self, owner_id: int, client_id: int | None) -> bool:
+        if owner_id == self.user_id:
+            return False
+        cover = covering_handover(list(self.handovers), owner_id, client_id)
+        return cover is not None and cover.to_user_id == self.user_id
+
+
+async def coverage(storage: Storage, user_id: int, now: datetime) -> Coverage:
+    return Coverage(user_id, tuple(await storage.teams.active_handovers(now)))
+
+
+async def covering_json(
+    storage: Storage, user_id: int, now: datetime, tz: ZoneInfo, locale: str
+) -> list[JSON]:
+    """Active clients of teammates handed over to the user now, by attention, each with
+    "owner" (whose client it is)."""
+    covered = await coverage(storage, user_id, now)
+    owners = covered.owners
+    if not owners:
+        return []
+    names = await storage.users.display_names(set(owners))
+    entries: list[BoardEntry] = []
+    for owner in sorted(owners):
+        active, _former, _invoices = await load_entries(storage, owner, now, tz)
+        entries += [entry for entry in active if covered.covers(owner, entry.client.id)]
+    entries.sort(key=_sort_key)
+    return [
+        {**entry_json(entry, now, tz, locale), "owner": names.get(entry.client.owner_id, "")}
+        for entry in entries
+    ]
+
+
 async def board_json(
     storage: Storage, owner_id: int, now: datetime, tz: ZoneInfo, locale: str
 ) -> JSON:
@@ -244,6 +293,7 @@ async def board_json(
     return {
         "clients": [entry_json(entry, now, tz, locale) for entry in active],
         "former": [entry_json(entry, now, tz, locale) for entry in former],
+        "covering": await covering_json(storage, owner_id, now, tz, locale),
     }
 
 

@@ -160,7 +160,7 @@ async def test_session_in_english_for_a_user_who_never_started_the_bot(
     assert session["presets"][1]["at"] == "2026-11-26T15:00:00+00:00"
     assert session["presets"][3]["at"] == "2026-11-30T07:00:00+00:00"
     status, board = await call(web_client, "GET", "/app/api/board", clock, user=5005)
-    assert (status, board) == (200, {"clients": [], "former": []})
+    assert (status, board) == (200, {"clients": [], "former": [], "covering": []})
 
 
 async def test_session_follows_telegram_language_until_the_user_picks_one(
@@ -487,7 +487,7 @@ async def test_another_users_ids_are_404(
     invoice = await storage.invoices.get(OTHER, their_invoice.id)
     assert invoice is not None and invoice.status is InvoiceStatus.UNPAID
     _status, board = await call(web_client, "GET", "/app/api/board", clock)
-    assert board == {"clients": [], "former": []}
+    assert board == {"clients": [], "former": [], "covering": []}
 
 
 async def test_bad_input_is_a_translated_400_never_a_traceback(
@@ -590,3 +590,66 @@ async def test_a_failure_inside_is_a_json_500_in_the_users_language(
         assert (status, answer) == (500, {"error": "Что-то пошло не так. Попробуйте ещё раз."})
         status, _answer = await call(client, "GET", "/app/api/agenda", clock)
         assert status == 200
+
+
+async def test_a_teammate_covering_sees_the_handed_over_client_until_the_handover_ends(
+    storage: Storage, services: Services, clock: FakeClock, web_client: WebClient
+) -> None:
+    now = clock.now()
+    for user in (OWNER, OTHER):
+        await storage.users.ensure(user, now - timedelta(days=60))
+    await storage.users.set_identity(OTHER, "vera", "Vera K")
+    team = await storage.teams.create(OTHER, "Agency", "s" * 32, now)
+    await storage.teams.create_invite("invite1", team.id, OTHER, now + timedelta(hours=1))
+    assert await storage.teams.join_by_invite("invite1", OWNER, now) is not None
+    handed = await new_client(storage, "Handed Co", now - timedelta(days=60), owner=OTHER)
+    kept = await new_client(storage, "Kept Co", now - timedelta(days=60), owner=OTHER)
+    task = await services.tasks.create(
+        OTHER, client_id=handed.id, text="call them back", kind=TaskKind.CALL,
+        due_at=now - timedelta(hours=3), now=now,
+    )
+    kept_task = await services.tasks.create(
+        OTHER, client_id=kept.id, text="not yours", kind=TaskKind.CALL,
+        due_at=now - timedelta(hours=3), now=now,
+    )
+    invoice, payment_task = await services.invoices.create(
+        handed, amount_minor=100, currency="EUR", due=now, note=None, task_text="I{number}"
+    )
+    await storage.teams.create_handover(
+        OTHER, handed.id, OWNER, now - timedelta(hours=1), now + timedelta(days=2), now
+    )
+
+    _status, board = await call(web_client, "GET", "/app/api/board", clock)
+    assert board["clients"] == []
+    assert [(item["name"], item["owner"]) for item in board["covering"]] == [
+        ("Handed Co", "Vera K")
+    ]
+    status, detail = await call(web_client, "GET", f"/app/api/clients/{handed.id}", clock)
+    assert status == 200
+    assert (detail["client"]["owner"], detail["client"]["can_edit"]) == ("Vera K", False)
+    assert [item["text"] for item in detail["tasks"]] == ["call them back", "I1"]
+    status, _answer = await call(web_client, "GET", f"/app/api/clients/{kept.id}", clock)
+    assert status == 404
+    status, _answer = await call(
+        web_client, "POST", f"/app/api/tasks/{kept_task.id}/done", clock
+    )
+    assert status == 404
+    # Ticking off is allowed, as on the reminder the covering teammate gets; the rest is
+    # the owner's.
+    status, answer = await call(web_client, "POST", f"/app/api/tasks/{task.id}/done", clock)
+    assert status == 200 and answer["task"]["status"] == "done"
+    done = await storage.tasks.get(OTHER, task.id)
+    assert done is not None and done.status is TaskStatus.DONE
+    for path, body in (
+        (f"/app/api/invoices/{invoice.id}/paid", None),
+        (f"/app/api/clients/{handed.id}/notes", {"text": "hi"}),
+        (f"/app/api/tasks/{payment_task.id}/reschedule", {"preset": "hour"}),
+    ):
+        status, _answer = await call(web_client, "POST", path, clock, json=body)
+        assert status == 404, path
+
+    clock.advance(timedelta(days=3))
+    _status, board = await call(web_client, "GET", "/app/api/board", clock)
+    assert board["covering"] == []
+    status, _answer = await call(web_client, "GET", f"/app/api/clients/{handed.id}", clock)
+    assert status == 404
