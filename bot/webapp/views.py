@@ -145,6 +145,8 @@ def page_texts() -> dict[str, str]:
         "tab_agenda": _("Agenda"),
         "tab_charts": _("Charts"),
         "former_clients": _("Former clients"),
+        "covering": _("Covering for teammates"),
+        "covering_owner": _("{name}'s client"),
         "no_clients": _("No clients yet. Add one in the chat: /newclient Acme"),
         "overdue_tasks": _("Overdue tasks"),
         "open_tasks": _("Open tasks"),
