@@ -653,3 +653,18 @@ async def test_a_teammate_covering_sees_the_handed_over_client_until_the_handove
     assert board["covering"] == []
     status, _answer = await call(web_client, "GET", f"/app/api/clients/{handed.id}", clock)
     assert status == 404
+
+
+async def test_a_large_answer_goes_gzipped(
+    storage: Storage, clock: FakeClock, web_client: WebClient
+) -> None:
+    now = clock.now()
+    await storage.users.ensure(OWNER, now)
+    for number in range(60):
+        await new_client(storage, f"Client {number:02}", now - timedelta(days=number))
+    response = await web_client.get(
+        "/app/api/board", headers={**auth(clock), "Accept-Encoding": "gzip"}
+    )
+    assert response.status == 200 and response.headers["Content-Encoding"] == "gzip"
+    board = await response.json()
+    assert len(board["clients"]) == 60 and board["clients"][0]["name"] == "Client 59"
