@@ -386,3 +386,36 @@ async def test_inside_telegram_the_page_takes_launch_data_theme_and_back_button_
     await app.page.evaluate("window.telegramBack()")
     await expect(app.page.locator("#board-clients")).to_be_visible()
     assert (await app.page.evaluate("window.calls"))[-1] == "back:hide"
+
+
+async def test_a_client_covered_for_a_teammate_shows_apart_and_opens_read_only(
+    app: App,
+) -> None:
+    # Olga hands Ромашка over to Marina (her teammate) for two days.
+    storage, now = app.storage, app.clock.now()
+    await storage.users.set_identity(OLGA, "olga", "Olga P")
+    team = await storage.teams.create(OLGA, "Agency", "s" * 32, now)
+    await storage.teams.create_invite("invite-m", team.id, OLGA, now + timedelta(hours=1))
+    assert await storage.teams.join_by_invite("invite-m", MARINA, now) is not None
+    theirs = app.seeded.clients["Ромашка"]
+    await storage.teams.create_handover(
+        OLGA, theirs, MARINA, now - timedelta(hours=1), now + timedelta(days=2), now
+    )
+    await app.open()
+    covering = app.page.locator("#board-covering")
+    await expect(covering).to_be_visible()
+    assert await card_names(app.page, "#board-covering") == ["Ромашка"]
+    await expect(covering.locator(".owner")).to_have_text("Olga P's client")
+    # Marina's own board is unchanged.
+    assert await card_names(app.page, "#board-clients") == BOARD_ORDER
+    await covering.locator(".client-card").tap()
+    task_row = app.page.locator("#client-tasks .task")
+    await expect(task_row).to_have_count(1)
+    # Only ✅ done, as on the reminder a covering teammate gets: no reschedule, no note form.
+    await expect(task_row.locator("button.done")).to_be_visible()
+    await expect(task_row.locator("button.reschedule")).to_have_count(0)
+    await expect(app.page.locator("#note-form")).to_have_count(0)
+    await task_row.locator("button.done").tap()
+    await expect(app.page.locator("#client-tasks .task")).to_have_count(0)
+    done = await storage.tasks.get(OLGA, app.seeded.tasks["olga_call"])
+    assert done is not None and done.status is TaskStatus.DONE

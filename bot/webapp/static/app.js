@@ -385,6 +385,10 @@
       onclick: () => openClient(client.id),
     },
     el("span", { class: "card-title", text: client.name }),
+    // A teammate's client this user covers during a handover: whose it is.
+    client.owner
+      ? el("span", { class: "owner", text: t("covering_owner", { name: client.owner }) })
+      : null,
     badges.length ? el("span", { class: "badges" }, badges) : null,
     reasons.length ? el("span", { class: "reasons", text: reasons.join(" · ") }) : null);
   }
@@ -392,13 +396,19 @@
   function renderBoard(data) {
     const clients = Array.isArray(data.clients) ? data.clients : [];
     const former = Array.isArray(data.former) ? data.former : [];
+    const covering = Array.isArray(data.covering) ? data.covering : [];
     const main = $("main");
-    if (!clients.length && !former.length) {
+    if (!clients.length && !former.length && !covering.length) {
       main.replaceChildren(el("p", { class: "empty", text: t("no_clients") }));
       return;
     }
     main.replaceChildren(
       el("div", { class: "cards", id: "board-clients" }, clients.map(clientCard)),
+      covering.length
+        ? el("section", { class: "section covering-section", id: "board-covering" },
+          el("h2", { text: t("covering") }),
+          el("div", { class: "cards" }, covering.map(clientCard)))
+        : null,
       former.length
         ? el("section", { class: "section former-section", id: "board-former" },
           el("h2", { text: t("former_clients") }),
@@ -424,7 +434,7 @@
     return given.filter((preset) => preset && preset.key);
   }
 
-  function taskRow(task, withClient, after) {
+  function taskRow(task, withClient, after, readOnly) {
     const meta = [];
     if (withClient && task.client) meta.push(task.client);
     if (task.kind_label) meta.push(task.kind_label);
@@ -469,8 +479,9 @@
       el("div", { class: "task-actions" },
         el("button", { type: "button", class: "icon-button done", "aria-label": t("done"),
           title: t("done"), onclick: () => done() }, icon(CHECK_ICON)),
-        rescheduleButton),
-      presets);
+        // A covered teammate's task: only done, as on the reminder they would get.
+        readOnly ? null : rescheduleButton));
+    if (!readOnly) row.append(presets);
 
     function busy(on) {
       for (const control of row.querySelectorAll("button, input")) control.disabled = on;
@@ -544,7 +555,7 @@
 
   // ---- a client's view ---------------------------------------------------------------------------
 
-  function invoiceRow(invoice) {
+  function invoiceRow(invoice, readOnly) {
     let armed = false;
     let disarm = null;
     const button = el("button", { type: "button", class: "button paid", text: t("mark_paid"),
@@ -585,7 +596,7 @@
         el("strong", { class: "amount", text: invoice.amount })),
       el("span", { class: "task-meta" },
         el("span", { class: "due" + (late ? " late" : ""), text: invoice.due_text || "" }))),
-    el("div", { class: "task-actions" }, button));
+    el("div", { class: "task-actions" }, readOnly ? null : button));
     return row;
   }
 
@@ -633,6 +644,8 @@
     const tasks = Array.isArray(data.tasks) ? data.tasks : [];
     const notes = Array.isArray(data.notes) ? data.notes : [];
     const invoices = Array.isArray(data.invoices) ? data.invoices : [];
+    // A client covered for a teammate opens read-only but for ✅ done (the server's rule).
+    const readOnly = client.can_edit === false;
     $("main").replaceChildren(
       el("div", { class: "client", data: { clientId: client.id } },
         fields.length
@@ -643,12 +656,14 @@
             ])))
           : null,
         section("client-tasks", t("tasks"),
-          tasks.map((task) => taskRow(task, false, refresh)), t("no_tasks")),
-        section("client-invoices", t("invoices"), invoices.map(invoiceRow),
-          t("no_invoices")),
+          tasks.map((task) => taskRow(task, false, refresh, readOnly)), t("no_tasks")),
+        section("client-invoices", t("invoices"),
+          invoices.map((invoice) => invoiceRow(invoice, readOnly)), t("no_invoices")),
         el("section", { class: "section", id: "client-notes" },
           el("h2", { text: t("notes") }),
-          noteForm(),
+          readOnly
+            ? el("p", { class: "owner", text: t("covering_owner", { name: client.owner || "" }) })
+            : noteForm(),
           notes.length
             ? el("div", { class: "list" }, notes.map((note) => el("div", { class: "note",
               data: { noteId: note.id } },
