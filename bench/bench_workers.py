@@ -339,7 +339,9 @@ async def burst(
                     )
             await asyncio.sleep(1 / args.update_rate)
 
-    writers = [asyncio.create_task(people_write()) for _ in range(max(1, args.update_rate // 2))]
+    # --update-rate 0: the reminders alone, against their own bound (reminders / 30 s).
+    writer_count = max(1, args.update_rate // 2) if args.update_rate > 0 else 0
+    writers = [asyncio.create_task(people_write()) for _ in range(writer_count)]
     seen: Counter[tuple[int, str]] = Counter()
     index = base
     last_arrival = started
