@@ -435,3 +435,22 @@ def test_addresses_round_trip() -> None:
     token = read_token(url.rsplit("/", 1)[1])
     assert token is not None and (token.user_id, token.secret) == (OWNER, SECRET)
     assert read_token(f"٣-{SECRET}.ics") is None
+
+
+async def test_user_text_is_escaped_and_long_lines_fold_back_whole(
+    storage: Storage, clock: FakeClock, serve: Serve
+) -> None:
+    clock.set(MARCH)
+    await seed_user(storage)
+    await storage.users.calendar_secret(OWNER, SECRET)
+    tricky = "звонок; итоги, план\\ДТSTART:19700101T000000Z " + "ж" * 60 + " €"
+    client_row = await storage.clients.create(OWNER, "ООО «Ёлка, Палка»", MARCH)
+    task = await storage.tasks.create(
+        OWNER, client_id=client_row.id, text=tricky, kind=TaskKind.CALL,
+        due_at=MARCH + timedelta(days=1), now=MARCH,
+    )
+    client = await serve()
+    body = await (await client.get(path(OWNER, SECRET))).read()
+    assert all(len(line) <= 75 for line in body.split(b"\r\n"))
+    event = events(body)[f"task-{task.id}"]
+    assert str(event["SUMMARY"]) == f"ООО «Ёлка, Палка»: {tricky}"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,10 +31,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from dateutil.rrule import rrule, rrulestr
-from icalendar import Calendar, Event, vRecur
 
+from bot.calendar_feed.writer import day, fold, is_utc, moment, text, vtimezone
 from bot.domain.money import format_money
-from bot.domain.recurrence import is_occurrence
 from bot.domain.timezones import user_zone
 from bot.i18n import pick_language
 from bot.settings import Settings
@@ -49,8 +49,10 @@ REFRESH = timedelta(hours=1)
 # Unpaid invoices in the feed at most (the list in chat shows 500).
 INVOICE_LIMIT = 10_000
 # DTSTAMP while the body is hashed; replaced by the moment the content became this.
-_STAMP_PLACEHOLDER = datetime(1970, 1, 1, tzinfo=UTC)
-_PLACEHOLDER_LINE = b"\r\nDTSTAMP:19700101T000000Z\r\n"
+_PLACEHOLDER = "DTSTAMP:19700101T000000Z"
+_PLACEHOLDER_LINE = f"\r\n{_PLACEHOLDER}\r\n".encode()
+# An UNTIL without a zone in a stored rule: the series' wall clock.
+_LOCAL_UNTIL = re.compile(r"UNTIL=([0-9]{8}T[0-9]{6})(?![0-9Z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,149 +84,168 @@ class Feed:
 def build_feed(content: FeedContent, i18n: I18n) -> Feed:
     """The calendar in the user's language (CPU only: may run on a worker thread)."""
     with i18n.context(), i18n.use_locale(content.locale):
-        calendar, events = build_calendar(content)
-    body: bytes = calendar.to_ical()
+        lines, events = calendar_lines(content)
+    body = ("\r\n".join(lines) + "\r\n").encode()
     return Feed(body, hashlib.sha256(body).hexdigest()[:40], events)
 
 
-def build_calendar(content: FeedContent) -> tuple[Calendar, int]:
-    """The calendar and how many events it has; texts through the active i18n locale."""
-    calendar = Calendar()
-    calendar.add("prodid", "-//am-assistant//calendar feed//EN")
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", _("Assistant: tasks and invoices"))
-    calendar.add("x-wr-timezone", content.tz.key)
-    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", "PT1H")
+def calendar_lines(content: FeedContent) -> tuple[list[str], int]:
+    """The calendar's content lines (folded) and how many events it has; texts through the
+    active i18n locale."""
+    head = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//am-assistant//calendar feed//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        fold("X-WR-CALNAME:" + text(_("Assistant: tasks and invoices"))),
+        f"X-WR-TIMEZONE:{content.tz.key}",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+        "X-PUBLISHED-TTL:PT1H",
+    ]
+    body: list[str] = []
+    zones: set[str] = set()
     events = 0
     rules = _active_rules(content.series)
+    kinds = {kind: kind_label(kind) for kind in TaskKind}
     for task in content.tasks:
         if task.due_at is None or _on_its_rule(task, rules):
             continue
-        calendar.add_component(_task_event(task, content))
+        _task_event(body, task, content, kinds)
         events += 1
-    for series, tz in rules.values():
-        event = _series_event(series, tz, content.host)
-        if event is not None:
-            calendar.add_component(event)
+    if events:
+        zones.add(content.tz.key)
+    for rule in rules.values():
+        if _series_event(body, rule, content.host, kinds):
+            zones.add(rule.tz.key)
             events += 1
     for invoice in content.invoices:
-        calendar.add_component(_invoice_event(invoice, content))
+        _invoice_event(body, invoice, content, kinds)
         events += 1
-    calendar.add_missing_timezones()
-    return calendar, events
+    timezones = [vtimezone(key) for key in sorted(zones) if not is_utc(ZoneInfo(key))]
+    return [*head, *timezones, *body, "END:VCALENDAR"], events
 
 
-def summary(text: str, client_name: str | None) -> str:
-    return f"{client_name}: {text}" if client_name else text
+def summary(title: str, client_name: str | None) -> str:
+    return f"{client_name}: {title}" if client_name else title
 
 
-def _stamped(event: Event, uid: str) -> Event:
-    event.add("uid", uid)
-    event.add("dtstamp", _STAMP_PLACEHOLDER)
-    return event
+def _begin(lines: list[str], uid: str) -> None:
+    lines.append("BEGIN:VEVENT")
+    lines.append(fold(f"UID:{text(uid)}"))
+    lines.append(_PLACEHOLDER)
 
 
-def _task_event(task: Task, content: FeedContent) -> Event:
+def _task_event(
+    lines: list[str], task: Task, content: FeedContent, kinds: dict[TaskKind, str]
+) -> None:
     assert task.due_at is not None
-    event = _stamped(Event(), f"task-{task.id}@{content.host}")
-    event.add("dtstart", task.due_at.astimezone(content.tz))
-    # Added in UTC, then shown on the user's clock: 30 real minutes even across a change.
-    event.add("dtend", (task.due_at.astimezone(UTC) + EVENT_LENGTH).astimezone(content.tz))
-    event.add("summary", summary(task.text, task.client_name))
-    event.add("description", f"#{task.number} · {kind_label(task.kind)}")
-    event.add("categories", [kind_label(task.kind)])
-    return event
+    kind = text(kinds[task.kind])
+    _begin(lines, f"task-{task.id}@{content.host}")
+    lines.append(moment("DTSTART", task.due_at, content.tz))
+    # 30 real minutes, shown on the user's clock (even across a change of the clocks).
+    lines.append(moment("DTEND", task.due_at.astimezone(UTC) + EVENT_LENGTH, content.tz))
+    lines.append(fold("SUMMARY:" + text(summary(task.text, task.client_name))))
+    lines.append(fold(f"DESCRIPTION:#{task.number} · {kind}"))
+    lines.append(fold(f"CATEGORIES:{kind}"))
+    lines.append("END:VEVENT")
 
 
-def _active_rules(series: Sequence[Series]) -> dict[int, tuple[Series, ZoneInfo]]:
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    series: Series
+    tz: ZoneInfo
+    parsed: rrule
+
+
+def _active_rules(series: Sequence[Series]) -> dict[int, _Rule]:
     """Active series whose rule and zone this code can read (a paused one makes no tasks:
     it has no events ahead; its open occurrence, if any, stays a task event)."""
-    found: dict[int, tuple[Series, ZoneInfo]] = {}
+    found: dict[int, _Rule] = {}
     for one in series:
         if one.status is not SeriesStatus.ACTIVE:
             continue
         try:
             tz = ZoneInfo(one.timezone)
-            rrulestr(one.rule)
+            parsed = rrulestr(one.rule)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             logger.warning("calendar feed: series %s has a rule or zone it cannot read", one.id)
             continue
-        found[one.id] = (one, tz)
+        if isinstance(parsed, rrule):
+            found[one.id] = _Rule(one, tz, parsed)
     return found
 
 
-def _on_its_rule(task: Task, rules: dict[int, tuple[Series, ZoneInfo]]) -> bool:
-    """The task is its series' occurrence where the rule puts it (the RRULE shows it)."""
+def _on_its_rule(task: Task, rules: dict[int, _Rule]) -> bool:
+    """The task is its series' occurrence where the rule puts it (the RRULE shows it): as
+    bot.domain.recurrence.is_occurrence, with the rule parsed once."""
     if task.series_id is None or task.series_id not in rules or task.due_at is None:
         return False
-    series, tz = rules[task.series_id]
-    return is_occurrence(series.rule, task.due_at.astimezone(tz).replace(tzinfo=None))
+    rule = rules[task.series_id]
+    wall = task.due_at.astimezone(rule.tz).replace(tzinfo=None)
+    found: datetime | None = rule.parsed.after(wall - timedelta(seconds=1), inc=False)
+    return found == wall
 
 
-def _series_event(series: Series, tz: ZoneInfo, host: str) -> Event | None:
-    rule = rrulestr(series.rule)
-    first = next(iter(rule), None) if isinstance(rule, rrule) else None
+def _series_event(
+    lines: list[str], rule: _Rule, host: str, kinds: dict[TaskKind, str]
+) -> bool:
+    series, tz = rule.series, rule.tz
+    first = next(iter(rule.parsed), None)
     recurrences = [
         line.partition(":")[2] for line in series.rule.splitlines() if line.startswith("RRULE:")
     ]
     if first is None or not recurrences:
-        return None
+        return False
     # DTSTART is the first occurrence (RFC 5545: a DTSTART off the rule is one more), on the
-    # series' clock; each later one is placed on that clock too by the subscriber.
+    # series' clock; the subscriber places each later one on that clock too.
     start = first.replace(tzinfo=tz)
-    event = _stamped(Event(), f"series-{series.id}@{host}")
-    event.add("dtstart", start)
-    event.add("dtend", (start.astimezone(UTC) + EVENT_LENGTH).astimezone(tz))
-    for text in recurrences:
-        event.add("rrule", _recurrence(text, tz))
-    event.add("summary", summary(series.text, series.client_name))
-    event.add("description", _("Recurring · {kind}").format(kind=kind_label(series.kind)))
-    event.add("categories", [kind_label(series.kind)])
-    return event
+    kind = kinds[series.kind]
+    _begin(lines, f"series-{series.id}@{host}")
+    lines.append(moment("DTSTART", start, tz))
+    lines.append(moment("DTEND", start.astimezone(UTC) + EVENT_LENGTH, tz))
+    lines.extend(fold("RRULE:" + _recurrence(line, tz)) for line in recurrences)
+    lines.append(fold("SUMMARY:" + text(summary(series.text, series.client_name))))
+    lines.append(fold("DESCRIPTION:" + text(_("Recurring · {kind}").format(kind=kind))))
+    lines.append(fold("CATEGORIES:" + text(kind)))
+    lines.append("END:VEVENT")
+    return True
 
 
-def _recurrence(text: str, tz: ZoneInfo) -> vRecur:
+def _recurrence(rule: str, tz: ZoneInfo) -> str:
     """The rule's RRULE; an UNTIL written on the series' clock becomes UTC (RFC 5545 wants
     UTC with a zoned DTSTART)."""
-    recurrence: vRecur = vRecur.from_ical(text)
-    until = recurrence.get("UNTIL")
-    if until:
-        moments = until if isinstance(until, list) else [until]
-        recurrence["UNTIL"] = [
-            moment.replace(tzinfo=tz).astimezone(UTC)
-            if isinstance(moment, datetime) and moment.tzinfo is None
-            else moment
-            for moment in moments
-        ]
-    return recurrence
+
+    def in_utc(found: re.Match[str]) -> str:
+        local = datetime.strptime(found.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=tz)
+        return f"UNTIL={local.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+    return _LOCAL_UNTIL.sub(in_utc, rule)
 
 
-def _invoice_event(invoice: Invoice, content: FeedContent) -> Event:
-    day: date = invoice.due_at.astimezone(content.tz).date()
-    event = _stamped(Event(), f"invoice-{invoice.id}@{content.host}")
-    event.add("dtstart", day)
-    event.add("dtend", day + timedelta(days=1))
-    event.add("transp", "TRANSPARENT")
-    event.add(
-        "summary",
-        _("Invoice #{number} due: {client}").format(
-            number=invoice.number, client=invoice.client_name
-        ),
+def _invoice_event(
+    lines: list[str], invoice: Invoice, content: FeedContent, kinds: dict[TaskKind, str]
+) -> None:
+    due: date = invoice.due_at.astimezone(content.tz).date()
+    _begin(lines, f"invoice-{invoice.id}@{content.host}")
+    lines.append(day("DTSTART", due))
+    lines.append(day("DTEND", due + timedelta(days=1)))
+    lines.append("TRANSP:TRANSPARENT")
+    title = _("Invoice #{number} due: {client}").format(
+        number=invoice.number, client=invoice.client_name
     )
+    lines.append(fold("SUMMARY:" + text(title)))
     owed = format_money(invoice.amount_minor - invoice.paid_minor, invoice.currency,
                         content.locale)
-    lines = [_("Owed: {amount}").format(amount=owed)]
+    about = [_("Owed: {amount}").format(amount=owed)]
     if invoice.promised_at is not None:
         promised = invoice.promised_at.astimezone(content.tz).date().isoformat()
-        lines.append(_("Promised for {day}").format(day=promised))
+        about.append(_("Promised for {day}").format(day=promised))
     if invoice.note:
-        lines.append(invoice.note)
-    event.add("description", "\n".join(lines))
-    event.add("categories", [kind_label(TaskKind.INVOICE)])
-    return event
+        about.append(invoice.note)
+    lines.append(fold("DESCRIPTION:" + text("\n".join(about))))
+    lines.append(fold("CATEGORIES:" + text(kinds[TaskKind.INVOICE])))
+    lines.append("END:VEVENT")
 
 
 async def load_content(storage: Storage, profile: UserProfile, settings: Settings) -> FeedContent:
