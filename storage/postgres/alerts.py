@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.errors import OpenAlertLimitError
+from storage.forms import encode_time
 from storage.models import (
     Alert,
     AlertEvent,
@@ -28,7 +29,6 @@ from storage.models import (
 )
 from storage.postgres.codec import at, at_optional
 from storage.postgres.database import Connection, PgDatabase, Record, row_count
-from storage.sqlite.codec import encode_time
 
 # Namespaces (the first key of the two-key advisory locks) of the locks taken here.
 _ADDRESS_LOCK = "alerts.intake_address"

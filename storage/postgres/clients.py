@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from storage.errors import DuplicateClientError
+from storage.forms import name_key
 from storage.models import (
     Channel,
     Client,
@@ -23,7 +24,6 @@ from storage.models import (
 )
 from storage.postgres.codec import at
 from storage.postgres.database import Connection, PgDatabase, Record
-from storage.sqlite.codec import name_key
 
 # Columns set_field may touch; the value is checked by the table's CHECK constraints too.
 _SETTABLE = frozenset(

@@ -10,6 +10,7 @@ from datetime import datetime
 import asyncpg
 
 from storage.errors import StorageError
+from storage.forms import encode_time, name_key
 from storage.models import (
     ClientDraft,
     ClientImport,
@@ -23,7 +24,6 @@ from storage.postgres.database import Connection, PgDatabase, Record, translated
 from storage.postgres.invoices import invoice_from_row
 from storage.postgres.notes import note_from_row
 from storage.postgres.tasks import TASK_COLUMNS, task_from_row
-from storage.sqlite.codec import encode_time, name_key
 
 # Tables of newer features that the export and erasure take in when they exist and have an
 # owner column: their rows are exported as they are, with every column.

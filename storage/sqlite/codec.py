@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+from storage.forms import encode_time, name_key
 
-
-def encode_time(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetimes are not stored")
-    return moment.astimezone(UTC).strftime(_FORMAT)
+__all__ = ["decode_optional", "decode_time", "encode_time", "name_key"]
 
 
 def decode_time(value: str) -> datetime:
@@ -20,8 +16,3 @@ def decode_time(value: str) -> datetime:
 
 def decode_optional(value: str | None) -> datetime | None:
     return None if value is None else decode_time(value)
-
-
-def name_key(name: str) -> str:
-    """Key for case- and ё-insensitive name lookups."""
-    return " ".join(name.casefold().replace("ё", "е").split())
