@@ -50,9 +50,12 @@ class RedactIntakePaths(logging.Filter):
         redacted = redact_intake_paths(message)
         if redacted != message:
             record.msg, record.args = redacted, None
-        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
-            # Formatters use exc_text when it is set (ours redacts the exception itself).
-            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        if record.exc_info and record.exc_info[1] is not None:
+            # Formatters use exc_text when it is set (ours redacts the exception itself);
+            # another filter (the calendar feeds') may have set it first: redact it as well.
+            text = record.exc_text or "".join(
+                traceback.format_exception(*record.exc_info)
+            ).rstrip("\n")
             record.exc_text = redact_intake_paths(text)
         return True
 
