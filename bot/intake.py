@@ -52,7 +52,7 @@ _OWNER_PART = re.compile(r"[tu][0-9]{1,18}")
 _WELL_FORMED = re.compile(r"[tu][0-9]{1,18}-[\x21-\x7e]{1,200}")
 _SHUTDOWN_SECONDS = 2.0
 # Paths served beside the intake when polling (bot/public_web.py), not the intake's own.
-_PAGES_PREFIXES = ("/app", "/cal/")
+_PAGES_PREFIXES = ("/app/", "/cal/")
 MAX_DEPTH = 32  # of JSON nesting; an alert needs 1
 _OPEN_LIMIT_RETRY_SECONDS = 60  # until someone resolves one: a guess, said so in the answer
 # Whose intake an address is: (team, None) for a team's, (their team or None, user id) for a
@@ -427,7 +427,7 @@ async def health(request: web.Request) -> web.Response:
 @web.middleware
 async def log_and_shield(request: web.Request, handler: Handler) -> web.StreamResponse:
     """JSON for every error (unknown path, a crash), and one log line per request."""
-    if request.path.startswith(_PAGES_PREFIXES):
+    if request.path == "/app" or request.path.startswith(_PAGES_PREFIXES):
         # The Mini App and calendar feeds (bot/public_web.py) answer and log for themselves.
         return await handler(request)
     started = time.perf_counter()

@@ -135,7 +135,8 @@ def bad_request(message: str | None = None) -> ApiError:
 
 def path_id(request: web.Request) -> int:
     raw = request.match_info.get("id", "")
-    if not raw.isdigit() or len(raw) > 18:
+    # isascii: str.isdigit takes "²" and "٣", which int() then refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise not_found()
     return int(raw)
 
@@ -144,14 +145,20 @@ async def read_body(request: web.Request) -> dict[str, Any]:
     """The JSON object sent, at most 16 KiB; 413 / 400 with a translated message otherwise."""
     if request.content_length is not None and request.content_length > BODY_LIMIT:
         raise ApiError(413, _("That is too long."))
-    raw = await request.content.read(BODY_LIMIT + 1)
-    if len(raw) > BODY_LIMIT:
-        raise ApiError(413, _("That is too long."))
+    # The whole body: one read() returns only what has arrived so far.
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > BODY_LIMIT:
+            raise ApiError(413, _("That is too long."))
+        parts.append(chunk)
+    raw = b"".join(parts)
     if not raw.strip():
         return {}
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # Recursion: "[[[[…" 16 KiB deep
         raise bad_request() from None
     if not isinstance(body, dict):
         raise bad_request()

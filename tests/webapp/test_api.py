@@ -3,7 +3,10 @@ and what their taps change."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -509,6 +512,30 @@ async def test_bad_input_is_a_translated_400_never_a_traceback(
         web_client, "POST", path, clock, data=b'{"when": "' + b"a" * 20_000 + b'"}'
     )
     assert status == 413 and answer == {"error": "That is too long."}
+    # 16 KiB of "[": json.loads runs out of recursion, which is bad input too, not a 500.
+    status, answer = await call(web_client, "POST", path, clock, data=b"[" * 16_000)
+    assert status == 400
+    # A digit that is not ASCII ("²") in an id: not found, not a 500.
+    status, answer = await call(web_client, "GET", "/app/api/clients/%C2%B2", clock)
+    assert status == 404 and set(answer) == {"error"}
+
+    async def in_pieces(body: bytes) -> AsyncIterator[bytes]:
+        # A body that arrives in several pieces (chunked): read whole, not only its start.
+        for start in range(0, len(body), 1000):
+            yield body[start : start + 1000]
+            await asyncio.sleep(0.01)
+
+    long_note = ("Заметка " * 500).strip()  # ~8 KB of UTF-8
+    client = await new_client(storage, "Pieces", now)
+    status, answer = await call(
+        web_client, "POST", f"/app/api/clients/{client.id}/notes", clock,
+        data=in_pieces(json.dumps({"text": long_note}, ensure_ascii=False).encode()),
+    )
+    assert status == 200 and answer["note"]["text"] == long_note
+    status, answer = await call(
+        web_client, "POST", path, clock, data=in_pieces(b'{"when": "' + b"a" * 20_000 + b'"}')
+    )
+    assert status == 413
     status, answer = await call(web_client, "GET", "/app/api/nothing-here", clock)
     assert status == 404 and set(answer) == {"error"}
     status, answer = await call(web_client, "DELETE", f"/app/api/tasks/{task.id}/done", clock)
