@@ -127,6 +127,21 @@ async def test_the_feed_version_keeps_its_moment_until_it_changes(storage: Stora
     assert await storage.users.calendar_version(OWNER, "v2", later + timedelta(days=1)) == later
 
 
+async def test_a_second_change_within_one_second_gets_a_later_last_modified(
+    storage: Storage,
+) -> None:
+    # Last-Modified has whole seconds: a poller that saw v1 at MARCH and asks
+    # If-Modified-Since MARCH must not be told 304 about v2 made in the same second.
+    await seed_user(storage)
+    assert await storage.users.calendar_version(OWNER, "v1", MARCH) == MARCH
+    assert await storage.users.calendar_version(OWNER, "v2", MARCH) == MARCH + timedelta(
+        seconds=1
+    )
+    assert await storage.users.calendar_version(OWNER, "v3", MARCH) == MARCH + timedelta(
+        seconds=2
+    )
+
+
 async def test_open_dated_tasks_include_overdue_and_leave_out_undated_and_done(
     storage: Storage,
 ) -> None:

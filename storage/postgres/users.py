@@ -160,9 +160,12 @@ class PgUserRepo:
         return new_secret
 
     async def calendar_version(self, user_id: int, version: str, now: datetime) -> datetime:
-        """When the feed became `version`: kept while it stays that, `now` once it changes."""
+        """When the feed became `version`: kept while it stays that, `now` once it changes
+        (a second after the last change at the latest: Last-Modified has whole seconds, and a
+        poller asking If-Modified-Since must not get 304 for a second change in one second)."""
         value = await self._db.fetchval(
-            "WITH changed AS (UPDATE users SET calendar_version = $1, calendar_changed_at = $2"
+            "WITH changed AS (UPDATE users SET calendar_version = $1, calendar_changed_at ="
+            " greatest($2, calendar_changed_at + interval '1 second')"
             " WHERE id = $3 AND calendar_version IS DISTINCT FROM $1"
             " RETURNING calendar_changed_at)"
             " SELECT calendar_changed_at FROM changed"

@@ -145,9 +145,12 @@ class SqliteUserRepo:
         return new_secret
 
     async def calendar_version(self, user_id: int, version: str, now: datetime) -> datetime:
-        """When the feed became `version`: kept while it stays that, `now` once it changes."""
+        """When the feed became `version`: kept while it stays that, `now` once it changes
+        (a second after the last change at the latest: Last-Modified has whole seconds, and a
+        poller asking If-Modified-Since must not get 304 for a second change in one second)."""
         await self._db.execute(
-            "UPDATE users SET calendar_version = ?, calendar_changed_at = ?"
+            "UPDATE users SET calendar_version = ?, calendar_changed_at = max(?, coalesce("
+            "strftime('%Y-%m-%dT%H:%M:%SZ', calendar_changed_at, '+1 second'), ''))"
             " WHERE id = ? AND calendar_version IS NOT ?",
             (version, encode_time(now), user_id, version),
         )
