@@ -419,3 +419,18 @@ async def test_a_client_covered_for_a_teammate_shows_apart_and_opens_read_only(
     await expect(app.page.locator("#client-tasks .task")).to_have_count(0)
     done = await storage.tasks.get(OLGA, app.seeded.tasks["olga_call"])
     assert done is not None and done.status is TaskStatus.DONE
+
+
+async def test_a_note_being_typed_survives_the_view_being_drawn_again(app: App) -> None:
+    acme = app.seeded.clients["Acme"]
+    await app.open(f"?view=client&id={acme}")
+    await app.page.locator("#note-text").fill("Half-typed: they want")
+    # ✅ on a task draws the client's view again from the server.
+    call_row = app.page.locator(f'.task[data-task-id="{app.seeded.tasks["acme_call"]}"]')
+    async with app.page.expect_response(
+        lambda response: response.url.endswith(f"/api/clients/{acme}")
+    ) as redrawn:
+        await call_row.locator("button.done").tap()
+    assert (await redrawn.value).status == 200
+    await expect(call_row).to_have_count(0)
+    await expect(app.page.locator("#note-text")).to_have_value("Half-typed: they want")

@@ -646,6 +646,12 @@
     const invoices = Array.isArray(data.invoices) ? data.invoices : [];
     // A client covered for a teammate opens read-only but for ✅ done (the server's rule).
     const readOnly = client.can_edit === false;
+    // A note being typed survives the view drawn again (after a tap elsewhere in it).
+    const typing = document.getElementById("note-text");
+    const sameClient = typing && typing.closest(".client") &&
+      typing.closest(".client").dataset.clientId === String(client.id);
+    const draft = sameClient ? typing.value : "";
+    const focused = sameClient && document.activeElement === typing;
     $("main").replaceChildren(
       el("div", { class: "client", data: { clientId: client.id } },
         fields.length
@@ -671,6 +677,9 @@
             el("span", { class: "task-meta", text: note.created_text || formatMoment(note.created) }))))
             : el("p", { class: "empty small", text: t("no_notes") }))),
     );
+    const input = document.getElementById("note-text");
+    if (input && draft) input.value = draft;
+    if (input && focused) input.focus();
   }
 
   // ---- Charts ---------------------------------------------------------------------------------------
