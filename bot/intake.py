@@ -37,7 +37,7 @@ from aiohttp.web_request import BaseRequest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain.text import clean_line, clean_text
-from bot.logs import protect_loggers, redact_intake_paths
+from bot.logs import protect_loggers, redact_secret_paths
 from bot.services.alerts import CLIENT_LIMIT, DEDUP_KEY_LIMIT, TEXT_LIMIT, AlertService, Raised
 from bot.settings import Settings
 from storage.errors import OpenAlertLimitError
@@ -432,7 +432,7 @@ async def log_and_shield(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     started = time.perf_counter()
     # Even a path that matched no route may carry a secret: keep only whose it is.
-    where = redact_intake_paths(request.path)
+    where = redact_secret_paths(request.path)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -459,7 +459,7 @@ class RedactedAccessLog(AbstractAccessLogger):
 
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.debug(
-            "access %s %s %s %.0f ms", request.method, redact_intake_paths(request.path),
+            "access %s %s %s %.0f ms", request.method, redact_secret_paths(request.path),
             response.status, 1000 * time,
         )
 

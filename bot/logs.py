@@ -19,44 +19,53 @@ from typing import TextIO
 
 # An exception's own message in a log line stops here: enough to recognise it.
 EXC_MESSAGE_LIMIT = 300
-# An intake path carries its secret (/alerts/t12-<secret>): only whose address it is stays.
-_INTAKE_PATH = re.compile(r"(/alerts/)([^\s\"'<>\\]*)")
-_INTAKE_OWNER = re.compile(r"[tu][0-9]{1,18}")
-# Loggers of libraries that may write a request's path (aiohttp's access and error lines).
+# Paths that carry a secret: an intake's (/alerts/t12-<secret>) and a calendar feed's
+# (/cal/12-<secret>.ics); only whose address it is stays in a log line.
+_SECRET_PATHS = (
+    ("/alerts/", re.compile(r"(/alerts/)([^\s\"'<>\\]*)"), re.compile(r"[tu][0-9]{1,18}")),
+    ("/cal/", re.compile(r"(/cal/)([^\s\"'<>\\]*)"), re.compile(r"[0-9]{1,18}")),
+)
+# Loggers that may write a request's path: aiohttp's access and error lines, and the servers
+# those paths are served by.
 _PATH_LOGGERS = (
     "aiohttp.access", "aiohttp.server", "aiohttp.web", "aiohttp.internal", "bot.intake",
+    "bot.webhook", "bot.webapp",
 )
 
 
-def redact_intake_paths(text: str) -> str:
-    """`/alerts/t12-s3cr3t` → `/alerts/t12-…`; anything else after /alerts/ → `…`."""
+def redact_secret_paths(text: str) -> str:
+    """`/alerts/t12-s3cr3t` → `/alerts/t12-…`, `/cal/12-s3cr3t.ics` → `/cal/12-…`; anything
+    else after /alerts/ or /cal/ → `…`."""
+    for marker, pattern, owner in _SECRET_PATHS:
+        if marker not in text:
+            continue
 
-    def keep_owner(found: re.Match[str]) -> str:
-        rest = found.group(2)
-        if not rest:
-            return found.group(0)
-        head = rest.partition("-")[0]
-        return found.group(1) + (f"{head}-…" if _INTAKE_OWNER.fullmatch(head) else "…")
+        def keep_owner(found: re.Match[str], owner: re.Pattern[str] = owner) -> str:
+            rest = found.group(2)
+            if not rest:
+                return found.group(0)
+            head = rest.partition("-")[0]
+            return found.group(1) + (f"{head}-…" if owner.fullmatch(head) else "…")
 
-    return _INTAKE_PATH.sub(keep_owner, text) if "/alerts/" in text else text
+        text = pattern.sub(keep_owner, text)
+    return text
 
 
-class RedactIntakePaths(logging.Filter):
-    """On a logger: its records (message and exception text) lose intake path secrets before
-    any handler, a test's capture included, sees them."""
+class RedactSecretPaths(logging.Filter):
+    """On a logger: its records (message and exception text) lose path secrets before any
+    handler, a test's capture included, sees them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = redact_intake_paths(message)
+        redacted = redact_secret_paths(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and record.exc_info[1] is not None:
-            # Formatters use exc_text when it is set (ours redacts the exception itself);
-            # another filter (the calendar feeds') may have set it first: redact it as well.
+            # Formatters use exc_text when it is set (ours redacts the exception itself).
             text = record.exc_text or "".join(
                 traceback.format_exception(*record.exc_info)
             ).rstrip("\n")
-            record.exc_text = redact_intake_paths(text)
+            record.exc_text = redact_secret_paths(text)
         return True
 
 
@@ -83,7 +92,7 @@ def _describe_call(arg: object) -> object:
 def protect_loggers() -> None:
     """Install the filters above on the loggers that need them (idempotent)."""
     for name in _PATH_LOGGERS:
-        _add_once(logging.getLogger(name), RedactIntakePaths)
+        _add_once(logging.getLogger(name), RedactSecretPaths)
     _add_once(logging.getLogger("aiosqlite"), HideSqlParameters)
 
 
@@ -131,7 +140,7 @@ class OneLineFormatter(logging.Formatter):
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        return redact_intake_paths(text)
+        return redact_secret_paths(text)
 
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC)

@@ -19,8 +19,9 @@ from icalendar import Calendar, Component, Timezone
 from pydantic import SecretStr
 
 from bot.calendar_feed.address import feed_url, read_token
-from bot.calendar_feed.web import add_calendar_routes, redact_calendar_paths
+from bot.calendar_feed.web import add_calendar_routes
 from bot.domain.recurrence import next_occurrence, split_recurrence
+from bot.logs import redact_secret_paths
 from bot.services.series import SeriesService
 from bot.settings import Settings
 from storage.interfaces import Storage
@@ -441,7 +442,7 @@ async def test_the_secret_never_reaches_the_log(
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert f"user {OWNER}" in text
     assert SECRET not in text and OTHER_SECRET not in text
-    assert redact_calendar_paths(f"GET {path(OWNER, SECRET)}") == f"GET /cal/{OWNER}-…"
+    assert redact_secret_paths(f"GET {path(OWNER, SECRET)}") == f"GET /cal/{OWNER}-…"
 
 
 def test_addresses_round_trip() -> None:

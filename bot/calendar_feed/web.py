@@ -11,7 +11,7 @@
 - The database failing (unreachable, busy) is a 503 with Retry-After, whoever asks; a
   read-only one still serves the feed (with Last-Modified now).
 - The secret never reaches a log: the feed logs the user id and the outcome only, and
-  `protect_calendar_logs` cuts it out of aiohttp's and the hosting servers' lines.
+  bot/logs.py's path filter cuts it out of aiohttp's and the hosting servers' lines.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import re
 import time
-import traceback
 from datetime import UTC, datetime
 
 from aiogram.utils.i18n import I18n
@@ -31,6 +29,7 @@ from bot.calendar_feed.address import FEED_PREFIX, read_token
 from bot.calendar_feed.ics import build_feed, load_content
 from bot.clock import Clock
 from bot.i18n import create_i18n
+from bot.logs import protect_loggers
 from bot.settings import Settings
 from storage.errors import StorageFaultError, StorageFullError, StorageReadOnlyError
 from storage.interfaces import Storage
@@ -50,16 +49,6 @@ _COMMON_HEADERS = {
 # A feed changes when the user changes something: revalidate every time (cheap: 304).
 _CACHE_FEED = "private, no-cache"
 
-# A feed path anywhere in a log line: `/cal/12-s3cr3t.ics` → `/cal/12-…`.
-_FEED_PATH = re.compile(r"(/cal/)([^\s\"'<>\\]*)")
-_OWNER = re.compile(r"[0-9]{1,18}")
-# Loggers that may write a request's path: aiohttp's, and the servers the routes live in.
-_PATH_LOGGERS = (
-    "aiohttp.access", "aiohttp.server", "aiohttp.web", "aiohttp.internal", "bot.intake",
-    "bot.webhook", "bot.webapp",
-)
-
-
 def add_calendar_routes(
     app: web.Application,
     *,
@@ -69,7 +58,8 @@ def add_calendar_routes(
     i18n: I18n | None = None,
 ) -> None:
     """Serve `GET /cal/<id>-<secret>.ics` (and HEAD) from this app."""
-    protect_calendar_logs()
+    # Feed paths carry their secret: cut out of aiohttp's and the servers' log lines.
+    protect_loggers()
     feeds = CalendarFeeds(
         storage, clock, settings, i18n or create_i18n(settings.default_language)
     )
@@ -170,44 +160,3 @@ def _not_modified(request: web.Request, etag: str, changed: datetime) -> bool:
         return "*" in tags or etag in tags
     since = request.if_modified_since
     return since is not None and changed.replace(microsecond=0) <= since
-
-
-# --- logs -------------------------------------------------------------------------------
-
-
-def redact_calendar_paths(text: str) -> str:
-    """`/cal/12-s3cr3t.ics` → `/cal/12-…`; anything else after /cal/ → `…`."""
-
-    def keep_owner(found: re.Match[str]) -> str:
-        rest = found.group(2)
-        if not rest:
-            return found.group(0)
-        head = rest.partition("-")[0]
-        return found.group(1) + (f"{head}-…" if _OWNER.fullmatch(head) else "…")
-
-    return _FEED_PATH.sub(keep_owner, text) if "/cal/" in text else text
-
-
-class RedactCalendarPaths(logging.Filter):
-    """On a logger: its records lose feed secrets before any handler sees them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_calendar_paths(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        if record.exc_info and record.exc_info[1] is not None:
-            # Another filter (the intake's) may have set exc_text already: redact that too.
-            text = record.exc_text or "".join(
-                traceback.format_exception(*record.exc_info)
-            ).rstrip("\n")
-            record.exc_text = redact_calendar_paths(text)
-        return True
-
-
-def protect_calendar_logs() -> None:
-    """Install RedactCalendarPaths on the loggers that may write a feed's path (once)."""
-    for name in _PATH_LOGGERS:
-        target = logging.getLogger(name)
-        if not any(isinstance(existing, RedactCalendarPaths) for existing in target.filters):
-            target.addFilter(RedactCalendarPaths())
