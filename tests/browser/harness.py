@@ -10,8 +10,6 @@ opens it: ``/app/#tgWebAppData=<signed initData>&tgWebAppThemeParams=...``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -41,6 +39,7 @@ from bot.webapp.server import add_webapp_routes
 from storage.interfaces import Storage
 from storage.models import ClientStatus, TaskKind
 from tests.fakes.clock import NOW, FakeClock
+from tests.init_data import signed_init_data
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -85,19 +84,8 @@ def sign_init_data(
     *,
     auth_date: datetime,
     token: str = BOT_TOKEN,
-    query_id: str = "AAHdF6IQAAAAAN0XohDhrOrc",
 ) -> str:
-    """initData exactly as Telegram signs it: the fields' "key=value" lines sorted by key,
-    HMAC-SHA256 keyed by HMAC-SHA256("WebAppData", bot token); the hash in hex."""
-    fields = {
-        "auth_date": str(int(auth_date.timestamp())),
-        "query_id": query_id,
-        "user": json.dumps(user, ensure_ascii=False, separators=(",", ":")),
-    }
-    check_string = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
-    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(secret, check_string.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields, quote_via=quote)
+    return signed_init_data(user, auth_date=auth_date, token=token)
 
 
 def telegram_user(user_id: int, first_name: str, language_code: str) -> dict[str, object]:

@@ -3,12 +3,8 @@ frozen clock, and initData signed as Telegram signs it."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
@@ -23,6 +19,7 @@ from bot.settings import Settings
 from bot.webapp.server import add_webapp_routes
 from storage.interfaces import Storage
 from tests.fakes.clock import FakeClock
+from tests.init_data import signed_init_data
 
 TOKEN = "42:TEST"
 OWNER = 1001
@@ -52,15 +49,7 @@ def sign_init_data(
     user: dict[str, object] = {"id": user_id, "first_name": first_name}
     if language is not None:
         user["language_code"] = language
-    fields = {
-        "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
-        "user": json.dumps(user, separators=(",", ":"), ensure_ascii=False),
-        "auth_date": str(int(auth_date.timestamp())),
-    }
-    check = "\n".join(f"{key}={value}" for key, value in sorted(fields.items()))
-    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields)
+    return signed_init_data(user, auth_date=auth_date, token=token)
 
 
 @pytest.fixture
